@@ -1,0 +1,299 @@
+import { createReadStream } from 'node:fs'
+import {
+  type ParsedTokenInfo,
+  Tokenizer,
+  TokenizerError,
+  TokenParser,
+  TokenParserError,
+  TokenType,
+} from '@streamparser/json'
+
+/**
+ * Streaming reader for event files: one JSON object, a JSON array of objects, or JSON Lines.
+ *
+ * The `decisions` array of each event is never materialised: its elements are handed to
+ * `onDecision` one at a time and its byte range is remembered, so connectors can stream it
+ * again later (`readDecisions`). Memory therefore stays bounded by the largest single
+ * decision, not by the size of the file.
+ */
+
+export interface ByteRange {
+  start: number
+  end: number
+}
+
+export interface ScannedEvent {
+  /** 0-based position of the event in the file. */
+  index: number
+  /** 1-based line where the event starts (JSON Lines errors name it). */
+  line: number
+  /** The event object without its `decisions` (see `decisions`). */
+  fields: Record<string, unknown>
+  /** Where the streamed `decisions` array sits in the file, if the event has one. */
+  decisions: (ByteRange & { count: number }) | null
+  /** Whether the file holds an array (paths start `$[i]`) or objects (`$`). */
+  layout: 'object' | 'array'
+}
+
+export type DecisionVisitor = (
+  event: { index: number; line: number; layout: 'object' | 'array' },
+  decision: unknown,
+  position: number,
+) => void
+
+/** A malformed file: `offset` is the byte where reading stopped. */
+export class JsonScanError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly jsonPath?: string,
+  ) {
+    super(message)
+  }
+}
+
+const CHUNK_BYTES = 64 * 1024
+
+export async function* scanEvents(file: string, onDecision?: DecisionVisitor): AsyncGenerator<ScannedEvent> {
+  const ready: ScannedEvent[] = []
+  const scanner = new EventScanner(onDecision, (event) => ready.push(event))
+  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
+    scanner.write(chunk as Buffer)
+    yield* ready.splice(0)
+  }
+  scanner.end()
+  yield* ready.splice(0)
+}
+
+/** Streams the elements of one `decisions` array found by `scanEvents`. */
+export async function* readDecisions(file: string, range: ByteRange): AsyncGenerator<unknown> {
+  if (range.end <= range.start) return
+  const ready: unknown[] = []
+  const tokenizer = new Tokenizer()
+  const parser = new TokenParser({ paths: ['$.*'], keepStack: false })
+  tokenizer.onToken = (token) => parser.write(token)
+  parser.onValue = ({ value }) => ready.push(value)
+  for await (const chunk of createReadStream(file, {
+    start: range.start,
+    end: range.end - 1,
+    highWaterMark: CHUNK_BYTES,
+  })) {
+    tokenizer.write(chunk as Buffer)
+    yield* ready.splice(0)
+  }
+  tokenizer.end()
+  yield* ready.splice(0)
+}
+
+class EventScanner {
+  private readonly tokenizer = new Tokenizer({ separator: '' })
+  private eventParser: TokenParser | undefined
+  private layout: 'object' | 'array' | undefined
+  private depth = 0
+  private previous: ParsedTokenInfo | undefined
+  private beforePrevious: ParsedTokenInfo | undefined
+  private eventIndex = 0
+  private eventStartLine = 1
+  // Line tracking: newlines before `lineCursor` (an index into `chunk`) are in `linesBefore`.
+  private chunk: Buffer = Buffer.alloc(0)
+  private chunkBase = 0
+  private lineCursor = 0
+  private linesBefore = 0
+  private bytesSeen = 0
+  private arrayClosed = false
+  // The decisions array currently being streamed out of the event.
+  private decisionParser: TokenParser | undefined
+  private decisionStart = 0
+  private decisionCount = 0
+  private pendingDecisions: (ByteRange & { count: number }) | null = null
+
+  constructor(
+    private readonly onDecision: DecisionVisitor | undefined,
+    private readonly onEvent: (event: ScannedEvent) => void,
+  ) {
+    this.tokenizer.onToken = (token) => this.route(token)
+  }
+
+  write(chunk: Buffer): void {
+    this.chunk = chunk
+    this.chunkBase = this.bytesSeen
+    this.lineCursor = 0
+    try {
+      this.tokenizer.write(chunk)
+    } catch (error) {
+      throw this.translate(error)
+    }
+    this.lineAt(this.chunkBase + chunk.length)
+    this.bytesSeen += chunk.length
+  }
+
+  end(): void {
+    if (this.layout === undefined) throw new JsonScanError('the file holds no JSON value', 0)
+    if (this.depth > 0 || (this.layout === 'array' && !this.arrayClosed)) {
+      throw new JsonScanError('the JSON ends before it is complete (is the file truncated?)', this.bytesSeen)
+    }
+    try {
+      this.tokenizer.end()
+    } catch (error) {
+      throw this.translate(error)
+    }
+  }
+
+  private translate(error: unknown): unknown {
+    // Errors thrown by our own callbacks (a decision that fails validation) pass through.
+    if (!(error instanceof TokenizerError || error instanceof TokenParserError)) return error
+    const message = error instanceof Error ? error.message : String(error)
+    const position = /position "?(\d+)"?/.exec(message)
+    const offset = position ? Number(position[1]) : this.bytesSeen
+    const unexpected = /Unexpected "([^"]*)"/.exec(message)
+    const what = unexpected ? `unexpected ${JSON.stringify(unexpected[1])}` : message
+    return new JsonScanError(`not valid JSON: ${what}`, offset)
+  }
+
+  private route(token: ParsedTokenInfo): void {
+    if (this.layout === undefined) this.start(token)
+    else if (this.layout === 'array' && this.arrayClosed && token.token !== TokenType.SEPARATOR) {
+      throw new JsonScanError('unexpected content after the closing "]" of the event array', token.offset)
+    }
+
+    if (this.decisionParser) {
+      this.routeDecisionToken(token)
+      return
+    }
+    const eventDepth = this.layout === 'array' ? 1 : 0
+    if (this.depth === eventDepth && token.token !== TokenType.SEPARATOR) {
+      if (token.token === TokenType.LEFT_BRACE) this.beginEvent(token)
+      else if (!(this.layout === 'array' && this.depth === 1 && isArrayPunctuation(token))) {
+        const where = this.layout === 'array' ? `$[${this.eventIndex}]` : '$'
+        throw new JsonScanError(
+          `expected an event object, found ${describeToken(token)}`,
+          token.offset,
+          where,
+        )
+      }
+    }
+    if (
+      token.token === TokenType.LEFT_BRACKET &&
+      this.depth === eventDepth + 1 &&
+      this.previous?.token === TokenType.COLON &&
+      this.beforePrevious?.token === TokenType.STRING &&
+      this.beforePrevious.value === 'decisions'
+    ) {
+      this.beginDecisions(token)
+      return
+    }
+    this.adjustDepth(token)
+    this.remember(token)
+    this.eventParser?.write(token)
+    if (this.layout === 'array' && this.depth === 0 && token.token === TokenType.RIGHT_BRACKET) {
+      this.arrayClosed = true
+    }
+  }
+
+  private start(token: ParsedTokenInfo): void {
+    if (token.token === TokenType.LEFT_BRACKET) {
+      this.layout = 'array'
+      this.eventParser = new TokenParser({ paths: ['$.*'], keepStack: false })
+    } else if (token.token === TokenType.LEFT_BRACE) {
+      this.layout = 'object'
+      this.eventParser = new TokenParser({ paths: ['$'], keepStack: false, separator: '' })
+    } else {
+      throw new JsonScanError(
+        `expected an event object, an array of event objects or JSON Lines, found ${describeToken(token)}`,
+        token.offset,
+        '$',
+      )
+    }
+    this.eventParser.onValue = ({ value }) => this.finishEvent(value)
+  }
+
+  private beginEvent(token: ParsedTokenInfo): void {
+    this.eventStartLine = this.lineAt(token.offset)
+    this.pendingDecisions = null
+  }
+
+  /** 1-based line of a byte offset; offsets only grow, so the count advances incrementally. */
+  private lineAt(offset: number): number {
+    const until = Math.min(Math.max(offset - this.chunkBase, this.lineCursor), this.chunk.length)
+    let at = this.chunk.indexOf(10, this.lineCursor)
+    while (at !== -1 && at < until) {
+      this.linesBefore++
+      at = this.chunk.indexOf(10, at + 1)
+    }
+    this.lineCursor = until
+    return this.linesBefore + 1
+  }
+
+  private beginDecisions(token: ParsedTokenInfo): void {
+    this.decisionStart = token.offset
+    this.decisionCount = 0
+    this.decisionParser = new TokenParser({ paths: ['$.*'], keepStack: false })
+    const event = { index: this.eventIndex, line: this.eventStartLine, layout: this.layout ?? 'object' }
+    this.decisionParser.onValue = ({ value, key }) => {
+      this.decisionCount++
+      this.onDecision?.(event, value, typeof key === 'number' ? key : this.decisionCount - 1)
+    }
+    this.decisionParser.write(token)
+    this.depth++
+    // The event parser sees an empty array in place of the decisions.
+    this.eventParser?.write(token)
+  }
+
+  private routeDecisionToken(token: ParsedTokenInfo): void {
+    this.decisionParser?.write(token)
+    this.adjustDepth(token)
+    const eventDepth = this.layout === 'array' ? 1 : 0
+    if (token.token === TokenType.RIGHT_BRACKET && this.depth === eventDepth + 1) {
+      this.pendingDecisions = { start: this.decisionStart, end: token.offset + 1, count: this.decisionCount }
+      this.decisionParser = undefined
+      this.eventParser?.write(token)
+      this.remember(token)
+    }
+  }
+
+  private finishEvent(value: unknown): void {
+    const fields = value as Record<string, unknown>
+    if (this.pendingDecisions) delete fields.decisions
+    this.onEvent({
+      index: this.eventIndex,
+      line: this.eventStartLine,
+      fields,
+      decisions: this.pendingDecisions,
+      layout: this.layout ?? 'object',
+    })
+    this.pendingDecisions = null
+    this.eventIndex++
+  }
+
+  private adjustDepth(token: ParsedTokenInfo): void {
+    if (token.token === TokenType.LEFT_BRACE || token.token === TokenType.LEFT_BRACKET) this.depth++
+    else if (token.token === TokenType.RIGHT_BRACE || token.token === TokenType.RIGHT_BRACKET) this.depth--
+  }
+
+  private remember(token: ParsedTokenInfo): void {
+    this.beforePrevious = this.previous
+    this.previous = token
+  }
+}
+
+function isArrayPunctuation(token: ParsedTokenInfo): boolean {
+  return token.token === TokenType.COMMA || token.token === TokenType.RIGHT_BRACKET
+}
+
+function describeToken(token: ParsedTokenInfo): string {
+  switch (token.token) {
+    case TokenType.LEFT_BRACKET:
+      return 'an array'
+    case TokenType.STRING:
+      return 'a string'
+    case TokenType.NUMBER:
+      return 'a number'
+    case TokenType.TRUE:
+    case TokenType.FALSE:
+      return 'a boolean'
+    case TokenType.NULL:
+      return 'null'
+    default:
+      return JSON.stringify(String(token.value))
+  }
+}
