@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises'
+import { extname } from 'node:path'
+import { z } from 'zod'
+import { ConfigError } from '../cli/errors.js'
+import { jsonPath } from '../cli/zod-issues.js'
+import type { ConnectorDefinition } from '../connectors/types.js'
+import { closestMatch } from './did-you-mean.js'
+import { commonSettings, rawEntryShape } from './settings.js'
+
+/** Reads and strictly validates a connector configuration file (SPEC §3): JSON or YAML. */
+
+export interface ConnectorEntry {
+  name: string
+  provider: string
+  enabled: boolean
+  raw: Record<string, unknown>
+  definition: ConnectorDefinition
+}
+
+export interface ConnectorConfig {
+  path: string
+  entries: ConnectorEntry[]
+}
+
+export const DEFAULT_CONFIG_PATH = '.cavra/connectors.json'
+export const EXAMPLE_CONFIG = 'examples/connectors/cavra-connectors.example.json'
+
+/** Providers the earlier tool knew that cavra deliberately does not deliver to. */
+const RETIRED_PROVIDERS = new Set(['github', 'gitlab', 'azure_repos', 'github_actions', 'jenkins'])
+
+export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? env.CAVRA_CONNECTOR_CONFIG ?? DEFAULT_CONFIG_PATH
+}
+
+export async function loadConnectorConfig(
+  path: string,
+  registry: ReadonlyMap<string, ConnectorDefinition>,
+): Promise<ConnectorConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new ConfigError(
+      code === 'ENOENT'
+        ? `No connector configuration at ${path}.`
+        : `Cannot read the connector configuration ${path} (${code ?? error}).`,
+      [
+        `Create it from ${EXAMPLE_CONFIG}, pass --config PATH, or set CAVRA_CONNECTOR_CONFIG.`,
+        'Secrets belong in environment variables (token_env, url_env ...), not in the file.',
+      ],
+    )
+  }
+  const document = await parseDocument(path, text)
+  return { path, entries: validateDocument(path, document, registry) }
+}
+
+async function parseDocument(path: string, text: string): Promise<unknown> {
+  const extension = extname(path).toLowerCase()
+  if (text.trim() === '')
+    throw new ConfigError(`${path}: the file is empty.`, [`Start from ${EXAMPLE_CONFIG}.`])
+  if (extension === '.yaml' || extension === '.yml') {
+    const { parseDocument: parseYaml } = await import('yaml')
+    const document = parseYaml(text, { uniqueKeys: true, prettyErrors: true })
+    if (document.errors.length > 0) {
+      const first = document.errors[0]!
+      const where = first.linePos?.[0]
+        ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}: `
+        : ''
+      throw new ConfigError(`${path}: ${where}not valid YAML: ${first.message.split('\n')[0]}`)
+    }
+    return document.toJS()
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    const message = (error as Error).message
+    const position = /position (\d+)/.exec(message)
+    let where = ''
+    if (position) {
+      const before = text.slice(0, Number(position[1]))
+      const line = before.split('\n').length
+      where = `line ${line}, column ${before.length - before.lastIndexOf('\n')}: `
+    }
+    throw new ConfigError(
+      `${path}: ${where}not valid JSON (${message.replace(/ in JSON at position \d+.*/, '')}).`,
+      ['YAML configs must end in .yaml or .yml.'],
+    )
+  }
+}
+
+function validateDocument(
+  path: string,
+  document: unknown,
+  registry: ReadonlyMap<string, ConnectorDefinition>,
+): ConnectorEntry[] {
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new ConfigError(`${path}: expected an object with a "connectors" map.`, [`See ${EXAMPLE_CONFIG}.`])
+  }
+  const top = document as Record<string, unknown>
+  const mapKey = 'connectors' in top ? 'connectors' : 'providers' in top ? 'providers' : undefined
+  const unknownTop = Object.keys(top).filter((key) => key !== mapKey && key !== '$schema')
+  if (mapKey && unknownTop.length > 0) {
+    throw new ConfigError(`${path}: unknown top-level key ${unknownTop.map((k) => `"${k}"`).join(', ')}.`, [
+      'Connectors go under "connectors".',
+    ])
+  }
+  // The earlier tool also accepted the bare map of connectors.
+  const map = mapKey ? top[mapKey] : top
+  const base = mapKey ? `$.${mapKey}` : '$'
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+    throw new ConfigError(`${path}: ${base} must be an object mapping connector names to settings.`)
+  }
+  const problems: string[] = []
+  const entries: ConnectorEntry[] = []
+  for (const [name, value] of Object.entries(map as Record<string, unknown>)) {
+    if (name === '$schema') continue
+    const where = `${base}${jsonPath([name], '')}`
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`connector ${name} (${where}): expected an object of settings`)
+      continue
+    }
+    const raw = value as Record<string, unknown>
+    const provider = typeof raw.provider === 'string' ? raw.provider : name
+    const enabled = raw.enabled !== false
+    const definition = registry.get(provider)
+    if (!definition) {
+      if (!enabled) continue
+      const known = [...registry.keys()].join(', ')
+      problems.push(
+        RETIRED_PROVIDERS.has(provider)
+          ? `connector ${name}: provider "${provider}" is not supported by cavra (it delivers to ${known}); remove the entry or set "enabled": false`
+          : `connector ${name}: "${provider}" is not a provider kind${hint(provider, [...registry.keys()])}; set "provider" to one of ${known}`,
+      )
+      continue
+    }
+    const schema = entrySchema(definition)
+    const parsed = schema.safeParse(raw, { reportInput: true })
+    if (!parsed.success) {
+      const allowed = Object.keys(schema.shape)
+      for (const issue of parsed.error.issues) problems.push(describeEntryIssue(name, where, issue, allowed))
+      continue
+    }
+    entries.push({ name, provider, enabled, raw, definition })
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `${path}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join('\n  - ')}`}`,
+      [`Compare with ${EXAMPLE_CONFIG} and the JSON Schema beside it.`],
+    )
+  }
+  return entries
+}
+
+const entrySchemas = new WeakMap<ConnectorDefinition, z.ZodObject>()
+
+/** The strict on-disk schema of one provider's entries. */
+export function entrySchema(definition: ConnectorDefinition): z.ZodObject {
+  let schema = entrySchemas.get(definition)
+  if (!schema) {
+    schema = z.strictObject(rawEntryShape({ ...commonSettings, ...definition.settings }))
+    entrySchemas.set(definition, schema)
+  }
+  return schema
+}
+
+function describeEntryIssue(name: string, where: string, issue: z.core.$ZodIssue, allowed: string[]): string {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((key) => `connector ${name}: unknown key "${key}" at ${where}${hint(key, allowed)}`)
+      .join('; ')
+  }
+  const at = jsonPath(issue.path, where)
+  const key = issue.path.length > 0 ? `key ${String(issue.path[0])}` : 'entry'
+  return `connector ${name}: ${key} at ${at}: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`
+}
+
+function hint(value: string, candidates: string[]): string {
+  const match = closestMatch(value, candidates)
+  return match ? ` (did you mean "${match}"?)` : ''
+}
