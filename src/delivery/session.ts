@@ -1,0 +1,388 @@
+import { createHash, type Hash } from 'node:crypto'
+import type { AttemptRecord, DryRunRequest, RequestRecord } from './evidence-types.js'
+import type { HttpRequest, HttpResponse, NetworkFailure, Transport } from './http.js'
+import type { Redactor } from './redact.js'
+import { type Deadline, isRetryableStatus, nextDelayMs, parseRetryAfter } from './retry.js'
+
+/**
+ * A connector's view of the network for one delivery. `exchange()` sends one logical request
+ * with the retry policy of SPEC §5.1, records every attempt as evidence, attaches cached
+ * tokens (refreshing once on 401), and, before resending a create that may already have
+ * landed, runs the connector's duplicate check.
+ */
+
+/** How a connector reads a response: pure, from status, headers and body. */
+export type Verdict<T> =
+  | { kind: 'ok'; value: T }
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number }
+  | { kind: 'failed'; reason: string }
+
+export interface Exchange<T> {
+  /** Names the request in the evidence: `send batch 1/3`, `create issue`. */
+  step: string
+  /** Builds the request for an attempt (1-based); called again per attempt, so signatures stay fresh. */
+  build(attempt: number): HttpRequest
+  read(response: HttpResponse): Verdict<T>
+  /** Bearer token to attach per attempt; a 401 invalidates it and the attempt is repeated once. */
+  auth?: TokenSource
+  /**
+   * The delivery's main request(s): described in the evidence `request` record, and their
+   * bytes are hashed into `body_sha256`.
+   */
+  primary?: boolean
+  /**
+   * A duplicate check run before resending after an ambiguous failure (the request may have
+   * been stored): a value found there ends the exchange as a success.
+   */
+  recover?: () => Promise<T | undefined>
+  /** The value `exchange` returns under --dry-run, where nothing is sent. */
+  dryRun: T
+}
+
+export type ExchangeResult<T> =
+  | { ok: true; value: T; status: number | null; recovered: boolean }
+  | { ok: false; status: number | null; error: string; ambiguous: boolean }
+
+export interface Clock {
+  now(): number
+  sleep(ms: number): Promise<void>
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+}
+
+export interface AttemptObserver {
+  attempt(record: AttemptRecord): void
+  waiting?(delayMs: number, reason: string): void
+}
+
+export type TokenResult = { ok: true; token: string } | { ok: false; error: string }
+
+/** A bearer credential fetched at run time and shared by every connector that needs it. */
+export interface TokenSource {
+  /** Cache key: the same key means the same credential. */
+  key: string
+  /** Fetches a fresh token through the session (recorded as a `token` step). */
+  fetch(session: Session): Promise<TokenResult>
+  /** The header that carries the token. */
+  header?(token: string): Record<string, string>
+}
+
+/** Tokens of the run, keyed by credential; a fetch in flight is shared. */
+export class TokenCache {
+  private readonly entries = new Map<string, Promise<TokenResult>>()
+
+  get(source: TokenSource, session: Session): Promise<TokenResult> {
+    let entry = this.entries.get(source.key)
+    if (!entry) {
+      entry = source.fetch(session).then((result) => {
+        if (result.ok) session.addSecret(result.token)
+        else this.entries.delete(source.key)
+        return result
+      })
+      this.entries.set(source.key, entry)
+    }
+    return entry
+  }
+
+  /** Drops a token the destination rejected, so the next get() fetches a new one. */
+  invalidate(source: TokenSource): void {
+    this.entries.delete(source.key)
+  }
+}
+
+export interface SessionOptions {
+  /** The vendor product name, for messages: "HTTP 503 from Jira after 3 attempts". */
+  title: string
+  urlIsSecret: boolean
+  transport: Transport
+  retries: number
+  timeoutMs: number
+  deadline: Deadline
+  redactor: Redactor
+  tokens: TokenCache
+  observer?: AttemptObserver
+  clock?: Clock
+  random?: () => number
+  dryRun?: boolean
+}
+
+interface PrimaryRequest {
+  request: HttpRequest
+  bodies: Hash
+  bytes: number
+  batches: number
+}
+
+export class Session {
+  readonly attempts: AttemptRecord[] = []
+  readonly dryRunRequests: DryRunRequest[] = []
+  lastStatus: number | null = null
+  idempotencyKey: string | null = null
+  private primary: PrimaryRequest | undefined
+  private readonly clock: Clock
+
+  constructor(private readonly options: SessionOptions) {
+    this.clock = options.clock ?? systemClock
+  }
+
+  get title(): string {
+    return this.options.title
+  }
+
+  get dryRun(): boolean {
+    return this.options.dryRun === true
+  }
+
+  /** Waits `ms` unless that would pass the deadline; false means the deadline is too close. */
+  async pause(ms: number): Promise<boolean> {
+    if (ms >= this.options.deadline.remainingMs()) return false
+    await this.clock.sleep(ms)
+    return true
+  }
+
+  /** Registers a credential derived at run time (a Basic blob, a signature) for scrubbing. */
+  addSecret(value: string): void {
+    this.options.redactor.addSecret(value)
+  }
+
+  scrub(text: string): string {
+    return this.options.redactor.scrub(text)
+  }
+
+  async exchange<T>(spec: Exchange<T>): Promise<ExchangeResult<T>> {
+    if (this.dryRun) return this.recordDryRun(spec)
+    const { retries, deadline } = this.options
+    let refreshedToken = false
+    let retryIndex = 0
+    for (let attempt = 1; ; attempt++) {
+      if (deadline.expired()) {
+        return this.fail(spec, attempt - 1, null, `the --deadline ran out before attempt ${attempt}`, false)
+      }
+      const token = await this.tokenFor(spec)
+      if (token && !token.ok) return { ok: false, status: null, error: token.error, ambiguous: false }
+      const request = withAuth(spec.build(attempt), spec, token?.ok ? token.token : undefined)
+      const startedAt = this.clock.now()
+      const result = await this.options.transport.send(
+        request,
+        Math.min(this.options.timeoutMs, Math.max(1, deadline.remainingMs())),
+      )
+      const duration = Math.max(0, this.clock.now() - startedAt)
+      if (spec.primary) this.notePrimary(request, attempt)
+
+      if (result.kind === 'response') this.lastStatus = result.response.status
+      const status = result.kind === 'response' ? result.response.status : null
+
+      // A rejected token is refreshed once, outside the retry budget (SPEC §5.1).
+      if (result.kind === 'response' && status === 401 && spec.auth && token?.ok && !refreshedToken) {
+        refreshedToken = true
+        this.options.tokens.invalidate(spec.auth)
+        this.record(
+          spec,
+          attempt,
+          startedAt,
+          duration,
+          status,
+          'retryable',
+          0,
+          'HTTP 401: token rejected; refreshing it once',
+        )
+        continue
+      }
+
+      const verdict = this.verdictOf(spec, result)
+      const ambiguous = result.kind === 'network' && result.failure.ambiguous
+      if (verdict.kind === 'ok') {
+        this.record(spec, attempt, startedAt, duration, status, 'success', null, null)
+        return { ok: true, value: verdict.value, status, recovered: false }
+      }
+      const reason = this.scrub(verdict.reason)
+      if (verdict.kind === 'failed' || retryIndex >= retries) {
+        this.record(spec, attempt, startedAt, duration, status, 'failed', null, reason)
+        return this.fail(spec, attempt, status, reason, ambiguous)
+      }
+      const delay = nextDelayMs(
+        retryIndex,
+        verdict.retryAfterMs ?? retryAfterOf(result, this.clock.now()),
+        this.options.random,
+      )
+      if (delay >= deadline.remainingMs()) {
+        this.record(spec, attempt, startedAt, duration, status, 'failed', null, reason)
+        return this.fail(
+          spec,
+          attempt,
+          status,
+          `${reason} (the next attempt, due in ${Math.ceil(delay / 1000)} s, would start after the --deadline)`,
+          ambiguous,
+        )
+      }
+      this.record(spec, attempt, startedAt, duration, status, 'retryable', delay, reason)
+      this.options.observer?.waiting?.(delay, reason)
+      await this.clock.sleep(delay)
+      retryIndex++
+      if (ambiguous && spec.recover) {
+        const found = await spec.recover()
+        if (found !== undefined) return { ok: true, value: found, status: null, recovered: true }
+      }
+    }
+  }
+
+  /** The evidence `request` record: the last primary request, redacted. */
+  requestRecord(): RequestRecord | null {
+    const primary = this.primary
+    if (!primary) return null
+    const { redactor, urlIsSecret } = this.options
+    return {
+      method: primary.request.method,
+      url: redactor.redactUrl(primary.request.url, urlIsSecret),
+      headers: redactor.redactHeaders(primary.request.headers),
+      body_sha256: primary.bytes > 0 || primary.batches > 0 ? primary.bodies.copy().digest('hex') : null,
+      body_bytes: primary.bytes,
+      ...(primary.batches > 1 ? { batches: primary.batches } : {}),
+      idempotency_key: this.idempotencyKey,
+    }
+  }
+
+  private notePrimary(request: HttpRequest, attempt: number): void {
+    // Hash each distinct request body once (its first attempt), in the order they were sent.
+    if (attempt > 1 && this.primary) {
+      this.primary.request = request
+      return
+    }
+    const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body)
+    if (!this.primary) this.primary = { request, bodies: createHash('sha256'), bytes: 0, batches: 0 }
+    this.primary.request = request
+    this.primary.bodies.update(body)
+    this.primary.bytes += body.length
+    this.primary.batches++
+  }
+
+  private async tokenFor<T>(spec: Exchange<T>): Promise<TokenResult | undefined> {
+    if (!spec.auth) return undefined
+    return this.options.tokens.get(spec.auth, this)
+  }
+
+  private verdictOf<T>(spec: Exchange<T>, result: Awaited<ReturnType<Transport['send']>>): Verdict<T> {
+    if (result.kind === 'network') return { kind: 'retryable', reason: networkReason(result.failure) }
+    return spec.read(result.response)
+  }
+
+  private record(
+    spec: Exchange<unknown>,
+    attempt: number,
+    startedAt: number,
+    duration: number,
+    status: number | null,
+    outcome: AttemptRecord['outcome'],
+    retryAfterMs: number | null,
+    error: string | null,
+  ): void {
+    const record: AttemptRecord = {
+      attempt,
+      step: spec.step,
+      started_at: new Date(startedAt).toISOString(),
+      duration_ms: duration,
+      status_code: status,
+      outcome,
+      retry_after_ms: retryAfterMs,
+      error: error === null ? null : this.scrub(error),
+    }
+    this.attempts.push(record)
+    this.options.observer?.attempt(record)
+  }
+
+  private fail<T>(
+    spec: Exchange<T>,
+    attempts: number,
+    status: number | null,
+    reason: string,
+    ambiguous: boolean,
+  ): ExchangeResult<T> {
+    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`
+    const what = status === null ? `${this.title} ${spec.step} failed` : `HTTP ${status} from ${this.title}`
+    return { ok: false, status, error: this.scrub(`${what} after ${tries}: ${reason}`), ambiguous }
+  }
+
+  private recordDryRun<T>(spec: Exchange<T>): ExchangeResult<T> {
+    const request = withAuth(spec.build(1), spec, spec.auth ? 'DRY-RUN-TOKEN' : undefined)
+    if (spec.primary) this.notePrimary(request, 1)
+    const { redactor, urlIsSecret } = this.options
+    this.dryRunRequests.push({
+      step: spec.step,
+      method: request.method,
+      url: redactor.redactUrl(request.url, urlIsSecret),
+      headers: redactor.redactHeaders(request.headers),
+      body: dryRunBody(request, redactor),
+    })
+    return { ok: true, value: spec.dryRun, status: null, recovered: false }
+  }
+}
+
+function withAuth<T>(request: HttpRequest, spec: Exchange<T>, token: string | undefined): HttpRequest {
+  if (!spec.auth || token === undefined) return request
+  const header = spec.auth.header?.(token) ?? { authorization: `Bearer ${token}` }
+  return { ...request, headers: { ...request.headers, ...header } }
+}
+
+function retryAfterOf(result: Awaited<ReturnType<Transport['send']>>, now: number): number | undefined {
+  if (result.kind !== 'response') return undefined
+  return parseRetryAfter(result.response.headers['retry-after'], now)
+}
+
+function networkReason(failure: NetworkFailure): string {
+  return failure.message
+}
+
+/** The default reading of a status when the body carries nothing more specific. */
+export function readStatus<T>(response: HttpResponse, value: T, describe = excerpt): Verdict<T> {
+  if (response.status >= 200 && response.status < 300) return { kind: 'ok', value }
+  const reason = describe(response)
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason }
+  return { kind: 'failed', reason }
+}
+
+/** A short, single-line excerpt of a response body for error messages. */
+export function excerpt(response: HttpResponse, max = 300): string {
+  const text = response.body.replace(/\s+/g, ' ').trim()
+  if (text === '') return statusText(response.status)
+  return text.length > max ? `${text.slice(0, max)}...` : text
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+}
+
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? `HTTP ${status}`
+}
+
+function dryRunBody(request: HttpRequest, redactor: Redactor): unknown {
+  if (request.body === undefined) return null
+  const text = redactor.scrub(Buffer.from(request.body).toString('utf8'))
+  const type = request.headers['content-type'] ?? ''
+  if (type.includes('json')) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      // Concatenated JSON (Splunk HEC batches) is shown as the lines it is made of.
+      return text
+    }
+  }
+  return text
+}
