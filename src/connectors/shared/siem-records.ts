@@ -1,0 +1,70 @@
+import type { Decision, DeliveryEvent } from '../../events/event.js'
+import type { Severity } from '../../events/severity.js'
+
+/**
+ * The records SIEM connectors send for an event (SPEC §5.1): one summary record, then one
+ * record per decision, streamed. Every record carries the event's identity so searches can
+ * join them (`event_id`) and deduplicate retries.
+ */
+
+export interface SiemRecord {
+  kind: 'summary' | 'decision'
+  /** ISO time of what the record describes. */
+  time: string
+  severity: Severity
+  fields: Record<string, unknown>
+}
+
+export async function* siemRecords(event: DeliveryEvent): AsyncGenerator<SiemRecord> {
+  yield summaryRecord(event)
+  let index = 0
+  for await (const decision of event.decisions()) {
+    yield decisionRecord(event, decision, index++)
+  }
+}
+
+export function summaryRecord(event: DeliveryEvent): SiemRecord {
+  return {
+    kind: 'summary',
+    time: event.timestamp,
+    severity: event.severity,
+    fields: {
+      ...event.fields,
+      record_type: 'summary',
+      event_id: event.eventId,
+      event_type: event.eventType,
+      session_id: event.sessionId,
+      severity: event.severity,
+      product: event.product,
+      timestamp: event.timestamp,
+      decision_count: event.decisionCount,
+      title: event.view.title,
+    },
+  }
+}
+
+export function decisionRecord(event: DeliveryEvent, decision: Decision, index: number): SiemRecord {
+  // A decision without its own severity is reported at the event's, never lower.
+  const severity = decision.severity ?? event.severity
+  return {
+    kind: 'decision',
+    time: typeof decision.timestamp === 'string' ? decision.timestamp : event.timestamp,
+    severity,
+    fields: {
+      ...decision,
+      record_type: 'decision',
+      event_id: event.eventId,
+      event_type: event.eventType,
+      session_id: event.sessionId,
+      decision_index: index,
+      severity,
+      product: event.product,
+    },
+  }
+}
+
+/** Epoch seconds with milliseconds, as Splunk's `time` wants; now if the text is not a date. */
+export function epochSeconds(iso: string, fallbackMs: number = Date.now()): number {
+  const ms = Date.parse(iso)
+  return (Number.isNaN(ms) ? fallbackMs : ms) / 1000
+}

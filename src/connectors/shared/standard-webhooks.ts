@@ -1,0 +1,55 @@
+import { createHash, createHmac } from 'node:crypto'
+import { ConfigError } from '../../cli/errors.js'
+
+/**
+ * Standard Webhooks v1 signing (https://github.com/standard-webhooks/standard-webhooks,
+ * spec/standard-webhooks.md): `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
+ * keyed with the base64-decoded part of a `whsec_` secret. The id stays the same for every
+ * attempt of one message, so receivers can drop duplicates; the timestamp and signature are
+ * fresh per attempt, so receivers can enforce their replay tolerance.
+ */
+
+const SECRET_PREFIX = 'whsec_'
+
+/** The HMAC key of a `whsec_…` secret, checked when the config is prepared. */
+export function signingKey(secret: string): Buffer {
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
+    throw new ConfigError('signing_secret must be a Standard Webhooks secret: "whsec_" followed by base64.')
+  }
+  const key = Buffer.from(encoded, 'base64')
+  if (key.length < 16) {
+    throw new ConfigError(
+      `signing_secret decodes to ${key.length} bytes; use at least 24 random bytes (e.g. "whsec_" + openssl rand -base64 32).`,
+    )
+  }
+  return key
+}
+
+/** `msg_` + a hash of the connector name and event id: stable across retries and re-deliveries. */
+export function messageId(connectorName: string, eventId: string): string {
+  return `msg_${createHash('sha256').update(`${connectorName}\n${eventId}`).digest('hex').slice(0, 32)}`
+}
+
+export interface SignedHeaders {
+  'webhook-id': string
+  'webhook-timestamp': string
+  'webhook-signature': string
+}
+
+export function signMessage(
+  key: Buffer,
+  id: string,
+  timestampSeconds: number,
+  body: Buffer | string,
+): SignedHeaders {
+  const signature = createHmac('sha256', key)
+    .update(`${id}.${timestampSeconds}.`)
+    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
+    .digest('base64')
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestampSeconds),
+    'webhook-signature': `v1,${signature}`,
+  }
+}

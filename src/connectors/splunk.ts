@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { ConfigError } from '../cli/errors.js'
+import { textSetting } from '../config/select.js'
+import type { HttpResponse } from '../delivery/http.js'
+import { excerpt, type Session, statusText, type Verdict } from '../delivery/session.js'
+import type { DeliveryEvent } from '../events/event.js'
+import { configuredHeaders } from './shared/auth.js'
+import { batchByBytes } from './shared/batching.js'
+import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
+import { isPlainHttpOffHost } from './shared/urls.js'
+import { type ConnectorResult, defineConnector } from './types.js'
+
+/**
+ * Splunk HTTP Event Collector (SPEC §8.1).
+ * Docs: https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/http-event-collector-rest-api-endpoints
+ * Events are JSON objects concatenated back to back (no array) and batched under
+ * `max_batch_bytes`; the HEC `code` in each answer decides success, retry or a final error.
+ */
+
+export interface SplunkConfig {
+  eventUrl: string
+  ackUrl: string
+  authorization: string
+  index?: string
+  source: string
+  sourcetype: string
+  host?: string
+  channel: string
+  maxBatchBytes: number
+  ack: boolean
+  headers: Record<string, string>
+}
+
+const EVENT_PATH = '/services/collector/event'
+
+/**
+ * HEC reply codes ("Possible error codes", Troubleshoot HTTP Event Collector):
+ * https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/troubleshoot-http-event-collector
+ * 8 (internal error), 9 (server busy) and 18–20 (HEC unhealthy: queues full, ack service
+ * unavailable) are back-pressure and worth retrying; everything else needs a fix first.
+ */
+const HEC_CODES: Record<number, { meaning: string; retry?: true; fix?: string }> = {
+  1: { meaning: 'Token disabled', fix: 'enable the HEC token in Splunk' },
+  2: { meaning: 'Token is required', fix: 'set token (or token_env)' },
+  3: { meaning: 'Invalid authorization', fix: 'check the token; HEC wants "Authorization: Splunk <token>"' },
+  4: { meaning: 'Invalid token', fix: 'check the token value' },
+  5: { meaning: 'No data' },
+  6: { meaning: 'Invalid data format' },
+  7: { meaning: 'Incorrect index', fix: "set index to one of the token's allowed indexes" },
+  8: { meaning: 'Internal server error', retry: true },
+  9: { meaning: 'Server is busy', retry: true },
+  10: {
+    meaning: 'Data channel is missing',
+    fix: 'the token requires a channel; keep channel unset or set a GUID',
+  },
+  11: { meaning: 'Invalid data channel', fix: 'channel must be a GUID' },
+  12: { meaning: 'Event field is required' },
+  13: { meaning: 'Event field cannot be blank' },
+  14: { meaning: 'ACK is disabled', fix: 'set ack: false or enable indexer acknowledgement on the token' },
+  15: { meaning: 'Error in handling indexed fields' },
+  16: {
+    meaning: 'Query string authorization is not enabled',
+    fix: 'send the token in the header (the default)',
+  },
+  18: { meaning: 'HEC is unhealthy, queues are full', retry: true },
+  19: { meaning: 'HEC is unhealthy, ack service unavailable', retry: true },
+  20: { meaning: 'HEC is unhealthy, queues are full and ack service unavailable', retry: true },
+}
+
+export const splunk = defineConnector<SplunkConfig>({
+  provider: 'splunk',
+  category: 'siem',
+  title: 'Splunk HEC',
+  docs: 'https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/http-event-collector-rest-api-endpoints',
+  settings: {
+    token: z.string().min(1).optional().describe('HEC token (a GUID).'),
+    authorization_scheme: z
+      .string()
+      .optional()
+      .describe('Accepted for compatibility; HEC requires "Splunk".'),
+    authorization: z.string().min(1).optional().describe('Whole Authorization header (compatibility).'),
+    index: z.string().min(1).optional().describe("Target index; must be in the token's allowed indexes."),
+    source: z.string().min(1).optional().describe('Event source (default cavra).'),
+    sourcetype: z.string().min(1).optional().describe('Event sourcetype (default cavra:evidence:json).'),
+    host: z.string().min(1).optional().describe('Event host field.'),
+    channel: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('X-Splunk-Request-Channel GUID (default: a new GUID per run).'),
+    max_batch_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .optional()
+      .describe('Largest request body in bytes (default 1000000).'),
+    ack: z.boolean().optional().describe('Poll indexer acknowledgement until indexed (default false).'),
+  },
+  secrets: ['token', 'authorization'],
+  urlIsSecret: false,
+
+  configure(settings, context) {
+    const url = textSetting(settings, 'url')
+    if (!url)
+      throw new ConfigError(
+        'url is required (the HEC base URL, e.g. https://splunk.example.com:8088); set url or url_env.',
+      )
+    const token = textSetting(settings, 'token')
+    const authorization = textSetting(settings, 'authorization')
+    if (!token && !authorization) throw new ConfigError('token is required (the HEC token); set token_env.')
+    const scheme = textSetting(settings, 'authorization_scheme')
+    if (scheme && scheme.toLowerCase() !== 'splunk') {
+      throw new ConfigError(
+        `authorization_scheme "${scheme}" will be refused by HEC (code 3); remove it or set "Splunk".`,
+      )
+    }
+    const channel = textSetting(settings, 'channel') ?? randomUUID()
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(channel)) {
+      throw new ConfigError(`channel "${channel}" is not a GUID; HEC rejects it with code 11.`)
+    }
+    if (isPlainHttpOffHost(url))
+      context.warn(`connector ${context.name}: url uses http://; the HEC token travels unencrypted.`)
+    const { eventUrl, ackUrl } = hecUrls(url)
+    return {
+      eventUrl,
+      ackUrl,
+      authorization: authorization ?? `Splunk ${token}`,
+      index: textSetting(settings, 'index'),
+      source: textSetting(settings, 'source') ?? 'cavra',
+      sourcetype: textSetting(settings, 'sourcetype') ?? 'cavra:evidence:json',
+      host: textSetting(settings, 'host'),
+      channel,
+      maxBatchBytes: typeof settings.max_batch_bytes === 'number' ? settings.max_batch_bytes : 1_000_000,
+      ack: settings.ack === true,
+      headers: configuredHeaders(settings),
+    }
+  },
+
+  async deliver(event, config, session) {
+    return deliverToHec(event, config, session)
+  },
+})
+
+/** A base URL gets `/services/collector/event`; a full collector URL is kept. */
+export function hecUrls(url: string): { eventUrl: string; ackUrl: string } {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`url "${url}" is not a valid URL.`)
+  }
+  const path = parsed.pathname.replace(/\/+$/, '')
+  const collector = /\/services\/collector(\/event(\/1\.0)?)?$/.exec(path)
+  const prefix = collector ? path.slice(0, collector.index) : path
+  const event = new URL(parsed.toString())
+  event.pathname = collector ? path : `${prefix}${EVENT_PATH}`
+  const ack = new URL(parsed.toString())
+  ack.pathname = `${prefix}/services/collector/ack`
+  return { eventUrl: event.toString(), ackUrl: ack.toString() }
+}
+
+/** One HEC event object (Format events for HTTP Event Collector). */
+export function hecEvent(record: SiemRecord, config: SplunkConfig): Record<string, unknown> {
+  return {
+    time: epochSeconds(record.time),
+    ...(config.host ? { host: config.host } : {}),
+    source: config.source,
+    sourcetype: config.sourcetype,
+    ...(config.index ? { index: config.index } : {}),
+    // Indexed fields must be flat strings (code 15 otherwise); they make tstats searches cheap.
+    fields: {
+      event_id: String(record.fields.event_id),
+      event_type: String(record.fields.event_type),
+      record_type: record.kind,
+      severity: record.severity,
+    },
+    event: record.fields,
+  }
+}
+
+export function hecHeaders(config: SplunkConfig): Record<string, string> {
+  return {
+    ...config.headers,
+    authorization: config.authorization,
+    'content-type': 'application/json',
+    // Always sent: tokens with indexer acknowledgement refuse requests without it (code 10).
+    'x-splunk-request-channel': config.channel,
+  }
+}
+
+export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number | null }> {
+  const body = parseJsonObject(response.body)
+  const code = typeof body?.code === 'number' ? body.code : undefined
+  const text = typeof body?.text === 'string' ? body.text : undefined
+  if (response.status >= 200 && response.status < 300 && (code === undefined || code === 0)) {
+    return { kind: 'ok', value: { ackId: typeof body?.ackId === 'number' ? body.ackId : null } }
+  }
+  if (code !== undefined) {
+    const known = HEC_CODES[code]
+    const reason = `HEC code ${code} (${text ?? known?.meaning ?? 'unknown'})${known?.fix ? `: ${known.fix}` : ''}`
+    return known?.retry ? { kind: 'retryable', reason } : { kind: 'failed', reason }
+  }
+  const reason = response.body.trim() === '' ? statusText(response.status) : excerpt(response)
+  if ([408, 429, 500, 502, 503, 504].includes(response.status)) return { kind: 'retryable', reason }
+  return {
+    kind: 'failed',
+    reason: response.status === 404 ? `${reason} (is the URL a HEC endpoint?)` : reason,
+  }
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text)
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function* encodeRecords(event: DeliveryEvent, config: SplunkConfig): AsyncGenerator<Buffer> {
+  for await (const record of siemRecords(event))
+    yield Buffer.from(JSON.stringify(hecEvent(record, config)), 'utf8')
+}
+
+async function deliverToHec(
+  event: DeliveryEvent,
+  config: SplunkConfig,
+  session: Session,
+): Promise<ConnectorResult> {
+  const headers = hecHeaders(config)
+  let sent = 0
+  let batchNumber = 0
+  let lastAck: number | null = null
+  const acks: number[] = []
+  for await (const batch of batchByBytes(encodeRecords(event, config), { maxBytes: config.maxBatchBytes })) {
+    batchNumber++
+    const body = Buffer.concat(batch.items)
+    const result = await session.exchange({
+      step: `send batch ${batchNumber}`,
+      primary: true,
+      build: () => ({ method: 'POST', url: config.eventUrl, headers, body }),
+      read: readHecResponse,
+      dryRun: { ackId: null },
+    })
+    if (!result.ok) {
+      const accepted =
+        sent > 0 ? ` (${batchNumber - 1} earlier batch(es), ${sent} records, were accepted)` : ''
+      return {
+        ok: false,
+        error: `${result.error}${accepted}`,
+        recordsSent: sent,
+        remoteReference: refOf(lastAck),
+      }
+    }
+    sent += batch.items.length
+    if (result.value.ackId !== null) {
+      lastAck = result.value.ackId
+      acks.push(lastAck)
+    }
+  }
+  if (config.ack && !session.dryRun) {
+    const pending = await awaitIndexing(acks, config, session)
+    if (pending.error)
+      return { ok: false, error: pending.error, recordsSent: sent, remoteReference: refOf(lastAck) }
+  }
+  return { ok: true, remoteReference: refOf(lastAck), recordsSent: sent }
+}
+
+function refOf(ackId: number | null): string | null {
+  return ackId === null ? null : String(ackId)
+}
+
+/**
+ * Indexer acknowledgement: poll `/services/collector/ack` with the channel until every ackId
+ * reads true (indexed). Splunk keeps a last partial batch in indexer buffers for a while, so
+ * polling backs off from 1 s to 10 s and gives up only at the command's deadline.
+ */
+async function awaitIndexing(
+  acks: number[],
+  config: SplunkConfig,
+  session: Session,
+): Promise<{ error?: string }> {
+  if (acks.length === 0) {
+    return {
+      error:
+        'ack is on but Splunk returned no ackId; enable indexer acknowledgement on the HEC token or set ack: false',
+    }
+  }
+  let pending = [...acks]
+  let interval = 1000
+  for (let poll = 1; ; poll++) {
+    if (!(await session.pause(interval))) {
+      return {
+        error: `Splunk had not confirmed indexing of ackId ${pending.join(', ')} (${acks.length - pending.length} of ${acks.length} confirmed) when the --deadline ran out`,
+      }
+    }
+    const result = await session.exchange({
+      step: `ack poll ${poll}`,
+      build: () => ({
+        method: 'POST',
+        url: withChannel(config.ackUrl, config.channel),
+        headers: hecHeaders(config),
+        body: JSON.stringify({ acks: pending }),
+      }),
+      read: readAckResponse,
+      dryRun: {},
+    })
+    if (!result.ok) return { error: result.error }
+    pending = pending.filter((id) => result.value[String(id)] !== true)
+    if (pending.length === 0) return {}
+    interval = Math.min(interval * 2, 10_000)
+  }
+}
+
+function withChannel(url: string, channel: string): string {
+  const parsed = new URL(url)
+  parsed.searchParams.set('channel', channel)
+  return parsed.toString()
+}
+
+export function readAckResponse(response: HttpResponse): Verdict<Record<string, boolean>> {
+  const body = parseJsonObject(response.body)
+  if (response.status >= 200 && response.status < 300 && body?.acks && typeof body.acks === 'object') {
+    return { kind: 'ok', value: body.acks as Record<string, boolean> }
+  }
+  const verdict = readHecResponse(response)
+  if (verdict.kind !== 'ok') return verdict
+  return { kind: 'failed', reason: `unexpected ack answer: ${excerpt(response)}` }
+}

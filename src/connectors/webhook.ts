@@ -1,0 +1,140 @@
+import { z } from 'zod'
+import { ConfigError } from '../cli/errors.js'
+import { textSetting } from '../config/select.js'
+import type { HttpResponse } from '../delivery/http.js'
+import { excerpt, readStatus, type Verdict } from '../delivery/session.js'
+import type { DeliveryEvent } from '../events/event.js'
+import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
+import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
+import { defineConnector } from './types.js'
+
+/**
+ * Generic webhook (SPEC §8.2): the cavra envelope, optionally signed with Standard Webhooks.
+ * Docs: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+ */
+
+export interface WebhookConfig {
+  name: string
+  url: string
+  method: 'POST' | 'PUT' | 'PATCH'
+  key?: Buffer
+  headers: Record<string, string>
+}
+
+export const WEBHOOK_SCHEMA = 'cavra.webhook.evidence.v1'
+
+export const webhook = defineConnector<WebhookConfig>({
+  provider: 'webhook',
+  category: 'webhook',
+  title: 'Webhook',
+  docs: 'https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md',
+  settings: {
+    method: z.enum(['POST', 'PUT', 'PATCH']).optional().describe('HTTP method (default POST).'),
+    signing_secret: z.string().min(1).optional().describe('Standard Webhooks secret (whsec_…).'),
+    token: z.string().min(1).optional().describe('Sent as `Authorization: <authorization_scheme> <token>`.'),
+    authorization_scheme: z.string().min(1).optional().describe('Scheme for token (default Bearer).'),
+    authorization: z.string().min(1).optional().describe('The whole Authorization header value.'),
+    api_key: z.string().min(1).optional().describe('Sent in the header named by api_key_header.'),
+    api_key_header: z.string().min(1).optional().describe('Header for api_key (default x-api-key).'),
+  },
+  secrets: ['signing_secret', 'token', 'authorization', 'api_key'],
+  urlIsSecret: true,
+
+  configure(settings, context) {
+    const url = textSetting(settings, 'url')
+    if (!url) throw new ConfigError('url is required (the receiver endpoint); set url_env.')
+    try {
+      new URL(url)
+    } catch {
+      throw new ConfigError('url is not a valid URL.')
+    }
+    const secret = textSetting(settings, 'signing_secret')
+    if (!secret && Object.keys(compatibilityHeaders(settings)).length === 0) {
+      context.warn(
+        `connector ${context.name}: neither signing_secret nor an authorization key is set; the receiver cannot tell cavra's deliveries from anyone else's.`,
+      )
+    }
+    return {
+      name: context.name,
+      url,
+      method: (textSetting(settings, 'method') as WebhookConfig['method'] | undefined) ?? 'POST',
+      key: secret ? signingKey(secret) : undefined,
+      headers: { ...configuredHeaders(settings), ...compatibilityHeaders(settings) },
+    }
+  },
+
+  async deliver(event, config, session) {
+    const body = Buffer.from(JSON.stringify(await webhookEnvelope(event)), 'utf8')
+    const id = messageId(config.name, event.eventId)
+    session.idempotencyKey = id
+    const result = await session.exchange({
+      step: 'post event',
+      primary: true,
+      build: () => {
+        const headers: Record<string, string> = { ...config.headers, 'content-type': 'application/json' }
+        if (config.key) {
+          const signed = signMessage(config.key, id, Math.floor(Date.now() / 1000), body)
+          session.addSecret(signed['webhook-signature'].slice(3))
+          Object.assign(headers, signed)
+        }
+        return { method: config.method, url: config.url, headers, body }
+      },
+      read: readWebhookResponse,
+      dryRun: { deliveryId: null },
+    })
+    if (!result.ok) return { ok: false, error: result.error }
+    return { ok: true, remoteReference: result.value.deliveryId, recordsSent: 1 }
+  },
+})
+
+/** The envelope every webhook receiver gets; `payload` is the whole event, decisions included. */
+export async function webhookEnvelope(event: DeliveryEvent): Promise<Record<string, unknown>> {
+  const payload: Record<string, unknown> = { ...event.fields }
+  if (event.decisionCount > 0 || 'decisions' in event.fields) {
+    const decisions: unknown[] = []
+    for await (const decision of event.decisions()) decisions.push(decision)
+    payload.decisions = decisions
+  }
+  return {
+    schema_version: WEBHOOK_SCHEMA,
+    product: event.product,
+    event_type: event.eventType,
+    event_id: event.eventId,
+    severity: event.severity,
+    timestamp: event.timestamp,
+    payload,
+  }
+}
+
+/**
+ * Any 2xx is success; 410 Gone means the receiver asks to stop sending (Standard Webhooks,
+ * "Delivery"); a 3xx is not followed. The receiver's `delivery_id` (or `id`) is kept.
+ */
+export function readWebhookResponse(response: HttpResponse): Verdict<{ deliveryId: string | null }> {
+  if (response.status >= 200 && response.status < 300) {
+    return { kind: 'ok', value: { deliveryId: deliveryIdOf(response.body) } }
+  }
+  if (response.status === 410) {
+    return {
+      kind: 'failed',
+      reason: `410 Gone: the receiver no longer accepts deliveries; remove or disable this connector`,
+    }
+  }
+  if (response.status >= 300 && response.status < 400) {
+    return {
+      kind: 'failed',
+      reason: `redirect to ${response.headers.location ? 'another location' : 'nowhere'} is not followed; configure the final URL`,
+    }
+  }
+  return readStatus(response, { deliveryId: null }, (r) => excerpt(r))
+}
+
+function deliveryIdOf(body: string): string | null {
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>
+    const id = parsed?.delivery_id ?? parsed?.id
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : null
+  } catch {
+    return null
+  }
+}
