@@ -1,0 +1,69 @@
+import { Command, Errors } from '@oclif/core'
+import { Redactor } from '../delivery/redact.js'
+import { isCavraError } from './errors.js'
+import { ExitCode } from './exit-codes.js'
+import { colourFor, installSecretGuard } from './output.js'
+
+/**
+ * What every cavra command shares: `--json` (one document on stdout), errors that say what,
+ * where and what to do (no stack trace unless DEBUG is set), the exit codes of SPEC §2.4,
+ * and a redactor that keeps every secret of the run out of stdout and stderr.
+ */
+export abstract class CavraCommand extends Command {
+  static override enableJsonFlag = true
+
+  protected readonly redactor = new Redactor()
+  protected warnings: string[] = []
+
+  override async init(): Promise<void> {
+    installSecretGuard(this.redactor)
+    await super.init()
+  }
+
+  /** A warning on stderr (never on stdout, which --json keeps for the document). */
+  protected note(message: string): void {
+    const text = this.redactor.scrub(message)
+    this.warnings.push(text)
+    const colour = colourFor(process.stderr)
+    process.stderr.write(`${colour.yellow('Warning:')} ${text}\n`)
+  }
+
+  protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
+    const exitCode = exitCodeOf(error)
+    const actions = isCavraError(error) ? error.actions : usageActions(error, this.id)
+    const message = this.redactor.scrub(messageOf(error))
+    const colour = colourFor(process.stderr)
+    let text = `${colour.red('Error:')} ${message}\n`
+    if (actions.length > 0)
+      text += `${colour.bold('Try this:')}\n${actions.map((a) => `  - ${a}\n`).join('')}`
+    if (process.env.DEBUG && error.stack) text += `${this.redactor.scrub(error.stack)}\n`
+    process.stderr.write(text)
+    if (this.jsonEnabled()) {
+      const code = isCavraError(error) ? error.code : exitCode === ExitCode.usage ? 'usage' : 'internal'
+      process.stdout.write(
+        `${JSON.stringify({ error: { code, message, actions: actions.map((a) => this.redactor.scrub(a)), exit_code: exitCode } }, null, 2)}\n`,
+      )
+    }
+    process.exitCode = exitCode
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (isCavraError(error)) return error.exitCode
+  const oclif = (error as { oclif?: { exit?: number } })?.oclif
+  // oclif's own parse errors (unknown flag, missing argument) carry exit 2.
+  if (error instanceof Errors.CLIError && oclif?.exit !== undefined)
+    return oclif.exit === 1 ? ExitCode.usage : oclif.exit
+  return ExitCode.deliveryFailed
+}
+
+function messageOf(error: Error): string {
+  if (isCavraError(error) || error instanceof Errors.CLIError) return error.message.replace(/\s+$/, '')
+  return `internal error: ${error.message} (this is a bug in cavra; rerun with DEBUG=1 for the stack trace)`
+}
+
+function usageActions(error: Error, id: string | undefined): string[] {
+  if (error instanceof Errors.CLIError)
+    return [`Run cavra ${(id ?? '').replace(/:/g, ' ')} --help for the flags and examples.`]
+  return []
+}

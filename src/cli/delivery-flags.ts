@@ -1,0 +1,54 @@
+import { Errors, Flags } from '@oclif/core'
+
+const seconds = Flags.custom<number>({
+  helpValue: 'SECONDS',
+  async parse(input) {
+    const value = Number(input)
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new Errors.CLIError(`expected a positive number of seconds, got "${input}"`, { exit: 2 })
+    }
+    return value
+  },
+})
+
+/** Flags shared by every delivery command (SPEC §2.1). */
+export const deliveryFlags = {
+  config: Flags.string({
+    char: 'c',
+    helpValue: 'PATH',
+    description:
+      'Connector configuration (JSON or YAML). Default: $CAVRA_CONNECTOR_CONFIG, else .cavra/connectors.json.',
+  }),
+  provider: Flags.string({
+    char: 'p',
+    multiple: true,
+    helpValue: 'NAME',
+    description:
+      'Connector name or provider kind; repeatable and comma-separated; "all" for every enabled connector that fits.',
+  }),
+  retries: Flags.integer({
+    min: 0,
+    max: 10,
+    helpValue: 'N',
+    description: 'Extra attempts after the first (default 2).',
+  }),
+  timeout: seconds({ description: 'Per-attempt timeout in seconds (default 10).' }),
+  deadline: seconds({ description: 'Total time budget of the command in seconds (default 120).' }),
+  output: Flags.string({
+    char: 'o',
+    helpValue: 'DIR',
+    description: 'Directory for the delivery evidence file.',
+  }),
+  'dry-run': Flags.boolean({
+    description: 'Build every request and print it redacted; send and write nothing.',
+  }),
+  'allow-failure': Flags.boolean({
+    description: 'Exit 0 even when a delivery failed (it is still recorded as failed).',
+  }),
+}
+
+export const DEFAULT_RETRIES = 2
+export const DEFAULT_TIMEOUT_SECONDS = 10
+export const DEFAULT_DEADLINE_SECONDS = 120
+/** Connectors delivering at once; each talks to a different system, so this only bounds sockets. */
+export const DELIVERY_CONCURRENCY = 8

@@ -1,0 +1,68 @@
+import { Chalk, type ChalkInstance } from 'chalk'
+import type { Redactor } from '../delivery/redact.js'
+
+/**
+ * Terminal output: colour only where it helps (a TTY, unless NO_COLOR; FORCE_COLOR wins),
+ * and a last-line-of-defence guard that scrubs every secret of the run from anything written
+ * to stdout or stderr, whoever writes it (oclif, listr2, or cavra itself).
+ */
+
+export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return new Chalk({ level: 1 })
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return new Chalk({ level: 0 })
+  return new Chalk({ level: stream.isTTY ? 1 : 0 })
+}
+
+type Write = NodeJS.WriteStream['write']
+
+const guarded = new WeakMap<NodeJS.WriteStream, Write>()
+
+/** Routes every write to stdout and stderr through `redactor.scrub`. Idempotent. */
+export function installSecretGuard(redactor: Redactor, streams = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    if (guarded.has(stream)) {
+      continue
+    }
+    const original = stream.write.bind(stream) as Write
+    guarded.set(stream, original)
+    const scrubbing = ((chunk: unknown, ...rest: unknown[]) => {
+      let safe = chunk
+      if (typeof chunk === 'string') safe = redactor.scrub(chunk)
+      else if (chunk instanceof Uint8Array) {
+        const text = Buffer.from(chunk).toString('utf8')
+        const scrubbed = redactor.scrub(text)
+        if (scrubbed !== text) safe = scrubbed
+      }
+      return (original as (...args: unknown[]) => boolean)(safe, ...rest)
+    }) as Write
+    stream.write = scrubbing
+  }
+}
+
+/** Restores the original writers (tests run several commands in one process). */
+export function removeSecretGuard(streams = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    const original = guarded.get(stream)
+    if (original) {
+      stream.write = original
+      guarded.delete(stream)
+    }
+  }
+}
+
+/** Pads cells so columns line up; widths ignore ANSI colour codes. */
+export function table(rows: string[][], gap = '  '): string {
+  const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length
+  const widths: number[] = []
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, visible(cell))
+  }
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visible(cell))))
+        .join(gap)
+        .trimEnd(),
+    )
+    .join('\n')
+}
