@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest'
+import type { HttpRequest, HttpResponse, HttpResult, Transport } from '../../src/delivery/http.js'
+import { Redactor } from '../../src/delivery/redact.js'
+import { Deadline } from '../../src/delivery/retry.js'
+import {
+  type Clock,
+  readStatus,
+  Session,
+  type SessionOptions,
+  TokenCache,
+  type TokenSource,
+} from '../../src/delivery/session.js'
+
+/**
+ * The retry loop judged against a scripted transport and a virtual clock: which answers are
+ * retried, how long it waits, when it stops, and what it records.
+ */
+
+type Script = Array<HttpResult | ((request: HttpRequest) => HttpResult)>
+
+class ScriptedTransport implements Transport {
+  readonly sent: HttpRequest[] = []
+  constructor(private readonly script: Script) {}
+  async send(request: HttpRequest): Promise<HttpResult> {
+    this.sent.push(request)
+    const next = this.script.shift()
+    if (!next) throw new Error('transport called more often than scripted')
+    return typeof next === 'function' ? next(request) : next
+  }
+}
+
+function response(status: number, body = '', headers: Record<string, string> = {}): HttpResult {
+  return { kind: 'response', response: { status, body, headers, truncated: false } }
+}
+const timeout: HttpResult = {
+  kind: 'network',
+  failure: { code: 'TIMEOUT', message: 'no response within 10 s', ambiguous: true, timedOut: true },
+}
+const refused: HttpResult = {
+  kind: 'network',
+  failure: {
+    code: 'ECONNREFUSED',
+    message: 'ECONNREFUSED: connect refused',
+    ambiguous: false,
+    timedOut: false,
+  },
+}
+
+function virtualClock(): Clock & { waits: number[] } {
+  let now = Date.parse('2026-11-28T12:00:00Z')
+  const waits: number[] = []
+  return {
+    waits,
+    now: () => now,
+    sleep: async (ms) => {
+      waits.push(ms)
+      now += ms
+    },
+  }
+}
+
+function session(transport: Transport, overrides: Partial<SessionOptions> = {}) {
+  const clock = overrides.clock ?? virtualClock()
+  return new Session({
+    title: 'Jira',
+    urlIsSecret: false,
+    transport,
+    retries: 2,
+    timeoutMs: 10_000,
+    deadline: new Deadline(120_000, clock.now),
+    redactor: new Redactor(),
+    tokens: new TokenCache(),
+    clock,
+    random: () => 0.5,
+    ...overrides,
+  })
+}
+
+const post = {
+  step: 'create issue',
+  build: () => ({
+    method: 'POST' as const,
+    url: 'https://jira.example/rest/api/3/issue',
+    headers: {},
+    body: '{}',
+  }),
+  read: (r: HttpResponse) => readStatus(r, r.status),
+  dryRun: 0,
+}
+
+describe('Session.exchange (SPEC §5.1 retries)', () => {
+  it('retries 503 and succeeds, recording every attempt with its wait', async () => {
+    const clock = virtualClock()
+    const transport = new ScriptedTransport([response(503, 'busy'), response(201, '{"key":"SEC-1"}')])
+    const s = session(transport, { clock })
+    const result = await s.exchange(post)
+    expect(result).toMatchObject({ ok: true, value: 201, status: 201 })
+    expect(s.attempts.map((a) => [a.attempt, a.status_code, a.outcome, a.retry_after_ms])).toEqual([
+      [1, 503, 'retryable', 250],
+      [2, 201, 'success', null],
+    ])
+    expect(clock.waits).toEqual([250])
+  })
+
+  it('does not retry a 4xx that is not transient', async () => {
+    const transport = new ScriptedTransport([
+      response(400, '{"errorMessages":["Field project is required"]}'),
+    ])
+    const s = session(transport)
+    const result = await s.exchange(post)
+    expect(result).toMatchObject({ ok: false, status: 400 })
+    expect(!result.ok && result.error).toBe(
+      'HTTP 400 from Jira after 1 attempt: {"errorMessages":["Field project is required"]}',
+    )
+    expect(transport.sent).toHaveLength(1)
+  })
+
+  it('honours Retry-After on 429, capped at 60 s', async () => {
+    const clock = virtualClock()
+    const transport = new ScriptedTransport([
+      response(429, '', { 'retry-after': '7' }),
+      response(429, '', { 'retry-after': '3600' }),
+      response(201),
+    ])
+    const s = session(transport, { clock, deadline: new Deadline(600_000, clock.now) })
+    await s.exchange(post)
+    expect(clock.waits).toEqual([7000, 60_000])
+  })
+
+  it('gives up after --retries extra attempts with the last error', async () => {
+    const transport = new ScriptedTransport([response(503), response(502), response(504)])
+    const s = session(transport)
+    const result = await s.exchange(post)
+    expect(!result.ok && result.error).toBe('HTTP 504 from Jira after 3 attempts: Gateway Timeout')
+    expect(s.attempts.at(-1)).toMatchObject({ outcome: 'failed', retry_after_ms: null })
+  })
+
+  it('starts no attempt after the deadline', async () => {
+    const clock = virtualClock()
+    const transport = new ScriptedTransport([response(503, '', { 'retry-after': '30' })])
+    const s = session(transport, { clock, deadline: new Deadline(10_000, clock.now) })
+    const result = await s.exchange(post)
+    expect(transport.sent).toHaveLength(1)
+    expect(!result.ok && result.error).toMatch(/would start after the --deadline/)
+    expect(clock.waits).toEqual([])
+  })
+
+  it('retries network errors and reports them by name', async () => {
+    const transport = new ScriptedTransport([refused, refused, refused])
+    const s = session(transport)
+    const result = await s.exchange(post)
+    expect(!result.ok && result.error).toBe(
+      'Jira create issue failed after 3 attempts: ECONNREFUSED: connect refused',
+    )
+    expect(!result.ok && result.ambiguous).toBe(false)
+  })
+
+  it('runs the duplicate check before resending after an ambiguous failure', async () => {
+    const transport = new ScriptedTransport([timeout])
+    const s = session(transport)
+    let checks = 0
+    const result = await s.exchange({
+      ...post,
+      recover: async () => {
+        checks++
+        return 201
+      },
+    })
+    expect(result).toMatchObject({ ok: true, value: 201, recovered: true })
+    expect(checks).toBe(1)
+    expect(transport.sent).toHaveLength(1)
+  })
+
+  it('resends when the duplicate check finds nothing', async () => {
+    const transport = new ScriptedTransport([timeout, response(201)])
+    const s = session(transport)
+    const result = await s.exchange({ ...post, recover: async () => undefined })
+    expect(result).toMatchObject({ ok: true, recovered: false })
+    expect(transport.sent).toHaveLength(2)
+  })
+
+  it('does not run the duplicate check when the request never left (connection refused)', async () => {
+    const transport = new ScriptedTransport([refused, response(201)])
+    const s = session(transport)
+    let checks = 0
+    await s.exchange({
+      ...post,
+      recover: async () => {
+        checks++
+        return undefined
+      },
+    })
+    expect(checks).toBe(0)
+  })
+
+  it('fetches a token once, refreshes it once on 401, then fails', async () => {
+    let fetches = 0
+    const source: TokenSource = {
+      key: 'entra:test',
+      fetch: async () => ({ ok: true, token: `token-${++fetches}` }),
+    }
+    const tokens = new TokenCache()
+    const transport = new ScriptedTransport([response(401), response(401)])
+    const s = session(transport, { tokens })
+    const result = await s.exchange({ ...post, auth: source })
+    expect(fetches).toBe(2)
+    expect(transport.sent.map((r) => r.headers.authorization)).toEqual(['Bearer token-1', 'Bearer token-2'])
+    expect(!result.ok && result.error).toMatch(/HTTP 401 from Jira/)
+  })
+
+  it('shares a token between sessions of one run', async () => {
+    let fetches = 0
+    const source: TokenSource = {
+      key: 'entra:shared',
+      fetch: async () => ({ ok: true, token: `t${++fetches}` }),
+    }
+    const tokens = new TokenCache()
+    await session(new ScriptedTransport([response(200)]), { tokens }).exchange({ ...post, auth: source })
+    await session(new ScriptedTransport([response(200)]), { tokens }).exchange({ ...post, auth: source })
+    expect(fetches).toBe(1)
+  })
+
+  it('fails with the credential problem when no token can be had', async () => {
+    const source: TokenSource = {
+      key: 'entra:bad',
+      fetch: async () => ({ ok: false, error: 'Entra refused the client secret (AADSTS7000215)' }),
+    }
+    const transport = new ScriptedTransport([])
+    const result = await session(transport).exchange({ ...post, auth: source })
+    expect(!result.ok && result.error).toContain('AADSTS7000215')
+    expect(transport.sent).toHaveLength(0)
+  })
+
+  it('scrubs secrets echoed in error bodies', async () => {
+    const redactor = new Redactor()
+    redactor.addSecret('echoed-secret-token')
+    const transport = new ScriptedTransport([response(401, 'bad token echoed-secret-token')])
+    const s = session(transport, { redactor })
+    const result = await s.exchange(post)
+    expect(!result.ok && result.error).toBe('HTTP 401 from Jira after 1 attempt: bad token REDACTED')
+    expect(s.attempts[0]!.error).toBe('bad token REDACTED')
+  })
+
+  it('records requests instead of sending them under --dry-run', async () => {
+    const transport = new ScriptedTransport([])
+    const s = session(transport, { dryRun: true })
+    const result = await s.exchange({ ...post, primary: true })
+    expect(result).toMatchObject({ ok: true, value: 0 })
+    expect(s.dryRunRequests).toEqual([
+      {
+        step: 'create issue',
+        method: 'POST',
+        url: 'https://jira.example/rest/api/3/issue',
+        headers: {},
+        body: '{}',
+      },
+    ])
+    expect(s.requestRecord()).toMatchObject({ body_bytes: 2 })
+  })
+})
