@@ -18,6 +18,9 @@ export function describeIssue(issue: z.core.$ZodIssue, base = '$'): string {
     const keys = issue.keys.map((key) => JSON.stringify(key)).join(', ')
     return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`
   }
+  if (issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined) {
+    return `${where}: is required (expected ${issue.expected})`
+  }
   const found = 'input' in issue && issue.input !== undefined ? `, found ${preview(issue.input)}` : ''
   return `${where}: ${lowerFirst(issue.message)}${issue.message.includes('received') ? '' : found}`
 }

@@ -343,6 +343,11 @@ export function readStatus<T>(response: HttpResponse, value: T, describe = excer
   return { kind: 'failed', reason }
 }
 
+/** Whether a status is one of the transient classes of SPEC §5.1. */
+export function isTransient(status: number): boolean {
+  return isRetryableStatus(status)
+}
+
 /** A short, single-line excerpt of a response body for error messages. */
 export function excerpt(response: HttpResponse, max = 300): string {
   const text = response.body.replace(/\s+/g, ' ').trim()

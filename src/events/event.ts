@@ -15,6 +15,14 @@ export interface Decision {
   [field: string]: unknown
 }
 
+/** A file of an endpoint export, verified against checksums.txt before anything is sent. */
+export interface VerifiedFile {
+  name: string
+  sha256: string
+  bytes: number
+  content: Buffer
+}
+
 export interface SourceArtifact {
   path: string
   sha256: string
@@ -58,6 +66,8 @@ export interface DeliveryEvent {
   decisions(): AsyncIterable<Decision>
   view: EventView
   source: SourceArtifact | null
+  /** Verified sibling files of an endpoint export (SPEC §4.4); absent for other events. */
+  files?: readonly VerifiedFile[]
 }
 
 /** The fields that give an event its identity, in order (SPEC §4.1). */

@@ -9,8 +9,16 @@ import { Redactor } from '../../src/delivery/redact.js'
 import { Deadline } from '../../src/delivery/retry.js'
 import { TokenCache } from '../../src/delivery/session.js'
 import { openArtifact } from '../../src/events/artifact.js'
+import { buildPublication, readExportManifest } from '../../src/events/endpoint-export.js'
 import type { DeliveryEvent } from '../../src/events/event.js'
 import { readEventFile, validateEventFile } from '../../src/events/integration-event.js'
+import {
+  promotionEvent,
+  promotionExecutionSchema,
+  readReleaseArtifact,
+  rollbackEvent,
+  rollbackExecutionSchema,
+} from '../../src/events/release.js'
 import { leakedCanaries } from './canaries.js'
 import { PROJECT_ROOT } from './cli.js'
 import { Workspace } from './workspace.js'
@@ -80,4 +88,33 @@ export async function firstEvent(
   await validateEventFile(artifact)
   for await (const event of readEventFile(artifact)) return event
   throw new Error(`${path} holds no event`)
+}
+
+/** The audit event of examples/release/rollout-promotion-execution.json. */
+export async function promotionFixtureEvent(): Promise<DeliveryEvent> {
+  const artifact = await openArtifact(`${PROJECT_ROOT}/examples/release/rollout-promotion-execution.json`)
+  return promotionEvent(
+    await readReleaseArtifact(artifact, promotionExecutionSchema, 'promotion execution'),
+    artifact,
+  )
+}
+
+/** The audit event of examples/release/rollout-rollback-execution.json. */
+export async function rollbackFixtureEvent(): Promise<DeliveryEvent> {
+  const artifact = await openArtifact(`${PROJECT_ROOT}/examples/release/rollout-rollback-execution.json`)
+  return rollbackEvent(
+    await readReleaseArtifact(artifact, rollbackExecutionSchema, 'rollback execution'),
+    artifact,
+  )
+}
+
+/** The publication event of examples/endpoint-export/stable for the given providers. */
+export async function publicationFixtureEvent(
+  providers: Array<'jamf' | 'intune' | 'linux'> = ['jamf', 'intune', 'linux'],
+): Promise<DeliveryEvent> {
+  const artifact = await openArtifact(
+    `${PROJECT_ROOT}/examples/endpoint-export/stable/endpoint-management-export-manifest.json`,
+  )
+  const manifest = await readExportManifest(artifact)
+  return (await buildPublication(artifact, manifest, providers)).event
 }

@@ -1,0 +1,34 @@
+import type { DeliveryEvent } from '../../events/event.js'
+import type { Severity } from '../../events/severity.js'
+
+/**
+ * How chat and ITSM connectors say the severity (SPEC §4.5): always as a word as well as a
+ * colour, so a critical rollback never reads as routine in any client or notification.
+ */
+
+export function severityWord(severity: Severity): string {
+  return severity.toUpperCase()
+}
+
+/** `[CRITICAL] Release v0.2.0 rolled back stable → canary in prod`, or with a configured title. */
+export function headline(event: DeliveryEvent, configuredTitle?: string): string {
+  const title = configuredTitle ? `${configuredTitle}: ${event.view.title}` : event.view.title
+  return `[${severityWord(event.severity)}] ${title}`
+}
+
+/** Hex colours by severity, red for critical down to grey for info. */
+export const SEVERITY_COLOUR: Record<Severity, string> = {
+  critical: '#B71C1C',
+  high: '#E65100',
+  medium: '#F9A825',
+  low: '#1565C0',
+  info: '#607D8B',
+}
+
+export const TRUNCATION_MARK = '… (truncated)'
+
+/** Cuts `text` to at most `max` characters, saying so when it does. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text
+  return `${text.slice(0, Math.max(0, max - TRUNCATION_MARK.length))}${TRUNCATION_MARK}`
+}

@@ -1,0 +1,257 @@
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+import { InputError } from '../cli/errors.js'
+import { describeIssue } from '../cli/zod-issues.js'
+import { type Artifact, nameOf } from './artifact.js'
+import type { DeliveryEvent, EventView } from './event.js'
+import { compactFacts } from './views.js'
+
+/**
+ * Release-governance artifacts (SPEC §4.2 promotion execution, §4.3 rollback execution) and the
+ * audit events delivered for them. The audit event carries the artifact's fields plus the
+ * derived ones every destination wants (environment, current and target ring, approval
+ * state), and a view that says what was promoted or rolled back, between which rings, why,
+ * and under which approval and change.
+ */
+
+export const PROMOTION_SCHEMA = 'cavra.go-runtime.endpoint-rollout-promotion-execution.v1'
+export const ROLLBACK_SCHEMA = 'cavra.go-runtime.endpoint-rollout-rollback-execution.v1'
+export const PROMOTION_EVENT_TYPE = 'cavra.rollout_promotion_execution'
+export const ROLLBACK_EVENT_TYPE = 'cavra.rollout_rollback_execution'
+
+const text = z.string().min(1)
+const release = z.looseObject({ version: text, commit: text, repository: text, ref: z.string().optional() })
+const rings = z.looseObject({ from: text, to: text })
+const approval = z.looseObject({
+  state: text,
+  approval_id: z.string().optional(),
+  approver_group: z.string().optional(),
+  decided_by: z.string().optional(),
+  decided_at: z.string().optional(),
+  decision_reason: z.string().optional(),
+})
+const target = z.union([text, z.looseObject({ id: text })])
+const rollbackRef = z.looseObject({ target: z.string().optional(), ref: text, step: z.string().optional() })
+const timestamp = z.iso.datetime({ offset: true })
+
+export const promotionExecutionSchema = z.looseObject({
+  schema_version: z.literal(PROMOTION_SCHEMA),
+  execution_id: text,
+  rollout_id: text,
+  request_id: text,
+  approval_id: text,
+  created_at: timestamp,
+  execution_environment: text,
+  execution_status: text,
+  release,
+  ring_advancement: rings,
+  approval,
+  deployment_targets: z.array(target),
+  change_record: z.string().optional(),
+  rollback_evidence_refs: z.array(rollbackRef).optional(),
+  controls: z.array(z.string()).optional(),
+  evidence_refs: z.array(z.string()).optional(),
+  executed_by: z.string().optional(),
+  notes: z.string().optional(),
+})
+
+export const rollbackExecutionSchema = z.looseObject({
+  schema_version: z.literal(ROLLBACK_SCHEMA),
+  rollback_id: text,
+  promotion_execution_id: text,
+  rollout_id: text,
+  approval_id: text,
+  created_at: timestamp,
+  execution_environment: text,
+  rollback_status: text,
+  rollback_reason: text,
+  release,
+  ring_rollback: rings,
+  approval,
+  deployment_targets: z.array(target),
+  change_record: z.string().optional(),
+  rollback_evidence_refs: z.array(rollbackRef).optional(),
+  controls: z.array(z.string()).optional(),
+  evidence_refs: z.array(z.string()).optional(),
+  executed_by: z.string().optional(),
+  notes: z.string().optional(),
+})
+
+export type PromotionExecution = z.infer<typeof promotionExecutionSchema>
+export type RollbackExecution = z.infer<typeof rollbackExecutionSchema>
+
+/** Reads and validates a release artifact; every problem exits 4 before anything is sent. */
+export async function readReleaseArtifact<S extends z.ZodType>(
+  artifact: Artifact,
+  schema: S,
+  kind: string,
+): Promise<z.infer<S>> {
+  const content = await readFile(artifact.file, 'utf8')
+  let value: unknown
+  try {
+    value = JSON.parse(content)
+  } catch (error) {
+    const position = /position (\d+)/.exec((error as Error).message)
+    const before = position ? content.slice(0, Number(position[1])) : ''
+    const where = position
+      ? ` line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}:`
+      : ''
+    throw new InputError(`${nameOf(artifact)}:${where} not valid JSON; expected a ${kind}.`)
+  }
+  const parsed = schema.safeParse(value, { reportInput: true })
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))
+    throw new InputError(
+      `${nameOf(artifact)}: not a valid ${kind}:\n  - ${problems.join('\n  - ')}${parsed.error.issues.length > 5 ? `\n  - and ${parsed.error.issues.length - 5} more` : ''}`,
+      [`The ${kind} must follow SPEC §4.2/§4.3; unknown extra fields are fine.`],
+    )
+  }
+  return parsed.data
+}
+
+export function promotionEvent(execution: PromotionExecution, artifact: Artifact): DeliveryEvent {
+  const fields = {
+    ...execution,
+    event_type: PROMOTION_EVENT_TYPE,
+    severity: 'high',
+    environment: execution.execution_environment,
+    current_ring: execution.ring_advancement.from,
+    target_ring: execution.ring_advancement.to,
+    approval_state: execution.approval.state,
+    rollback_reference_count: execution.rollback_evidence_refs?.length ?? 0,
+  }
+  return releaseEvent(
+    execution.execution_id,
+    PROMOTION_EVENT_TYPE,
+    'high',
+    execution.created_at,
+    fields,
+    artifact,
+    promotionView(execution),
+  )
+}
+
+export function rollbackEvent(rollback: RollbackExecution, artifact: Artifact): DeliveryEvent {
+  const fields = {
+    ...rollback,
+    event_type: ROLLBACK_EVENT_TYPE,
+    severity: 'critical',
+    environment: rollback.execution_environment,
+    current_ring: rollback.ring_rollback.from,
+    target_ring: rollback.ring_rollback.to,
+    approval_state: rollback.approval.state,
+    rollback_reference_count: rollback.rollback_evidence_refs?.length ?? 0,
+  }
+  return releaseEvent(
+    rollback.rollback_id,
+    ROLLBACK_EVENT_TYPE,
+    'critical',
+    rollback.created_at,
+    fields,
+    artifact,
+    rollbackView(rollback),
+  )
+}
+
+function releaseEvent(
+  eventId: string,
+  eventType: string,
+  severity: 'high' | 'critical',
+  timestamp: string,
+  fields: Record<string, unknown>,
+  artifact: Artifact,
+  view: EventView,
+): DeliveryEvent {
+  return {
+    eventId,
+    eventType,
+    sessionId: null,
+    severity,
+    timestamp,
+    product: typeof fields.product === 'string' ? fields.product : 'CAVRA',
+    fields,
+    decisionCount: 0,
+    decisions: async function* () {},
+    view,
+    source: { path: artifact.displayPath, sha256: artifact.sha256 },
+  }
+}
+
+function promotionView(e: PromotionExecution): EventView {
+  const { from, to } = e.ring_advancement
+  const release = releaseLabel(e.release)
+  return {
+    title: `Release ${e.release.version} promoted ${from} → ${to} in ${e.execution_environment}`,
+    summary: `${release} was promoted from ${from} to ${to} in ${e.execution_environment}${e.executed_by ? ` by ${e.executed_by}` : ''}, under approval ${approvalLabel(e.approval_id, e.approval)}${e.change_record ? ` and change ${e.change_record}` : ''}.`,
+    facts: compactFacts([
+      ['Release', release],
+      ['Rings', `${from} → ${to}`],
+      ['Environment', e.execution_environment],
+      ['Status', e.execution_status],
+      ['Approval', approvalLabel(e.approval_id, e.approval)],
+      ['Change record', e.change_record],
+      ['Executed by', e.executed_by],
+      ['Targets', targetsLabel(e.deployment_targets)],
+      ['Execution', e.execution_id],
+      ['Rollout', e.rollout_id],
+    ]),
+    highlights: rollbackPlan(e.rollback_evidence_refs, 'Rollback plan'),
+    references: e.evidence_refs ?? [],
+  }
+}
+
+function rollbackView(r: RollbackExecution): EventView {
+  const { from, to } = r.ring_rollback
+  const release = releaseLabel(r.release)
+  return {
+    title: `Release ${r.release.version} rolled back ${from} → ${to} in ${r.execution_environment}`,
+    summary: `${release} was rolled back from ${from} to ${to} in ${r.execution_environment} because: ${r.rollback_reason} Approval ${approvalLabel(r.approval_id, r.approval)}${r.change_record ? `, change ${r.change_record}` : ''}, promotion execution ${r.promotion_execution_id}.`,
+    facts: compactFacts([
+      ['Reason', r.rollback_reason],
+      ['Release', release],
+      ['Rings', `${from} → ${to}`],
+      ['Environment', r.execution_environment],
+      ['Status', r.rollback_status],
+      ['Approval', approvalLabel(r.approval_id, r.approval)],
+      ['Change record', r.change_record],
+      ['Promotion execution', r.promotion_execution_id],
+      ['Executed by', r.executed_by],
+      ['Targets', targetsLabel(r.deployment_targets)],
+      ['Rollback', r.rollback_id],
+    ]),
+    highlights: rollbackPlan(r.rollback_evidence_refs, 'Rollback steps'),
+    references: r.evidence_refs ?? [],
+  }
+}
+
+function releaseLabel(release: { version: string; commit: string; repository: string }): string {
+  return `${release.repository} ${release.version} (${release.commit.slice(0, 12)})`
+}
+
+function approvalLabel(
+  id: string,
+  approval: { state: string; decided_by?: string; decision_reason?: string },
+): string {
+  const by = approval.decided_by ? ` by ${approval.decided_by}` : ''
+  const why = approval.decision_reason ? `: ${approval.decision_reason}` : ''
+  return `${id} (${approval.state}${by}${why})`
+}
+
+function targetsLabel(targets: Array<string | { id: string }>): string {
+  const ids = targets.map((target) => (typeof target === 'string' ? target : target.id))
+  return `${ids.length}: ${ids.join(', ')}`
+}
+
+function rollbackPlan(
+  refs: Array<{ target?: string; ref: string; step?: string }> | undefined,
+  heading: string,
+): EventView['highlights'] {
+  if (!refs || refs.length === 0) return null
+  return {
+    heading,
+    items: refs.map(
+      (ref) => `${ref.target ? `${ref.target}: ` : ''}${ref.step ?? 'see reference'} (${ref.ref})`,
+    ),
+    omitted: 0,
+  }
+}
