@@ -29,12 +29,14 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   const argv = options.executable ? args : [BIN, ...args]
   const child = spawn(command, argv, {
     cwd: options.cwd ?? PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NO_COLOR: '1',
-      ...options.env,
-    },
+    env: Object.fromEntries(
+      Object.entries({
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NO_COLOR: '1',
+        ...options.env,
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ),
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   const stdout: Buffer[] = []

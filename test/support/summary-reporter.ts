@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
 import type { Reporter, TestModule } from 'vitest/node'
 
 /** Ends every run with the plain `N passed, N failed` line that CI reads. */
@@ -14,6 +15,10 @@ export default class SummaryReporter implements Reporter {
       // A file that fails to load has no tests but must not pass silently.
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
+    const line = `${passed} passed, ${failed} failed`
+    process.stdout.write(`\n${line}\n`)
+    // .ci/run repeats it as its closing line, after coverage output.
+    mkdirSync('test-results', { recursive: true })
+    writeFileSync('test-results/summary.txt', `${line}\n`)
   }
 }
