@@ -1,23 +1,369 @@
 import { z } from 'zod'
-import { neverDelivers, notAvailable } from './shared/pending.js'
-import { defineConnector } from './types.js'
+import { ConfigError } from '../cli/errors.js'
+import { textSetting } from '../config/select.js'
+import type { HttpResponse } from '../delivery/http.js'
+import { excerpt, isTransient, type Session, type Verdict } from '../delivery/session.js'
+import type { DeliveryEvent } from '../events/event.js'
+import type { Severity } from '../events/severity.js'
+import { configuredHeaders } from './shared/auth.js'
+import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import { severityWord, truncate } from './shared/presentation.js'
+import { type SiemRecord, siemRecords } from './shared/siem-records.js'
+import { isPlainHttpOffHost } from './shared/urls.js'
+import { type ConnectorResult, defineConnector } from './types.js'
 
-export const datadog = defineConnector({
+/**
+ * Datadog Logs, HTTP intake v2 (SPEC §8.1).
+ * Docs: https://docs.datadoghq.com/api/latest/logs/send-logs/
+ * `POST https://http-intake.logs.<site>/api/v2/logs` with `DD-API-KEY` and a JSON array of log
+ * objects: one for the event, one per decision. Limits per request are 5 MB uncompressed and
+ * 1,000 logs; a log over 1 MB is accepted with 2xx and silently truncated, so cavra refuses
+ * such a record before sending anything. Bodies are not gzipped: the limits apply to the
+ * uncompressed bytes anyway, and the evidence hash and --dry-run show the JSON as sent.
+ */
+
+export interface DatadogConfig {
+  url: string
+  /** The Datadog site the key must belong to, for messages; null when the URL does not say. */
+  site: string | null
+  apiKey: string
+  service: string
+  ddsource: string
+  tags: string[]
+  hostname?: string
+  headers: Record<string, string>
+}
+
+/** The documented sites (Send logs, endpoint table); the intake host is `http-intake.logs.<site>`. */
+export const DATADOG_SITES = [
+  'datadoghq.com',
+  'us3.datadoghq.com',
+  'us5.datadoghq.com',
+  'datadoghq.eu',
+  'ap1.datadoghq.com',
+  'ap2.datadoghq.com',
+  'uk1.datadoghq.com',
+  'ddog-gov.com',
+  'us2.ddog-gov.com',
+] as const
+
+const INTAKE_PATH = '/api/v2/logs'
+const INTAKE_HOST_PREFIX = 'http-intake.logs.'
+export const MAX_REQUEST_BYTES = 5 * 1024 * 1024
+export const MAX_LOGS_PER_REQUEST = 1000
+export const MAX_LOG_BYTES = 1024 * 1024
+
+/** SPEC §4.5: Datadog's own status words; a critical event stays critical. */
+export const DATADOG_STATUS: Record<Severity, string> = {
+  critical: 'critical',
+  high: 'error',
+  medium: 'warning',
+  low: 'info',
+  info: 'info',
+}
+
+/**
+ * Log Date Remapper, Notes: logs are taken up to 18 h in the past and 2 h in the future, and
+ * older ones are "dropped at intake" after a 2xx (Logs troubleshooting). A record outside that
+ * window is sent without an official date, so Datadog stamps its arrival instead of losing it;
+ * its real time stays in the `cavra` attributes. The margin covers retries and clock skew.
+ */
+const PAST_WINDOW_MS = 18 * 3_600_000
+const FUTURE_WINDOW_MS = 2 * 3_600_000
+const WINDOW_MARGIN_MS = 10 * 60_000
+
+export const datadog = defineConnector<DatadogConfig>({
   provider: 'datadog',
   category: 'siem',
   title: 'Datadog Logs',
   docs: 'https://docs.datadoghq.com/api/latest/logs/send-logs/',
   settings: {
-    site: z.string().min(1).optional(),
-    api_key: z.string().min(1).optional(),
-    api_key_header: z.string().min(1).optional(),
-    service: z.string().min(1).optional(),
-    ddsource: z.string().min(1).optional(),
-    tags: z.array(z.string()).optional(),
-    hostname: z.string().min(1).optional(),
+    site: z.string().min(1).optional().describe('Datadog site, e.g. datadoghq.eu (default datadoghq.com).'),
+    api_key: z.string().min(1).optional().describe('Datadog API key (an application key is not needed).'),
+    api_key_header: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Accepted for compatibility; Datadog reads only DD-API-KEY.'),
+    service: z.string().min(1).optional().describe('Log `service` (default cavra).'),
+    ddsource: z.string().min(1).optional().describe('Log `ddsource` (default cavra).'),
+    tags: z
+      .array(z.string())
+      .optional()
+      .describe('Tags added to every log, e.g. ["env:prod", "team:secops"].'),
+    hostname: z.string().min(1).optional().describe('Log `hostname` (not sent when unset).'),
   },
   secrets: ['api_key'],
   urlIsSecret: false,
-  configure: notAvailable('Datadog Logs'),
-  deliver: neverDelivers,
+
+  configure(settings, context) {
+    const apiKey = textSetting(settings, 'api_key')
+    if (!apiKey) throw new ConfigError('api_key is required (a Datadog API key); set api_key_env.')
+    const header = textSetting(settings, 'api_key_header')
+    if (header && header.toLowerCase() !== 'dd-api-key') {
+      throw new ConfigError(
+        `api_key_header "${header}" would be ignored by Datadog, which reads the key only from the DD-API-KEY header; remove api_key_header or set it to "DD-API-KEY".`,
+      )
+    }
+    const { url, site } = intakeEndpoint(textSetting(settings, 'site'), textSetting(settings, 'url'))
+    if (site && !textSetting(settings, 'url') && !(DATADOG_SITES as readonly string[]).includes(site)) {
+      context.warn(
+        `connector ${context.name}: site "${site}" is not a documented Datadog site (${DATADOG_SITES.join(', ')}); logs go to ${url}.`,
+      )
+    }
+    if (isPlainHttpOffHost(url))
+      context.warn(`connector ${context.name}: url uses http://; the API key travels unencrypted.`)
+    const tags = ((settings.tags as string[] | undefined) ?? []).map((tag, index) => {
+      // Getting Started with Tags, "Define tags": https://docs.datadoghq.com/getting_started/tagging/
+      if (!/^\p{L}/u.test(tag)) throw new ConfigError(`tags[${index}] "${tag}" must start with a letter.`)
+      const normal = datadogTag(tag)
+      if (normal !== tag)
+        context.warn(`connector ${context.name}: tags[${index}] "${tag}" is sent as "${normal}".`)
+      return normal
+    })
+    return {
+      url,
+      site,
+      apiKey,
+      service: textSetting(settings, 'service') ?? 'cavra',
+      ddsource: textSetting(settings, 'ddsource') ?? 'cavra',
+      tags,
+      hostname: textSetting(settings, 'hostname'),
+      headers: configuredHeaders(settings),
+    }
+  },
+
+  async deliver(event, config, session) {
+    return deliverLogs(event, config, session)
+  },
 })
+
+/**
+ * The intake URL: `site` gives `https://http-intake.logs.<site>/api/v2/logs`; a configured `url`
+ * is the full intake URL, and one without a path gets `/api/v2/logs`.
+ */
+export function intakeEndpoint(site?: string, url?: string): { url: string; site: string | null } {
+  // The docs name US1 "app.datadoghq.com"; the intake host drops the "app." part.
+  const named = site
+    ?.trim()
+    .toLowerCase()
+    .replace(/^app\./, '')
+  if (named !== undefined && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(named)) {
+    throw new ConfigError(
+      `site "${site}" is not a host name like datadoghq.eu; put a full intake URL in url.`,
+    )
+  }
+  if (!url) {
+    const chosen = named ?? 'datadoghq.com'
+    return { url: `https://${INTAKE_HOST_PREFIX}${chosen}${INTAKE_PATH}`, site: chosen }
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`url "${url}" is not a valid URL.`)
+  }
+  if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = INTAKE_PATH
+  const host = parsed.hostname.toLowerCase()
+  const urlSite = host.startsWith(INTAKE_HOST_PREFIX) ? host.slice(INTAKE_HOST_PREFIX.length) : null
+  if (named && urlSite && named !== urlSite) {
+    throw new ConfigError(`url points at site ${urlSite} but site is ${named}; keep one of them.`)
+  }
+  return { url: parsed.toString(), site: urlSite ?? named ?? null }
+}
+
+/**
+ * Tag syntax (Getting Started with Tags, "Define tags"): lower-case; letters, digits, `_ - : . /`;
+ * anything else becomes `_`, as Datadog would store it; at most 200 characters.
+ */
+export function datadogTag(tag: string): string {
+  return tag
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}_\-:./]/gu, '_')
+    .slice(0, 200)
+}
+
+/** One log object; the record's fields sit under `cavra` so they never override a reserved attribute. */
+export function datadogLog(
+  record: SiemRecord,
+  config: DatadogConfig,
+  nowMs: number,
+): Record<string, unknown> {
+  const f = record.fields
+  const tags = [
+    ...config.tags,
+    `event_id:${f.event_id}`,
+    `event_type:${f.event_type}`,
+    `severity:${record.severity}`,
+    `record_type:${record.kind}`,
+  ]
+  const date = officialDate(record.time, nowMs)
+  return {
+    ddsource: config.ddsource,
+    ddtags: tags.map(datadogTag).join(','),
+    ...(config.hostname ? { hostname: config.hostname } : {}),
+    service: config.service,
+    message: logMessage(record),
+    status: DATADOG_STATUS[record.severity],
+    ...(date ? { date } : {}),
+    cavra: f,
+  }
+}
+
+const VERDICT_WORDS: Record<string, string> = {
+  allow: 'Allowed',
+  block: 'Blocked',
+  require_approval: 'Required approval for',
+}
+
+/** `[HIGH] AI agent evidence …` for the event; `[CRITICAL] Blocked shell_command "rm -rf /" …` per decision. */
+export function logMessage(record: SiemRecord): string {
+  const f = record.fields
+  const prefix = `[${severityWord(record.severity)}]`
+  if (record.kind === 'summary') return `${prefix} ${oneLine(f.title, 500)}`
+  const verdict = VERDICT_WORDS[String(f.decision)] ?? `Decided ${oneLine(f.decision, 40) || 'nothing'} on`
+  const action = oneLine(f.action_type, 60)
+  const command = oneLine(f.command, 200)
+  const what = command ? `"${command}"` : `decision ${oneLine(f.decision_id, 80) || f.decision_index}`
+  const policy = oneLine(f.policy_id, 120)
+  const reason = oneLine(f.reason, 300)
+  return `${prefix} ${verdict} ${action ? `${action} ` : ''}${what}${policy ? ` under policy ${policy}` : ''}${reason ? `: ${reason}` : ''}`
+}
+
+function oneLine(value: unknown, max: number): string {
+  if (typeof value !== 'string' && typeof value !== 'number') return ''
+  // Cut first: a command may be megabytes long, and its full text is in the attributes.
+  return truncate(
+    String(value)
+      .slice(0, max * 2)
+      .replace(/\s+/g, ' ')
+      .trim(),
+    max,
+  )
+}
+
+function officialDate(time: string, nowMs: number): string | undefined {
+  const ms = Date.parse(time)
+  if (Number.isNaN(ms)) return undefined
+  if (ms < nowMs - PAST_WINDOW_MS + WINDOW_MARGIN_MS || ms > nowMs + FUTURE_WINDOW_MS - WINDOW_MARGIN_MS)
+    return undefined
+  return new Date(ms).toISOString()
+}
+
+async function* encodedLogs(
+  event: DeliveryEvent,
+  config: DatadogConfig,
+  nowMs: number,
+): AsyncGenerator<{ record: SiemRecord; bytes: Buffer }> {
+  for await (const record of siemRecords(event)) {
+    yield { record, bytes: Buffer.from(JSON.stringify(datadogLog(record, config, nowMs)), 'utf8') }
+  }
+}
+
+/**
+ * Streams every log once, before anything is sent, and names the first one Datadog would
+ * truncate. Only one log is held at a time.
+ */
+export async function findOversizedLog(
+  event: DeliveryEvent,
+  config: DatadogConfig,
+  nowMs: number,
+): Promise<string | undefined> {
+  for await (const { record, bytes } of encodedLogs(event, config, nowMs)) {
+    if (bytes.length <= MAX_LOG_BYTES) continue
+    const f = record.fields
+    const which =
+      record.kind === 'summary'
+        ? `the summary log of event ${event.eventId}`
+        : `the log of event ${event.eventId} decision_index ${f.decision_index}${f.decision_id !== undefined ? ` (decision_id ${f.decision_id})` : ''}`
+    return `${which} is ${bytes.length.toLocaleString('en-US')} bytes; Datadog silently truncates any log over ${MAX_LOG_BYTES.toLocaleString('en-US')} bytes (1 MB), so nothing was sent. Shorten that record at its source.`
+  }
+  return undefined
+}
+
+/** The request bodies: JSON arrays within 1,000 logs and 5 MB, measured in UTF-8 bytes. */
+export async function* requestBodies(
+  event: DeliveryEvent,
+  config: DatadogConfig,
+  nowMs: number,
+): AsyncGenerator<{ body: Buffer; logs: number }> {
+  const logs = (async function* () {
+    for await (const { bytes } of encodedLogs(event, config, nowMs)) yield bytes
+  })()
+  const limits = { maxBytes: MAX_REQUEST_BYTES, maxItems: MAX_LOGS_PER_REQUEST, framing: jsonArrayFraming }
+  for await (const batch of batchByBytes(logs, limits)) {
+    yield { body: jsonArrayBody(batch), logs: batch.items.length }
+  }
+}
+
+export function intakeHeaders(config: DatadogConfig): Record<string, string> {
+  return { ...config.headers, 'dd-api-key': config.apiKey, 'content-type': 'application/json' }
+}
+
+/**
+ * Send logs, "Response": 202 Accepted (the v1 intake answered 200, so any 2xx is success);
+ * 400 bad payload, 401 no key, 403 bad key or wrong site, 413 over 5 MB are final; 408, 429
+ * and 5xx are retried (the Datadog Agent does the same, DataDog/documentation#32394). Errors
+ * come as `{"errors": [...]}`. No Retry-After contract is documented; the session honours one
+ * if it comes and otherwise backs off.
+ */
+export function readIntakeResponse(response: HttpResponse, site: string | null): Verdict<null> {
+  const { status } = response
+  if (status >= 200 && status < 300) return { kind: 'ok', value: null }
+  const said = datadogErrors(response.body) ?? excerpt(response)
+  if (isTransient(status) || status >= 500) return { kind: 'retryable', reason: said }
+  const where = site ? `site ${site}` : 'the Datadog site this url belongs to'
+  const hint: Record<number, string> = {
+    400: 'Datadog refused the payload',
+    401: 'no API key reached Datadog; check api_key',
+    403: `the API key is wrong, or the key is not valid for ${where} (a key works only on its organisation's site); check api_key and site`,
+    413: `a request was over ${MAX_REQUEST_BYTES.toLocaleString('en-US')} bytes uncompressed`,
+  }
+  return { kind: 'failed', reason: hint[status] ? `${said} (${hint[status]})` : said }
+}
+
+function datadogErrors(body: string): string | undefined {
+  try {
+    const errors = (JSON.parse(body) as { errors?: unknown })?.errors
+    if (!Array.isArray(errors) || errors.length === 0) return undefined
+    return errors
+      .map((error) => {
+        if (typeof error === 'string') return error
+        const { title, detail } = (error ?? {}) as { title?: unknown; detail?: unknown }
+        return [title, detail].filter((part) => typeof part === 'string').join(': ') || JSON.stringify(error)
+      })
+      .join('; ')
+  } catch {
+    return undefined
+  }
+}
+
+async function deliverLogs(
+  event: DeliveryEvent,
+  config: DatadogConfig,
+  session: Session,
+): Promise<ConnectorResult> {
+  const nowMs = Date.now()
+  const oversized = await findOversizedLog(event, config, nowMs)
+  if (oversized) return { ok: false, error: oversized, recordsSent: 0 }
+  const headers = intakeHeaders(config)
+  let sent = 0
+  let requests = 0
+  for await (const { body, logs } of requestBodies(event, config, nowMs)) {
+    requests++
+    const result = await session.exchange({
+      step: `send batch ${requests}`,
+      primary: true,
+      build: () => ({ method: 'POST', url: config.url, headers, body }),
+      read: (response) => readIntakeResponse(response, config.site),
+      dryRun: null,
+    })
+    if (!result.ok) {
+      const accepted = sent > 0 ? ` (${requests - 1} earlier batch(es), ${sent} logs, were accepted)` : ''
+      return { ok: false, error: `${result.error}${accepted}`, recordsSent: sent }
+    }
+    sent += logs
+  }
+  // 202 answers `{}`: Datadog hands back no reference to keep.
+  return { ok: true, remoteReference: null, recordsSent: sent }
+}

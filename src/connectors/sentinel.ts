@@ -1,32 +1,481 @@
+import { createHmac } from 'node:crypto'
 import { z } from 'zod'
-import { neverDelivers, notAvailable } from './shared/pending.js'
-import { defineConnector } from './types.js'
+import { ConfigError } from '../cli/errors.js'
+import type { ResolvedSettings } from '../config/resolve.js'
+import { textSetting } from '../config/select.js'
+import type { HttpRequest, HttpResponse } from '../delivery/http.js'
+import { excerpt, readStatus, type Session, type TokenSource, type Verdict } from '../delivery/session.js'
+import { type Decision, type DeliveryEvent, describeDecision } from '../events/event.js'
+import type { Severity } from '../events/severity.js'
+import { objectField, textField } from '../events/views.js'
+import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
+import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import { clientCredentialsToken } from './shared/oauth.js'
+import { type SiemRecord, siemRecords } from './shared/siem-records.js'
+import { isPlainHttpOffHost } from './shared/urls.js'
+import { type ConnectorResult, defineConnector } from './types.js'
 
-export const sentinel = defineConnector({
+/**
+ * Microsoft Sentinel through Azure Monitor Logs (SPEC §3, §4.5, §8.1).
+ * Logs Ingestion API (default): https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview
+ * HTTP Data Collector API (legacy): https://learn.microsoft.com/azure/azure-monitor/logs/data-collector-api
+ * Every event becomes flat records (a summary plus one per decision) sent as JSON arrays,
+ * batched by UTF-8 bytes under each API's per-call limit.
+ */
+
+export type SentinelMode = 'logs-ingestion' | 'data-collector' | 'custom'
+
+export type SentinelConfig =
+  | { mode: 'logs-ingestion'; url: string; auth: TokenSource | string; headers: Record<string, string> }
+  | {
+      mode: 'data-collector'
+      url: string
+      workspaceId: string
+      key: Buffer
+      logType: string
+      headers: Record<string, string>
+    }
+  | { mode: 'custom'; url: string; headers: Record<string, string> }
+
+export const INGESTION_API_VERSION = '2023-01-01'
+export const DATA_COLLECTOR_API_VERSION = '2016-04-01'
+/** Logs Ingestion: 1 MB per call, the limit Microsoft's own SDKs chunk at (service limits, "Logs Ingestion API"). */
+export const INGESTION_MAX_BYTES = 1_000_000
+/** Data Collector: "Maximum of 30 MB per post" (data-collector-api, "Data limits"). */
+export const DATA_COLLECTOR_MAX_BYTES = 30_000_000
+
+const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com'
+const DEFAULT_SCOPE = 'https://monitor.azure.com//.default'
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** The keys each mode reads; any other Sentinel key set in the config is reported as unused. */
+const COMPATIBILITY_KEYS = 'token authorization_scheme authorization'
+const MODE_KEYS: Record<SentinelMode, string> = {
+  'logs-ingestion': `dcr_immutable_id stream_name tenant_id client_id client_secret authority_url scope ${COMPATIBILITY_KEYS}`,
+  'data-collector': 'workspace_id shared_key log_type',
+  custom: `api_key api_key_header ${COMPATIBILITY_KEYS}`,
+}
+
+const text = () => z.string().min(1).optional()
+
+export const sentinel = defineConnector<SentinelConfig>({
   provider: 'sentinel',
   category: 'siem',
   title: 'Microsoft Sentinel',
   docs: 'https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview',
   settings: {
-    mode: z.enum(['logs-ingestion', 'data-collector', 'custom']).optional(),
-    dcr_immutable_id: z.string().min(1).optional(),
-    stream_name: z.string().min(1).optional(),
-    tenant_id: z.string().min(1).optional(),
-    client_id: z.string().min(1).optional(),
-    client_secret: z.string().min(1).optional(),
-    authority_url: z.string().min(1).optional(),
-    scope: z.string().min(1).optional(),
-    workspace_id: z.string().min(1).optional(),
-    shared_key: z.string().min(1).optional(),
-    log_type: z.string().min(1).optional(),
-    token: z.string().min(1).optional(),
-    authorization_scheme: z.string().min(1).optional(),
-    authorization: z.string().min(1).optional(),
-    api_key: z.string().min(1).optional(),
-    api_key_header: z.string().min(1).optional(),
+    mode: z
+      .enum(['logs-ingestion', 'data-collector', 'custom'])
+      .optional()
+      .describe(
+        'logs-ingestion (default), data-collector (legacy API, retired by Microsoft in 2026) or custom.',
+      ),
+    dcr_immutable_id: text().describe('Immutable id of the data collection rule (dcr-<32 hex>).'),
+    stream_name: text().describe('DCR input stream (default Custom-CAVRAEvents).'),
+    tenant_id: text().describe('Entra tenant of the app registration.'),
+    client_id: text().describe('Application (client) id of the app registration.'),
+    client_secret: text().describe('Client secret value of the app registration.'),
+    authority_url: text().describe('Entra authority (default https://login.microsoftonline.com).'),
+    scope: text().describe('Token scope (default https://monitor.azure.com//.default).'),
+    workspace_id: text().describe('Log Analytics workspace id (data-collector).'),
+    shared_key: text().describe('Workspace primary or secondary key, base64 (data-collector).'),
+    log_type: text().describe('Data Collector record type; the table becomes <log_type>_CL (default CAVRA).'),
+    token: text().describe('A bearer token obtained elsewhere (logs-ingestion) or the custom auth token.'),
+    authorization_scheme: text().describe('Scheme for token (default Bearer).'),
+    authorization: text().describe('The whole Authorization header value (compatibility).'),
+    api_key: text().describe('Sent in the header named by api_key_header (custom).'),
+    api_key_header: text().describe('Header for api_key (default x-api-key).'),
   },
   secrets: ['client_secret', 'shared_key', 'token', 'authorization', 'api_key'],
   urlIsSecret: false,
-  configure: notAvailable('Microsoft Sentinel'),
-  deliver: neverDelivers,
+
+  configure(settings, context) {
+    const mode = selectMode(settings)
+    const warn = (message: string) => context.warn(`connector ${context.name}: ${message}`)
+    if (!textSetting(settings, 'mode') && mode === 'custom') {
+      warn(
+        'no dcr_immutable_id is set, so records are POSTed to url with static auth headers (custom mode, as the earlier tool did); Microsoft Sentinel ingests through the Logs Ingestion API: set dcr_immutable_id, tenant_id, client_id and client_secret_env.',
+      )
+    }
+    const used = MODE_KEYS[mode].split(' ')
+    const unused = [...new Set(Object.values(MODE_KEYS).join(' ').split(' '))].filter(
+      (key) => !used.includes(key) && textSetting(settings, key),
+    )
+    if (unused.length > 0) warn(`${unused.join(', ')}: not used in ${mode} mode.`)
+    const headers = configuredHeaders(settings)
+    if (mode === 'data-collector') return configureDataCollector(settings, headers, warn)
+    const url = requireUrl(settings, mode)
+    if (isPlainHttpOffHost(url)) warn('url uses http://; the credential and the records travel unencrypted.')
+    if (mode === 'custom') {
+      const auth = compatibilityHeaders(settings)
+      if (Object.keys(auth).length === 0)
+        warn('custom mode without token, authorization or api_key sends no credential.')
+      return { mode, url, headers: { ...headers, ...auth } }
+    }
+    return { mode, url: ingestionUrl(url, settings), auth: ingestionAuth(settings, warn), headers }
+  },
+
+  async deliver(event, config, session) {
+    return deliverRecords(event, config, session)
+  },
 })
+
+/** Explicit `mode` wins; otherwise the keys present say which API the config was written for. */
+export function selectMode(settings: ResolvedSettings): SentinelMode {
+  const explicit = textSetting(settings, 'mode') as SentinelMode | undefined
+  if (explicit) return explicit
+  if (textSetting(settings, 'dcr_immutable_id')) return 'logs-ingestion'
+  if (textSetting(settings, 'workspace_id') && textSetting(settings, 'shared_key')) return 'data-collector'
+  const legacyAuth = ['api_key', 'authorization', 'token'].some((key) => textSetting(settings, key))
+  if (textSetting(settings, 'url') && legacyAuth) return 'custom'
+  return 'logs-ingestion'
+}
+
+function requireUrl(settings: ResolvedSettings, mode: SentinelMode): string {
+  const url = textSetting(settings, 'url')
+  const what =
+    mode === 'custom'
+      ? 'the endpoint that receives the JSON array of records'
+      : 'the logs ingestion endpoint of the DCR or of its DCE, e.g. https://my-dce-5kyl.eastus-1.ingest.monitor.azure.com'
+  if (!url) throw new ConfigError(`url is required (${what}); set url or url_env.`)
+  try {
+    new URL(url)
+  } catch {
+    throw new ConfigError(`url "${url}" is not a valid URL.`)
+  }
+  return url
+}
+
+/** `{endpoint}/dataCollectionRules/{id}/streams/{stream}?api-version=2023-01-01` (Logs Ingestion REST API). */
+export function ingestionUrl(endpoint: string, settings: ResolvedSettings): string {
+  const dcr = textSetting(settings, 'dcr_immutable_id') ?? ''
+  const stream = textSetting(settings, 'stream_name') ?? 'Custom-CAVRAEvents'
+  const base = new URL(endpoint)
+  // The immutableId property (dcr- + 32 hex), not the DCR's name or ARM resource id.
+  const problem = !dcr
+    ? 'dcr_immutable_id is required (the immutableId of the data collection rule).'
+    : !/^dcr-[0-9a-f]{32}$/i.test(dcr)
+      ? `dcr_immutable_id "${dcr}" is not an immutable id (dcr- and 32 hex digits), nor the DCR's name.`
+      : !/^(Custom|Microsoft)-[A-Za-z0-9_]+$/.test(stream)
+        ? `stream_name "${stream}" must name a DCR stream: Custom-<name> or Microsoft-<table>.`
+        : /\/dataCollectionRules\//i.test(base.pathname)
+          ? 'url must be the ingestion endpoint only; cavra adds /dataCollectionRules/… itself.'
+          : undefined
+  if (problem) throw new ConfigError(problem)
+  base.pathname = `${base.pathname.replace(/\/+$/, '')}/dataCollectionRules/${dcr}/streams/${stream}`
+  base.search = `api-version=${INGESTION_API_VERSION}`
+  return base.toString()
+}
+
+/** A fixed bearer credential, or an Entra client-credentials token fetched and cached by the session. */
+function ingestionAuth(settings: ResolvedSettings, warn: (message: string) => void): TokenSource | string {
+  const token = textSetting(settings, 'token')
+  const authorization = textSetting(settings, 'authorization')
+  const credentials = ['tenant_id', 'client_id', 'client_secret'].filter((key) => textSetting(settings, key))
+  if (token || authorization) {
+    if (credentials.length > 0) {
+      throw new ConfigError(`set either token (obtained elsewhere) or ${credentials.join(', ')}, not both.`)
+    }
+    const scheme = textSetting(settings, 'authorization_scheme')
+    if (token && scheme && scheme.toLowerCase() !== 'bearer') {
+      throw new ConfigError(`authorization_scheme "${scheme}" is refused; Logs Ingestion takes Bearer.`)
+    }
+    return authorization ?? `Bearer ${token}`
+  }
+  for (const key of ['tenant_id', 'client_id', 'client_secret']) {
+    if (!textSetting(settings, key)) {
+      throw new ConfigError(
+        `${key} is required for an Entra client-credentials token (or set token to a bearer token obtained elsewhere); set ${key}${key === 'client_secret' ? '_env' : ''}.`,
+      )
+    }
+  }
+  const authority = (textSetting(settings, 'authority_url') ?? DEFAULT_AUTHORITY).replace(/\/+$/, '')
+  if (isPlainHttpOffHost(authority))
+    warn('authority_url uses http://; the client secret travels unencrypted.')
+  const scope = textSetting(settings, 'scope') ?? DEFAULT_SCOPE
+  // Client-credentials scopes must be `<resource>/.default` (Entra answers AADSTS1002012 otherwise).
+  if (!scope.endsWith('/.default')) {
+    throw new ConfigError(`scope "${scope}" must end in /.default, e.g. ${DEFAULT_SCOPE}.`)
+  }
+  return clientCredentialsToken({
+    issuer: 'Entra',
+    tokenUrl: `${authority}/${encodeURIComponent(textSetting(settings, 'tenant_id')!)}/oauth2/v2.0/token`,
+    clientId: textSetting(settings, 'client_id')!,
+    clientSecret: textSetting(settings, 'client_secret')!,
+    scope,
+  })
+}
+
+function configureDataCollector(
+  settings: ResolvedSettings,
+  headers: Record<string, string>,
+  warn: (message: string) => void,
+): SentinelConfig {
+  warn(
+    'the HTTP Data Collector API is deprecated and Microsoft retired it in September 2026; move to mode logs-ingestion (a DCR and an app registration).',
+  )
+  const workspaceId = textSetting(settings, 'workspace_id')
+  if (!workspaceId || !GUID.test(workspaceId)) {
+    throw new ConfigError('workspace_id is required: the Log Analytics workspace id (a GUID).')
+  }
+  const sharedKey = textSetting(settings, 'shared_key')
+  if (!sharedKey) throw new ConfigError('shared_key is required (the workspace key); set shared_key_env.')
+  // The key is base64 and the HMAC is keyed with its decoded bytes (data-collector-api, "Authorization").
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sharedKey) || sharedKey.length % 4 !== 0) {
+    throw new ConfigError('shared_key is not base64; copy the primary or secondary key as Azure shows it.')
+  }
+  // "Log-Type: letters, numbers and underscore only, up to 100 characters" (data-collector-api, headers).
+  const logType = textSetting(settings, 'log_type') ?? 'CAVRA'
+  if (!/^[A-Za-z0-9_]{1,100}$/.test(logType)) {
+    throw new ConfigError(`log_type "${logType}" may hold only letters, digits and _, at most 100.`)
+  }
+  const url = dataCollectorUrl(workspaceId, textSetting(settings, 'url'))
+  if (isPlainHttpOffHost(url)) warn('url uses http://; the records travel unencrypted.')
+  return { mode: 'data-collector', url, workspaceId, key: Buffer.from(sharedKey, 'base64'), logType, headers }
+}
+
+/** `https://{workspace}.ods.opinsights.azure.com/api/logs?api-version=2016-04-01`; a `url` replaces the base. */
+export function dataCollectorUrl(workspaceId: string, base?: string): string {
+  let url: URL
+  try {
+    url = new URL(base ?? `https://${workspaceId}.ods.opinsights.azure.com`)
+  } catch {
+    throw new ConfigError(`url "${base}" is not a valid URL.`)
+  }
+  const path = url.pathname.replace(/\/+$/, '')
+  url.pathname = path.endsWith('/api/logs') ? path : `${path}/api/logs`
+  url.search = `api-version=${DATA_COLLECTOR_API_VERSION}`
+  return url.toString()
+}
+
+/** SPEC §4.5: Sentinel's own severity words; a critical event is High, never lower. */
+export function sentinelSeverity(severity: Severity): 'High' | 'Medium' | 'Low' | 'Informational' {
+  if (severity === 'critical' || severity === 'high') return 'High'
+  if (severity === 'medium') return 'Medium'
+  return severity === 'low' ? 'Low' : 'Informational'
+}
+
+/**
+ * One flat row. Logs Ingestion keeps only the columns the DCR stream declares (others are
+ * dropped silently), so the names are fixed; the Data Collector API reserves `TimeGenerated`,
+ * `RawData` and `tenant` (data-collector-api, "Reserved properties") and reads the time from
+ * the field named in `time-generated-field` instead.
+ */
+export function sentinelRecord(
+  record: SiemRecord,
+  event: DeliveryEvent,
+  timeField: 'TimeGenerated' | 'EventTime',
+): Record<string, unknown> {
+  const f = record.fields
+  const e = event.fields
+  const release = objectField(e.release)
+  const summary = record.kind === 'summary'
+  return {
+    [timeField]: isoTime(record.time, event.timestamp),
+    EventId: event.eventId,
+    RecordType: record.kind,
+    EventType: event.eventType,
+    Severity: sentinelSeverity(record.severity),
+    CavraSeverity: record.severity,
+    SessionId: event.sessionId ?? undefined,
+    Product: event.product,
+    Title: summary ? event.view.title : describeDecision(f as Decision),
+    Environment: textField(e.environment),
+    Repository: textField(e.repository) ?? textField(release?.repository),
+    ...(summary
+      ? {
+          DecisionCount: event.decisionCount,
+          BlockedCount: numberField(e.blocked_count),
+          ApprovalRequiredCount: numberField(e.approval_required_count),
+          ReleaseVersion: textField(release?.version),
+          ReleaseCommit: textField(release?.commit),
+          RolloutId: textField(e.rollout_id),
+          ApprovalId: textField(e.approval_id),
+          ApprovalState: textField(e.approval_state),
+          CurrentRing: textField(e.current_ring),
+          TargetRing: textField(e.target_ring),
+          ExecutionStatus: textField(e.execution_status) ?? textField(e.rollback_status),
+          RollbackReason: textField(e.rollback_reason),
+          ChangeRecord: textField(e.change_record),
+        }
+      : {
+          DecisionId: textField(f.decision_id),
+          DecisionIndex: numberField(f.decision_index),
+          Decision: textField(f.decision),
+          ActionType: textField(f.action_type),
+          Command: textField(f.command),
+          PolicyId: textField(f.policy_id),
+          Reason: textField(f.reason),
+        }),
+    RawEvent: JSON.stringify(f),
+  }
+}
+
+/** UTC ISO 8601; the event's time when a decision's is unreadable, and now when neither is. */
+function isoTime(time: string, fallback: string): string {
+  const ms = [Date.parse(time), Date.parse(fallback)].find((value) => !Number.isNaN(value))
+  return new Date(ms ?? Date.now()).toISOString()
+}
+
+function numberField(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined
+}
+
+/**
+ * SharedKey signature (data-collector-api, "Authorization"): base64 HMAC-SHA256, keyed with
+ * the base64-decoded workspace key, over the method, the body's length in UTF-8 bytes (a JS
+ * string length is wrong for multi-byte text: 403), the content type, the date and resource.
+ */
+export function sharedKeySignature(key: Buffer, date: string, contentLength: number): string {
+  const stringToSign = `POST\n${contentLength}\napplication/json\nx-ms-date:${date}\n/api/logs`
+  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64')
+}
+
+export function dataCollectorRequest(
+  config: Extract<SentinelConfig, { mode: 'data-collector' }>,
+  body: Buffer,
+  now: Date,
+): { request: HttpRequest; signature: string } {
+  const date = now.toUTCString()
+  const signature = sharedKeySignature(config.key, date, body.length)
+  return {
+    signature,
+    request: {
+      method: 'POST',
+      url: config.url,
+      headers: {
+        ...config.headers,
+        // Exactly application/json: "; charset=utf-8" breaks the signature check (data-collector-api, C# sample).
+        'content-type': 'application/json',
+        'log-type': config.logType,
+        'x-ms-date': date,
+        // A time over two days old becomes the ingestion time in TimeGenerated; EventTime keeps it.
+        'time-generated-field': 'EventTime',
+        authorization: `SharedKey ${config.workspaceId}:${signature}`,
+      },
+      body,
+    },
+  }
+}
+
+/**
+ * Logs Ingestion answers (REST spec DataCollectionRules.json; SDK troubleshooting guides):
+ * 204 accepted; errors as `{"error":{"code","message"}}` plus `x-ms-error-code`.
+ */
+export function readIngestionResponse(response: HttpResponse): Verdict<null> {
+  if (response.status >= 200 && response.status < 300) return { kind: 'ok', value: null }
+  const body = parseObject(response.body)
+  const error = objectField(body?.error)
+  const code = textField(error?.code) ?? response.headers['x-ms-error-code']
+  const message = textField(error?.message)
+  const vendor = code || message ? [code, message].filter(Boolean).join(': ') : excerpt(response)
+  const hint: Record<number, string> = {
+    400: 'the records do not match the stream declaration of the DCR, or the body is not a JSON array',
+    401: "the bearer token was refused: it must be a live token for https://monitor.azure.com (or your cloud's monitor audience) from the DCR's tenant",
+    404: 'check url (the logs ingestion endpoint of the DCR or its DCE), dcr_immutable_id and stream_name; DCR, DCE and workspace must be in one region',
+    413: `a call exceeded the ${INGESTION_MAX_BYTES.toLocaleString('en')}-byte limit`,
+  }
+  // "does not have access to ingest data for the data collection rule": RBAC, not credentials.
+  if (
+    response.status === 403 &&
+    (code === 'OperationFailed' || /does not have access/i.test(message ?? ''))
+  ) {
+    hint[403] =
+      "the app's service principal needs the Monitoring Metrics Publisher role on the data collection rule; a new role assignment takes up to 30 minutes to propagate, so deliver again later if it was granted just now"
+  }
+  const reason = hint[response.status] ? `${vendor} (${hint[response.status]})` : vendor
+  return readStatus(response, null, () => reason)
+}
+
+/** The Data Collector API's documented codes ("Return codes"); its body is `{"Error","Message"}`. */
+const DATA_COLLECTOR_HINTS: Record<string, string> = {
+  InactiveCustomer: 'the workspace has been closed',
+  InvalidApiVersion: `the API version must be ${DATA_COLLECTOR_API_VERSION}`,
+  InvalidCustomerId: 'check workspace_id',
+  InvalidDataFormat: 'the body is not valid JSON or uses a reserved field name',
+  InvalidLogType: 'log_type may hold only letters, digits and _',
+  MissingApiVersion: 'the api-version query parameter is missing',
+  MissingContentType: 'the Content-Type header is missing',
+  MissingLogType: 'the Log-Type header is missing',
+  UnsupportedContentType: 'the Content-Type must be application/json',
+  InvalidAuthorization:
+    "check workspace_id, shared_key (the workspace's primary or secondary key) and this machine's clock, since x-ms-date is signed",
+}
+
+export function readDataCollectorResponse(response: HttpResponse): Verdict<null> {
+  if (response.status >= 200 && response.status < 300) return { kind: 'ok', value: null }
+  const body = parseObject(response.body)
+  const code = textField(body?.Error)
+  const vendor = code ? `${code}: ${textField(body?.Message) ?? ''}`.replace(/: $/, '') : excerpt(response)
+  const hint =
+    (code && DATA_COLLECTOR_HINTS[code]) ||
+    (response.status === 404 ? 'the URL is wrong or the request is too large' : undefined)
+  return readStatus(response, null, () => (hint ? `${vendor} (${hint})` : vendor))
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    return objectField(JSON.parse(text))
+  } catch {
+    return undefined
+  }
+}
+
+async function* encodeRecords(event: DeliveryEvent, timeField: 'TimeGenerated' | 'EventTime') {
+  for await (const record of siemRecords(event)) {
+    yield Buffer.from(JSON.stringify(sentinelRecord(record, event, timeField)), 'utf8')
+  }
+}
+
+async function deliverRecords(
+  event: DeliveryEvent,
+  config: SentinelConfig,
+  session: Session,
+): Promise<ConnectorResult> {
+  const collector = config.mode === 'data-collector'
+  const maxBytes = collector ? DATA_COLLECTOR_MAX_BYTES : INGESTION_MAX_BYTES
+  const auth = config.mode === 'logs-ingestion' && typeof config.auth !== 'string' ? config.auth : undefined
+  // The session attaches tokens without fetching them under --dry-run; show the token request too.
+  const build = (body: Buffer): HttpRequest => {
+    if (config.mode === 'data-collector') {
+      // Date and signature per attempt: the service checks x-ms-date against its clock.
+      const { request, signature } = dataCollectorRequest(config, body, new Date())
+      session.addSecret(signature)
+      return request
+    }
+    const headers: Record<string, string> = { ...config.headers, 'content-type': 'application/json' }
+    if (config.mode === 'logs-ingestion' && typeof config.auth === 'string')
+      headers.authorization = config.auth
+    return { method: 'POST', url: config.url, headers, body }
+  }
+  const read =
+    config.mode === 'data-collector'
+      ? readDataCollectorResponse
+      : config.mode === 'logs-ingestion'
+        ? readIngestionResponse
+        : (response: HttpResponse) => readStatus(response, null)
+  let sent = 0
+  let batches = 0
+  const records = encodeRecords(event, collector ? 'EventTime' : 'TimeGenerated')
+  for await (const batch of batchByBytes(records, { maxBytes, framing: jsonArrayFraming })) {
+    batches++
+    const accepted = sent > 0 ? ` (${batches - 1} earlier batch(es), ${sent} records, were accepted)` : ''
+    if (batch.bytes > maxBytes) {
+      const error = `record ${sent + 1} alone is ${batch.bytes} bytes, above the ${maxBytes}-byte limit per call; it was not sent${accepted}`
+      return { ok: false, error, recordsSent: sent }
+    }
+    const body = jsonArrayBody(batch)
+    // Neither API has an idempotency key: a batch resent after a timeout may land twice, and
+    // `EventId` is what a query deduplicates on (summarize arg_max(TimeGenerated, *) by EventId, ...).
+    const result = await session.exchange({
+      step: `send batch ${batches}`,
+      primary: true,
+      auth,
+      build: () => build(body),
+      read,
+      dryRun: null,
+    })
+    if (!result.ok) return { ok: false, error: `${result.error}${accepted}`, recordsSent: sent }
+    sent += batch.items.length
+  }
+  return { ok: true, remoteReference: null, recordsSent: sent }
+}
