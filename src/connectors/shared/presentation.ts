@@ -30,5 +30,9 @@ export const TRUNCATION_MARK = '… (truncated)'
 /** Cuts `text` to at most `max` characters, saying so when it does. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text
-  return `${text.slice(0, Math.max(0, max - TRUNCATION_MARK.length))}${TRUNCATION_MARK}`
+  let end = Math.max(0, max - TRUNCATION_MARK.length)
+  // Never leave the first half of a surrogate pair (an emoji) without its second half.
+  const last = text.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return `${text.slice(0, end)}${TRUNCATION_MARK}`
 }
