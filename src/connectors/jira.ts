@@ -1,24 +1,580 @@
+import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { neverDelivers, notAvailable } from './shared/pending.js'
-import { defineConnector } from './types.js'
+import { ConfigError } from '../cli/errors.js'
+import { textSetting } from '../config/select.js'
+import type { HttpRequest, HttpResponse } from '../delivery/http.js'
+import { parseRetryAfter } from '../delivery/retry.js'
+import { type ExchangeResult, excerpt, isTransient, type Session, type Verdict } from '../delivery/session.js'
+import type { DeliveryEvent } from '../events/event.js'
+import { isSeverity, SEVERITIES, type Severity } from '../events/severity.js'
+import { basicAuthorization, configuredHeaders } from './shared/auth.js'
+import { headline, truncate } from './shared/presentation.js'
+import { isPlainHttpOffHost } from './shared/urls.js'
+import { type ConnectorResult, defineConnector } from './types.js'
 
-export const jira = defineConnector({
+/**
+ * Jira issues (SPEC §8.2): one issue per event, and never a second one for the same event.
+ * Cloud (REST v3): https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
+ * Data Center (REST v2): https://developer.atlassian.com/server/jira/platform/jira-rest-api-example-create-issue-7897248/
+ * Jira has no idempotency key, so every event carries a deterministic label
+ * (`cavra-<12 hex of sha256(event_id)>`) that a JQL search finds before any create.
+ */
+
+export interface JiraConfig {
+  /** Site base without a trailing slash (a Data Center context path is kept). */
+  base: string
+  apiVersion: 2 | 3
+  projectKey: string
+  issueType: string
+  authorization: string
+  /** base64(email:token): a derived credential, registered with the session at delivery. */
+  basicBlob?: string
+  labels: string[]
+  priorityMap: Partial<Record<Severity, string>>
+  dedupe: boolean
+  title?: string
+  headers: Record<string, string>
+}
+
+/** Issue summaries are limited to 255 characters ("Summary must be less than 255 characters."). */
+const SUMMARY_MAX = 255
+/** Pauses before searching again for a create that got no answer (see `reconcile`). */
+const RECONCILE_PAUSES_MS = [1500, 3000]
+const MAX_LIST_ITEMS = 25
+const MAX_TEXT = 2000
+/** Ids, times and states an auditor matches the issue against (the code block of the description). */
+const KEY_FIELDS = [
+  ...['execution_id', 'rollback_id', 'promotion_execution_id', 'rollout_id', 'request_id', 'approval_id'],
+  ...['publication_id', 'export_id', 'change_record', 'created_at', 'environment', 'approval_state'],
+  ...['execution_status', 'rollback_status', 'decision_count', 'blocked_count', 'approval_required_count'],
+]
+
+export const jira = defineConnector<JiraConfig>({
   provider: 'jira',
   category: 'itsm',
   title: 'Jira',
   docs: 'https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/',
   settings: {
-    api_version: z.union([z.literal(2), z.literal(3), z.enum(['2', '3'])]).optional(),
-    project_key: z.string().min(1).optional(),
-    issue_type: z.string().min(1).optional(),
-    email: z.string().min(1).optional(),
-    token: z.string().min(1).optional(),
-    labels: z.array(z.string()).optional(),
-    priority_map: z.record(z.string(), z.string()).optional(),
-    dedupe: z.boolean().optional(),
+    api_version: z
+      .union([z.literal(2), z.literal(3), z.enum(['2', '3'])])
+      .optional()
+      .describe('REST API version: 3 for Jira Cloud (default), 2 for Data Center / Server.'),
+    project_key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Key of the project issues are created in (required).'),
+    issue_type: z.string().min(1).optional().describe('Issue type name (default Task).'),
+    email: z.string().min(1).optional().describe('Atlassian account email; with token, Cloud Basic auth.'),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Cloud API token (with email) or Data Center personal access token (alone, Bearer).'),
+    labels: z.array(z.string()).optional().describe('Extra labels (no spaces); cavra adds its own.'),
+    priority_map: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Severity → Jira priority name, e.g. {"critical": "Highest"}; unmapped: no priority.'),
+    dedupe: z
+      .boolean()
+      .optional()
+      .describe("Search for the event's label first and reuse an existing issue (default true)."),
   },
   secrets: ['token'],
   urlIsSecret: false,
-  configure: notAvailable('Jira'),
-  deliver: neverDelivers,
+
+  configure(settings, context) {
+    const url = textSetting(settings, 'url')
+    if (!url) {
+      throw new ConfigError(
+        'url is required (the Jira site, e.g. https://acme.atlassian.net, or a full /rest/api/3/issue URL); set url or url_env.',
+      )
+    }
+    const site = jiraSite(url)
+    const configured =
+      settings.api_version === undefined ? undefined : (Number(settings.api_version) as 2 | 3)
+    if (configured && site.version && configured !== site.version) {
+      context.warn(
+        `connector ${context.name}: url names REST API ${site.version} but api_version is ${configured}; using ${configured}.`,
+      )
+    }
+    const apiVersion = configured ?? site.version ?? 3
+    const projectKey = textSetting(settings, 'project_key')
+    if (!projectKey) {
+      throw new ConfigError(
+        'project_key is required (the key of the Jira project issues are created in, e.g. SEC); set project_key.',
+      )
+    }
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(projectKey)) {
+      throw new ConfigError(`project_key "${projectKey}" is not a Jira project key (e.g. SEC).`)
+    }
+    const token = textSetting(settings, 'token')
+    const email = textSetting(settings, 'email')
+    if (!token) {
+      throw new ConfigError(
+        `token is required (${email ? 'the Atlassian API token for email' : 'a Cloud API token with email, or a Data Center personal access token'}); set token_env.`,
+      )
+    }
+    // Cloud takes API tokens only as Basic email:token (jira-rest-api-basic-authentication);
+    // Data Center PATs only as Bearer, never as a Basic password (personal-access-token).
+    if (apiVersion === 3 && !email) {
+      context.warn(
+        `connector ${context.name}: a token without email is sent as a Data Center personal access token (Bearer); Jira Cloud refuses that with 401. Set email for Cloud, or api_version: 2 for Data Center.`,
+      )
+    }
+    if (apiVersion === 2 && email) {
+      context.warn(
+        `connector ${context.name}: email + token is sent as Basic auth; Data Center expects a personal access token alone (Bearer), and failed Basic logins can trigger a CAPTCHA lockout.`,
+      )
+    }
+    const basic = email ? basicAuthorization(email, token) : undefined
+    if (isPlainHttpOffHost(url)) {
+      context.warn(`connector ${context.name}: url uses http://; the Jira credentials travel unencrypted.`)
+    }
+    return {
+      base: site.base,
+      apiVersion,
+      projectKey,
+      issueType: textSetting(settings, 'issue_type') ?? 'Task',
+      authorization: basic ? basic.header : `Bearer ${token}`,
+      basicBlob: basic?.blob,
+      labels: labelsOf(settings.labels),
+      priorityMap: priorityMapOf(settings.priority_map),
+      dedupe: settings.dedupe !== false,
+      title: textSetting(settings, 'title'),
+      headers: configuredHeaders(settings),
+    }
+  },
+
+  deliver: deliverIssue,
 })
+
+/** A site base, or a full `/rest/api/N/issue` URL (the earlier tool's JIRA_ISSUE_URL) whose N is kept. */
+export function jiraSite(url: string): { base: string; version?: 2 | 3 } {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`url "${url}" is not a valid URL.`)
+  }
+  const path = parsed.pathname.replace(/\/+$/, '')
+  const rest = /^(.*)\/rest\/api\/(2|3|latest)\/issue$/.exec(path)
+  if (!rest && path.includes('/rest/')) {
+    throw new ConfigError(`url "${url}" is neither a Jira site nor a /rest/api/{2|3}/issue URL.`)
+  }
+  const base = `${parsed.origin}${rest ? rest[1] : path}`
+  // `latest` is v2 on Cloud and Data Center alike.
+  return rest ? { base, version: rest[2] === '3' ? 3 : 2 } : { base }
+}
+
+function labelsOf(value: unknown): string[] {
+  const labels = Array.isArray(value) ? (value as string[]) : []
+  for (const label of labels) {
+    // "The label 'x y' contains spaces which is invalid." (create issue, 400).
+    if (label === '' || /\s/.test(label) || label.length > 255) {
+      throw new ConfigError(`labels: "${label}" is not a Jira label (no spaces, 1 to 255 characters).`)
+    }
+    // cavra's own labels find the event's issue and state its severity; a configured one could contradict them.
+    if (label.startsWith('cavra-'))
+      throw new ConfigError(`labels: "${label}": the cavra- prefix is cavra's own.`)
+  }
+  return labels
+}
+
+function priorityMapOf(value: unknown): Partial<Record<Severity, string>> {
+  const map: Partial<Record<Severity, string>> = {}
+  for (const [severity, priority] of Object.entries((value ?? {}) as Record<string, string>)) {
+    if (!isSeverity(severity)) {
+      throw new ConfigError(`priority_map key "${severity}" is not a severity; use ${SEVERITIES.join(', ')}.`)
+    }
+    if (priority.trim() === '')
+      throw new ConfigError(`priority_map.${severity} is empty; name a Jira priority.`)
+    map[severity] = priority
+  }
+  return map
+}
+
+/** The label that finds this event's issue again: `cavra-` + 12 hex of sha256(event_id). */
+export function dedupeLabel(eventId: string): string {
+  return `cavra-${createHash('sha256').update(eventId, 'utf8').digest('hex').slice(0, 12)}`
+}
+
+/** The issue's `fields`: v3 with an ADF description, v2 with wiki markup. */
+export function issueFields(event: DeliveryEvent, config: JiraConfig): Record<string, unknown> {
+  const label = dedupeLabel(event.eventId)
+  const priority = config.priorityMap[event.severity]
+  return {
+    project: { key: config.projectKey },
+    issuetype: { name: config.issueType },
+    // Jira refuses summaries with line breaks ("contains newline characters").
+    summary: truncate(headline(event, config.title).replace(/\s+/g, ' ').trim(), SUMMARY_MAX),
+    description:
+      config.apiVersion === 3 ? adfDescription(event, config.title) : wikiDescription(event, config.title),
+    labels: [...new Set([...config.labels, 'cavra', label, `cavra-severity-${event.severity}`])],
+    // SPEC §4.5: no map entry, no priority (the project's default applies).
+    ...(priority ? { priority: { name: priority } } : {}),
+  }
+}
+
+/** Identity, time and ids of the event (not the whole artifact). */
+export function keyFields(event: DeliveryEvent): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    event_id: event.eventId,
+    event_type: event.eventType,
+    severity: event.severity,
+    timestamp: event.timestamp,
+    product: event.product,
+  }
+  if (event.sessionId) record.session_id = event.sessionId
+  for (const name of KEY_FIELDS) {
+    const value = event.fields[name]
+    if (typeof value === 'string' || typeof value === 'number') record[name] = value
+  }
+  const release = event.fields.release as Record<string, unknown> | undefined
+  if (release && typeof release === 'object') {
+    record.release = { version: release.version, commit: release.commit, repository: release.repository }
+  }
+  if (event.source) record.source_sha256 = event.source.sha256
+  record.dedupe_label = dedupeLabel(event.eventId)
+  return record
+}
+
+/** What the description says, in order; rendered as ADF for v3 and wiki markup for v2. */
+function outline(event: DeliveryEvent, title?: string) {
+  const { view } = event
+  const highlights = view.highlights?.items.slice(0, MAX_LIST_ITEMS) ?? []
+  const omitted = (view.highlights?.omitted ?? 0) + (view.highlights?.items.length ?? 0) - highlights.length
+  const lists = [
+    { heading: view.highlights?.heading ?? '', items: highlights, note: omitted },
+    { heading: 'References', items: view.references.slice(0, MAX_LIST_ITEMS), note: 0 },
+  ]
+  return {
+    heading: headline(event, title),
+    summary: view.summary,
+    facts: view.facts,
+    lists: lists.filter((list) => list.items.length > 0),
+    record: JSON.stringify(keyFields(event), null, 2),
+    label: dedupeLabel(event.eventId),
+  }
+}
+
+const FOOTER = [
+  'Delivered by cavra. The label ',
+  ' identifies the event; cavra looks for it before creating an issue.',
+]
+
+type AdfNode = {
+  type: string
+  attrs?: Record<string, unknown>
+  content?: AdfNode[]
+  text?: string
+  marks?: Array<{ type: string; attrs?: Record<string, unknown> }>
+}
+type AdfDoc = { type: 'doc'; version: 1; content: AdfNode[] }
+
+const text = (value: string, mark?: 'code'): AdfNode => ({
+  type: 'text',
+  text: truncate(value, MAX_TEXT),
+  ...(mark ? { marks: [{ type: mark }] } : {}),
+})
+const paragraph = (...content: AdfNode[]): AdfNode => ({ type: 'paragraph', content })
+const heading = (level: number, value: string): AdfNode => ({
+  type: 'heading',
+  attrs: { level },
+  content: [text(value)],
+})
+/** http(s) references become links; the others (rollout://…) stay text. */
+const inline = (value: string): AdfNode =>
+  /^https?:\/\/\S+$/.test(value)
+    ? { type: 'text', text: value, marks: [{ type: 'link', attrs: { href: value } }] }
+    : text(value)
+
+/**
+ * Atlassian Document Format (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/):
+ * v3 refuses a plain string ("Operation value must be an Atlassian Document"); text nodes
+ * must not be empty. Facts become a two-column table, lists bullet lists.
+ */
+export function adfDescription(event: DeliveryEvent, title?: string): AdfDoc {
+  const o = outline(event, title)
+  const cell = (type: string, value: string): AdfNode => ({ type, content: [paragraph(text(value))] })
+  const content: AdfNode[] = [heading(2, o.heading), paragraph(text(o.summary))]
+  if (o.facts.length > 0) {
+    content.push({
+      type: 'table',
+      attrs: { isNumberColumnEnabled: false, layout: 'default' },
+      content: o.facts.map((fact) => ({
+        type: 'tableRow',
+        content: [cell('tableHeader', fact.label), cell('tableCell', fact.value)],
+      })),
+    })
+  }
+  for (const list of o.lists) {
+    content.push(heading(3, list.heading), {
+      type: 'bulletList',
+      content: list.items.map((item) => ({ type: 'listItem', content: [paragraph(inline(item))] })),
+    })
+    if (list.note > 0) content.push(paragraph(text(`${list.note} more not shown.`)))
+  }
+  content.push(
+    heading(3, 'Event record'),
+    { type: 'codeBlock', attrs: { language: 'json' }, content: [{ type: 'text', text: o.record }] },
+    paragraph(text(FOOTER[0]!), text(o.label, 'code'), text(FOOTER[1]!)),
+  )
+  return { type: 'doc', version: 1, content }
+}
+
+/**
+ * Wiki markup reads `[x]`, `*x*`, `|`, `{x}`… as formatting, and a `-` that opens a word as
+ * strikethrough or a dash; a backslash escapes each (Text Formatting Notation Help).
+ */
+function wiki(value: string): string {
+  return truncate(value.replace(/\s+/g, ' ').trim(), MAX_TEXT)
+    .replace(/[\\{}[\]|*_^~+?!#]/g, '\\$&')
+    .replace(/(^|[\s(])-/g, '$1\\-')
+}
+
+/** Data Center's v2 description: a string in Jira's wiki markup (Text Formatting Notation). */
+export function wikiDescription(event: DeliveryEvent, title?: string): string {
+  const o = outline(event, title)
+  const lines = [`h2. ${wiki(o.heading)}`, '', wiki(o.summary), '']
+  if (o.facts.length > 0) {
+    lines.push('||Field||Value||', ...o.facts.map((fact) => `|${wiki(fact.label)}|${wiki(fact.value)}|`), '')
+  }
+  for (const list of o.lists) {
+    lines.push(`h3. ${wiki(list.heading)}`, ...list.items.map((item) => `* ${wiki(item)}`))
+    lines.push(...(list.note > 0 ? [`${list.note} more not shown.`] : []), '')
+  }
+  // Inside {code} nothing is markup, but the text must not close the block early.
+  lines.push('h3. Event record', '{code:json}', o.record.replaceAll('{code', '{ code'), '{code}', '')
+  lines.push(`${FOOTER[0]}{{${o.label}}}${FOOTER[1]}`)
+  return lines.join('\n')
+}
+
+function headersOf(config: JiraConfig, json: boolean): Record<string, string> {
+  return {
+    ...config.headers,
+    authorization: config.authorization,
+    accept: 'application/json',
+    ...(json ? { 'content-type': 'application/json' } : {}),
+  }
+}
+
+const jqlString = (value: string) => `"${value.replace(/[\\"]/g, '\\$&')}"`
+
+/**
+ * `project = "SEC" AND labels = "cavra-…"`; with `withinMinutes`, only issues created that
+ * recently (relative to Jira's clock), newest first, since an older one may match too.
+ */
+export function duplicateJql(config: JiraConfig, label: string, withinMinutes?: number): string {
+  const since = withinMinutes === undefined ? '' : ` AND created >= -${withinMinutes}m ORDER BY created DESC`
+  return `project = ${jqlString(config.projectKey)} AND labels = ${jqlString(label)}${since}`
+}
+
+/**
+ * v3: `POST /rest/api/3/search/jql` (the old `/search` is removed on Cloud, CHANGE-2046);
+ * v2: `GET /rest/api/2/search` on Data Center. One key is all we need.
+ */
+export function searchRequest(config: JiraConfig, label: string, withinMinutes?: number): HttpRequest {
+  const jql = duplicateJql(config, label, withinMinutes)
+  if (config.apiVersion === 3) {
+    return {
+      method: 'POST',
+      url: `${config.base}/rest/api/3/search/jql`,
+      headers: headersOf(config, true),
+      body: JSON.stringify({ jql, fields: ['key'], maxResults: 1 }),
+    }
+  }
+  const query = new URLSearchParams({ jql, fields: 'key', maxResults: '1' })
+  return {
+    method: 'GET',
+    url: `${config.base}/rest/api/2/search?${query}`,
+    headers: headersOf(config, false),
+  }
+}
+
+/** The key of the first issue found, or null when there is none. */
+export function readSearchResponse(
+  response: HttpResponse,
+  config: JiraConfig,
+  now = Date.now(),
+): Verdict<string | null> {
+  if (response.status >= 200 && response.status < 300) {
+    const issues = parseObject(response.body)?.issues
+    if (!Array.isArray(issues)) return notJira(response)
+    const key = (issues[0] as { key?: unknown } | undefined)?.key
+    return { kind: 'ok', value: typeof key === 'string' ? key : null }
+  }
+  return readFailure(response, config, 'search', now)
+}
+
+/** What a create came to: created (key null only under --dry-run), found after no answer, or unknown. */
+export type CreateOutcome =
+  | { how: 'created'; key: string | null }
+  | { how: 'found'; key: string }
+  | { how: 'unconfirmed'; reason: string }
+
+/** 201 `{id, key, self}`; the key (SEC-24) is the remote reference. */
+export function readCreateResponse(
+  response: HttpResponse,
+  config: JiraConfig,
+  now = Date.now(),
+): Verdict<CreateOutcome> {
+  if (response.status >= 200 && response.status < 300) {
+    const key = parseObject(response.body)?.key
+    return typeof key === 'string' ? { kind: 'ok', value: { how: 'created', key } } : notJira(response)
+  }
+  return readFailure(response, config, 'create', now)
+}
+
+/** A 2xx that is not Jira's JSON: a login page of an SSO proxy, or the wrong URL. */
+function notJira(response: HttpResponse): Verdict<never> {
+  return { kind: 'failed', reason: `unexpected answer (is url the Jira site?): ${excerpt(response, 200)}` }
+}
+
+/**
+ * Jira's error body `{"errorMessages": [...], "errors": {"field": "message"}}`, with what to
+ * fix for the statuses the create and search resources document (400/401/403/404 are final).
+ * 429 and 5xx are retried after Retry-After or, without it, X-RateLimit-Reset
+ * (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/).
+ */
+function readFailure(
+  response: HttpResponse,
+  config: JiraConfig,
+  what: 'search' | 'create',
+  now: number,
+): Verdict<never> {
+  const reason = jiraErrorText(response)
+  if (isTransient(response.status)) {
+    return { kind: 'retryable', reason, retryAfterMs: retryAfterMs(response, now) }
+  }
+  const project = config.projectKey
+  const permission = what === 'create' ? 'Create Issues' : 'Browse Projects'
+  const fix: Record<number, string> = {
+    401: 'check email and token: Cloud takes Basic email:API token, Data Center a personal access token alone',
+    403: `the account lacks the ${permission} permission in project ${project}`,
+    404: `project ${project} is not visible to this account, or url is not the Jira site`,
+    410: 'this Jira no longer offers the endpoint; check api_version',
+  }
+  return { kind: 'failed', reason: fix[response.status] ? `${reason} (${fix[response.status]})` : reason }
+}
+
+/** `issuetype: Specify a valid issue type; Field 'x' cannot be set`, or a body excerpt. */
+export function jiraErrorText(response: HttpResponse): string {
+  const body = parseObject(response.body)
+  const messages = Array.isArray(body?.errorMessages) ? body.errorMessages.map(String) : []
+  const errors =
+    body?.errors && typeof body.errors === 'object' ? (body.errors as Record<string, unknown>) : {}
+  const parts = [...messages, ...Object.entries(errors).map(([field, message]) => `${field}: ${message}`)]
+  return parts.length > 0 ? parts.join('; ') : excerpt(response)
+}
+
+/** Retry-After (seconds or a date), else X-RateLimit-Reset, an ISO 8601 timestamp. */
+export function retryAfterMs(response: HttpResponse, now: number): number | undefined {
+  const retryAfter = parseRetryAfter(response.headers['retry-after'], now)
+  if (retryAfter !== undefined) return retryAfter
+  const reset = Date.parse(response.headers['x-ratelimit-reset'] ?? '')
+  return Number.isNaN(reset) ? undefined : Math.max(0, reset - now)
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text)
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function deliverIssue(
+  event: DeliveryEvent,
+  config: JiraConfig,
+  session: Session,
+): Promise<ConnectorResult> {
+  if (config.basicBlob) session.addSecret(config.basicBlob)
+  const label = dedupeLabel(event.eventId)
+  session.idempotencyKey = label
+  const search = (step: string, withinMinutes?: number) =>
+    session.exchange<string | null>({
+      step,
+      build: () => searchRequest(config, label, withinMinutes),
+      read: (response) => readSearchResponse(response, config),
+      dryRun: null,
+    })
+
+  if (config.dedupe) {
+    const existing = await search('search duplicates')
+    if (!existing.ok) return { ok: false, error: `${existing.error} (duplicate check; no issue was created)` }
+    if (existing.value)
+      return { ok: true, remoteReference: existing.value, recordsSent: 0, deduplicated: true }
+  }
+
+  let firstSentAt: number | undefined
+  // Without dedupe an older issue of this event may exist: only one created since our first try counts.
+  const recentMinutes = () =>
+    config.dedupe ? undefined : Math.ceil((Date.now() - (firstSentAt ?? Date.now())) / 60_000) + 1
+  const recover = () => reconcile(session, () => search('search created issue', recentMinutes()))
+  const url = `${config.base}/rest/api/${config.apiVersion}/issue`
+  const body = JSON.stringify({ fields: issueFields(event, config) })
+  const created = await session.exchange<CreateOutcome>({
+    step: 'create issue',
+    primary: true,
+    build: () => {
+      firstSentAt ??= Date.now()
+      return { method: 'POST', url, headers: headersOf(config, true), body }
+    },
+    read: (response) => readCreateResponse(response, config),
+    recover,
+    dryRun: { how: 'created', key: null },
+  })
+
+  if (created.ok) {
+    const outcome = created.value
+    if (outcome.how !== 'unconfirmed') return { ok: true, remoteReference: outcome.key, recordsSent: 1 }
+    return {
+      ok: false,
+      error: `Jira create issue got no answer and may have reached Jira; ${outcome.reason}${notResent(config, label)}`,
+    }
+  }
+  if (!created.ambiguous) return { ok: false, error: created.error }
+  // The last attempt may itself have landed: look once more before calling it a failure.
+  const settled = await recover()
+  if (settled?.how === 'found') return { ok: true, remoteReference: settled.key, recordsSent: 1 }
+  const detail = settled
+    ? `; ${settled.reason}${notResent(config, label)}`
+    : `; no issue labelled ${label} was found afterwards`
+  return { ok: false, error: `${created.error}${detail}` }
+}
+
+function notResent(config: JiraConfig, label: string): string {
+  const next = config.dedupe
+    ? 'deliver again: the duplicate check will find the issue if it exists'
+    : `look for label ${label} in project ${config.projectKey} before delivering again`
+  return `; not re-sent, to avoid a second issue; ${next}`
+}
+
+/**
+ * The duplicate check after a create that got no answer (timeout or reset after sending).
+ * Cloud's JQL search is eventually consistent ("Search After Write with Search And
+ * Reconcile", https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile): an
+ * issue created moments ago may be missing for a few seconds, and `reconcileIssues` helps
+ * only with issue ids we already know, which an unanswered create never gave us. The
+ * session calls this after its backoff wait, which can be nearly zero, so one empty search
+ * is not trusted: it is repeated after growing pauses, each bounded by the --deadline
+ * (`session.pause`). Only when every search is empty may the create be re-sent; when the
+ * deadline or a failing search leaves the question open, nothing is re-sent.
+ */
+async function reconcile(
+  session: Session,
+  search: () => Promise<ExchangeResult<string | null>>,
+): Promise<Exclude<CreateOutcome, { how: 'created' }> | undefined> {
+  for (const pause of [0, ...RECONCILE_PAUSES_MS]) {
+    if (pause > 0 && !(await session.pause(pause))) {
+      return { how: 'unconfirmed', reason: 'the --deadline left no time to confirm it by search' }
+    }
+    const found = await search()
+    if (!found.ok) return { how: 'unconfirmed', reason: `the search for it failed: ${found.error}` }
+    if (found.value) return { how: 'found', key: found.value }
+  }
+  return undefined
+}
