@@ -19,6 +19,8 @@ export type ConnectorResult =
       remoteReference: string | null
       recordsSent: number
       deduplicated?: boolean
+      /** Something the destination said that the user should know (a field it ignored). */
+      warnings?: string[]
     }
   | {
       ok: false

@@ -73,7 +73,7 @@ export const webhook = defineConnector<WebhookConfig>({
       build: () => {
         const headers: Record<string, string> = { ...config.headers, 'content-type': 'application/json' }
         if (config.key) {
-          const signed = signMessage(config.key, id, Math.floor(Date.now() / 1000), body)
+          const signed = signMessage(config.key, id, Math.floor(session.now() / 1000), body)
           session.addSecret(signed['webhook-signature'].slice(3))
           Object.assign(headers, signed)
         }

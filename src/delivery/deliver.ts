@@ -148,3 +148,12 @@ async function deliverToConnector(
   progress.finished(record)
   return record
 }
+
+function warningsOf(
+  configured: readonly string[],
+  result: Awaited<ReturnType<PreparedConnector['definition']['deliver']>>,
+  redactor: Redactor,
+): { warnings?: string[] } {
+  const all = [...configured, ...(result.ok ? (result.warnings ?? []) : [])]
+  return all.length > 0 ? { warnings: all.map((warning) => redactor.scrub(warning)) } : {}
+}

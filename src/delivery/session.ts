@@ -122,6 +122,8 @@ export class Session {
   lastStatus: number | null = null
   idempotencyKey: string | null = null
   private primary: PrimaryRequest | undefined
+  /** The last request of any step: stands in for the record when no primary request was sent. */
+  private lastRequest: HttpRequest | undefined
   private readonly clock: Clock
 
   constructor(private readonly options: SessionOptions) {
@@ -152,6 +154,11 @@ export class Session {
     return this.options.redactor.scrub(text)
   }
 
+  /** The session's clock, for timestamps that go on the wire (webhook signatures). */
+  now(): number {
+    return this.clock.now()
+  }
+
   async exchange<T>(spec: Exchange<T>): Promise<ExchangeResult<T>> {
     if (this.dryRun) return this.recordDryRun(spec)
     const { retries, deadline } = this.options
@@ -171,6 +178,7 @@ export class Session {
       )
       const duration = Math.max(0, this.clock.now() - startedAt)
       if (spec.primary) this.notePrimary(request, attempt)
+      this.lastRequest = request
 
       if (result.kind === 'response') this.lastStatus = result.response.status
       const status = result.kind === 'response' ? result.response.status : null
@@ -229,11 +237,26 @@ export class Session {
     }
   }
 
-  /** The evidence `request` record: the last primary request, redacted. */
+  /**
+   * The evidence `request` record: the last primary request, redacted. A delivery that found
+   * its record already there (a duplicate check) sent no primary request: its last request (the
+   * lookup) is recorded instead, so the idempotency key stays in the evidence.
+   */
   requestRecord(): RequestRecord | null {
-    const primary = this.primary
-    if (!primary) return null
     const { redactor, urlIsSecret } = this.options
+    const primary = this.primary
+    if (!primary) {
+      if (!this.lastRequest) return null
+      const body = this.lastRequest.body === undefined ? undefined : Buffer.from(this.lastRequest.body)
+      return {
+        method: this.lastRequest.method,
+        url: redactor.redactUrl(this.lastRequest.url, urlIsSecret),
+        headers: redactor.redactHeaders(this.lastRequest.headers),
+        body_sha256: body ? createHash('sha256').update(body).digest('hex') : null,
+        body_bytes: body?.length ?? 0,
+        idempotency_key: this.idempotencyKey,
+      }
+    }
     return {
       method: primary.request.method,
       url: redactor.redactUrl(primary.request.url, urlIsSecret),
@@ -305,7 +328,14 @@ export class Session {
     return { ok: false, status, error: this.scrub(`${what} after ${tries}: ${reason}`), ambiguous }
   }
 
-  private recordDryRun<T>(spec: Exchange<T>): ExchangeResult<T> {
+  private readonly dryRunTokens = new Set<string>()
+
+  private async recordDryRun<T>(spec: Exchange<T>): Promise<ExchangeResult<T>> {
+    // Show the token request too, once per credential, so a dry run lists every call a run makes.
+    if (spec.auth && !this.dryRunTokens.has(spec.auth.key)) {
+      this.dryRunTokens.add(spec.auth.key)
+      await spec.auth.fetch(this)
+    }
     const request = withAuth(spec.build(1), spec, spec.auth ? 'DRY-RUN-TOKEN' : undefined)
     if (spec.primary) this.notePrimary(request, 1)
     const { redactor, urlIsSecret } = this.options

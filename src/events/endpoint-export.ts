@@ -297,13 +297,12 @@ function parseJson(content: Buffer, name: string): unknown {
   }
 }
 
+/** Validates `value` and returns it as written (key order and extra fields kept), typed by `schema`. */
 function validate<S extends z.ZodType>(schema: S, value: unknown, name: string, kind: string): z.infer<S> {
   const parsed = schema.safeParse(value, { reportInput: true })
-  if (!parsed.success) {
-    const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))
-    throw new InputError(`${name}: not a valid ${kind}:\n  - ${problems.join('\n  - ')}`, [
-      'Fix or re-export the bundle (SPEC §4.4); unknown extra fields are fine.',
-    ])
-  }
-  return parsed.data
+  if (parsed.success) return value as z.infer<S>
+  const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))
+  throw new InputError(`${name}: not a valid ${kind}:\n  - ${problems.join('\n  - ')}`, [
+    'Fix or re-export the bundle (SPEC §4.4); unknown extra fields are fine.',
+  ])
 }

@@ -55,7 +55,10 @@ export async function deliverInProcess(
     })
     const prepared = prepareConnectors(config, selected, options.env)
     const redactor = new Redactor()
-    for (const connector of prepared) for (const secret of connector.secretValues) redactor.addSecret(secret)
+    for (const connector of prepared) {
+      for (const secret of connector.secretValues) redactor.addSecret(secret)
+      for (const header of connector.secretHeaders) redactor.addSecretHeader(header)
+    }
     const event = typeof options.event === 'object' ? options.event : await firstEvent(options.event)
     const transports = new TransportPool()
     try {

@@ -45,7 +45,11 @@ export function clientCredentialsToken(credentials: ClientCredentials): TokenSou
         dryRun: 'DRY-RUN-TOKEN',
       })
       if (result.ok) return { ok: true, token: result.value }
-      return { ok: false, error: `could not obtain a ${credentials.issuer} access token: ${result.error}` }
+      const article = /^[aeiou]/i.test(credentials.issuer) ? 'an' : 'a'
+      return {
+        ok: false,
+        error: `could not obtain ${article} ${credentials.issuer} access token: ${result.error}`,
+      }
     },
   }
 }
