@@ -1,0 +1,159 @@
+import { UsageError } from '../cli/errors.js'
+import type { StoreItem } from './chain.js'
+
+/**
+ * Delivery history (SPEC §2.2) as pure functions over store items: one row per connector
+ * delivery, judged by that connector's own outcome, newest first. Items of the earlier tool's
+ * format (a whole delivery result under `delivery`, or only provider lists) are read too.
+ */
+
+export const CONNECTOR_KINDS = ['release-connector-delivery', 'integration-connector-delivery'] as const
+export const PUBLICATION_KIND = 'endpoint-management-publication-delivery'
+
+export interface DeliveryRow {
+  session_id: string
+  created_at: string
+  event_id: string
+  event_type: string
+  severity: string | null
+  provider: string
+  provider_type: string
+  category: string | null
+  success: boolean
+  status_code: number | null
+  attempt_count: number
+  duration_ms: number | null
+  error: string | null
+  remote_reference: string | null
+  delivery_evidence: string | null
+  /** Position in the store: breaks ties between equal timestamps (later wins). */
+  order: number
+  item: StoreItem
+}
+
+export interface PublicationRow extends DeliveryRow {
+  publication_id: string | null
+  export_id: string | null
+  channel: string | null
+  release_version: string | null
+}
+
+export function deliveryRows(items: readonly StoreItem[], kinds: readonly string[]): DeliveryRow[] {
+  const rows: DeliveryRow[] = []
+  for (const [order, item] of items.entries()) {
+    if (!kinds.includes(String(item.metadata_kind))) continue
+    for (const delivery of deliveriesOf(item)) rows.push(rowOf(item, delivery, order))
+  }
+  return rows.sort(newestFirst)
+}
+
+export function publicationRows(items: readonly StoreItem[]): PublicationRow[] {
+  return deliveryRows(items, [PUBLICATION_KIND]).map((row) => {
+    const release = row.item.release as { version?: unknown } | undefined
+    return {
+      ...row,
+      publication_id: text(row.item.publication_id) ?? row.event_id,
+      export_id: text(row.item.export_id),
+      channel: text(row.item.channel),
+      release_version: text(release?.version),
+    }
+  })
+}
+
+export function newestFirst(
+  a: { created_at: string; order: number },
+  b: { created_at: string; order: number },
+): number {
+  const difference = (Date.parse(b.created_at) || 0) - (Date.parse(a.created_at) || 0)
+  return difference !== 0 ? difference : b.order - a.order
+}
+
+type RawDelivery = Record<string, unknown>
+
+/** The per-connector outcomes of an item, whatever format wrote it. */
+function deliveriesOf(item: StoreItem): RawDelivery[] {
+  if (Array.isArray(item.deliveries)) return item.deliveries as RawDelivery[]
+  const embedded = item.delivery as { deliveries?: unknown } | undefined
+  if (embedded && Array.isArray(embedded.deliveries)) return embedded.deliveries as RawDelivery[]
+  // Oldest format: only provider lists survive; the batch attempt count is not per provider.
+  const providers = Array.isArray(item.providers) ? (item.providers as unknown[]).map(String) : []
+  const failed = new Set(
+    Array.isArray(item.failed_providers) ? (item.failed_providers as unknown[]).map(String) : [],
+  )
+  return providers.map((provider) => ({ provider, success: !failed.has(provider) }))
+}
+
+function rowOf(item: StoreItem, delivery: RawDelivery, order: number): DeliveryRow {
+  const provider = text(delivery.provider) ?? 'unknown'
+  return {
+    session_id: text(item.session_id) ?? '',
+    created_at: text(item.created_at) ?? '',
+    event_id: text(item.event_id) ?? '',
+    event_type: text(item.event_type) ?? '',
+    severity: text(item.severity),
+    provider,
+    provider_type: text(delivery.provider_type) ?? provider,
+    category: text(delivery.category),
+    success: delivery.success === true,
+    status_code: typeof delivery.status_code === 'number' ? delivery.status_code : null,
+    attempt_count: typeof delivery.attempt_count === 'number' ? delivery.attempt_count : 0,
+    duration_ms: typeof delivery.duration_ms === 'number' ? delivery.duration_ms : null,
+    error: text(delivery.error),
+    remote_reference: text(delivery.remote_reference),
+    delivery_evidence: text(item.delivery_evidence),
+    order,
+    item,
+  }
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null
+}
+
+export interface RowFilter {
+  /** Connector name or provider kind. */
+  provider?: string
+  eventType?: string
+  eventId?: string
+  exportId?: string
+  channel?: string
+  success?: boolean
+  since?: Date
+}
+
+export function filterRows<R extends DeliveryRow & Partial<PublicationRow>>(
+  rows: readonly R[],
+  filter: RowFilter,
+): R[] {
+  return rows.filter(
+    (row) =>
+      (filter.provider === undefined ||
+        row.provider === filter.provider ||
+        row.provider_type === filter.provider) &&
+      (filter.eventType === undefined || row.event_type === filter.eventType) &&
+      (filter.eventId === undefined || row.event_id === filter.eventId) &&
+      (filter.exportId === undefined || row.export_id === filter.exportId) &&
+      (filter.channel === undefined || row.channel === filter.channel) &&
+      (filter.success === undefined || row.success === filter.success) &&
+      (filter.since === undefined || Date.parse(row.created_at) >= filter.since.getTime()),
+  )
+}
+
+/**
+ * `--since`: an ISO time (`2026-11-28`, `2026-11-28T12:00:00Z`) or a duration back from now:
+ * `90m`, `24h`, `7d`, `2w`.
+ */
+export function parseSince(value: string, now: Date = new Date()): Date {
+  const duration = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i.exec(value.trim())
+  if (duration) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[duration[2]!.toLowerCase() as 's']
+    return new Date(now.getTime() - Number(duration[1]) * unit * 1000)
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const parsed = Date.parse(value)
+    if (!Number.isNaN(parsed)) return new Date(parsed)
+  }
+  throw new UsageError(`--since "${value}" is neither an ISO time nor a duration.`, [
+    'Use a time such as 2026-11-28T00:00:00Z or a duration such as 24h, 7d or 2w.',
+  ])
+}
