@@ -1,4 +1,12 @@
 import IntegrationDeliver from './commands/integration/deliver.js'
+import MetadataVerify from './commands/metadata/verify.js'
+import ConnectorDeliveryDashboard from './commands/release/connector-delivery-dashboard.js'
+import ConnectorDeliveryHistory from './commands/release/connector-delivery-history.js'
+import DeliverEndpointExport from './commands/release/deliver-endpoint-export.js'
+import DeliverPromotionAudit from './commands/release/deliver-promotion-audit.js'
+import DeliverRollbackExecution from './commands/release/deliver-rollback-execution.js'
+import EndpointPublicationDashboard from './commands/release/endpoint-publication-dashboard.js'
+import EndpointPublicationHistory from './commands/release/endpoint-publication-history.js'
 
 /**
  * Every command, listed explicitly so the single-binary bundle needs no directory scan.
@@ -6,4 +14,12 @@ import IntegrationDeliver from './commands/integration/deliver.js'
  */
 export const COMMANDS = {
   'integration:deliver': IntegrationDeliver,
+  'release:deliver-promotion-audit': DeliverPromotionAudit,
+  'release:deliver-rollback-execution': DeliverRollbackExecution,
+  'release:deliver-endpoint-export': DeliverEndpointExport,
+  'release:connector-delivery-history': ConnectorDeliveryHistory,
+  'release:connector-delivery-dashboard': ConnectorDeliveryDashboard,
+  'release:endpoint-publication-history': EndpointPublicationHistory,
+  'release:endpoint-publication-dashboard': EndpointPublicationDashboard,
+  'metadata:verify': MetadataVerify,
 }

@@ -43,7 +43,7 @@ export interface DeliveryPlan {
   rule: SelectionRule
   defaultOutputDir: string
   input: string
-  loadEvents(input: string): Promise<EventSource>
+  loadEvents(input: string, connectors: readonly PreparedConnector[]): Promise<EventSource>
   index: EvidenceIndex | null
 }
 
@@ -71,7 +71,7 @@ export abstract class DeliveryCommand extends CavraCommand {
     }
     for (const warning of new Set(connectors.flatMap((c) => c.warnings))) this.note(warning)
 
-    const source = await plan.loadEvents(plan.input)
+    const source = await plan.loadEvents(plan.input, connectors)
     try {
       for (const warning of source.warnings) this.note(warning)
       if (plan.index && !flags['dry-run']) await plan.index.prepare()

@@ -13,6 +13,9 @@ export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = p
   return new Chalk({ level: stream.isTTY ? 1 : 0 })
 }
 
+/** For text written to files: never coloured. */
+export const noColour = new Chalk({ level: 0 })
+
 type Write = NodeJS.WriteStream['write']
 
 const guarded = new WeakMap<NodeJS.WriteStream, Write>()

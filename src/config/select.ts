@@ -36,6 +36,15 @@ export interface SelectionRule {
   categories: readonly Category[]
   /** The command, for messages: "integration deliver". */
   command: string
+  /**
+   * Provider kinds the input allows (an endpoint export's `providers`): the default selection
+   * keeps only these, and naming another kind is an input error built by `outside`.
+   */
+  kinds?: {
+    allowed: readonly string[]
+    known: readonly string[]
+    outside(name: string, provider: string): Error
+  }
 }
 
 /**
@@ -49,11 +58,13 @@ export function selectConnectors(
   rule: SelectionRule,
 ): ConnectorEntry[] {
   const fits = (entry: ConnectorEntry) => rule.categories.includes(entry.definition.category)
-  const usable = config.entries.filter((entry) => entry.enabled && fits(entry))
+  const allowed = (entry: ConnectorEntry) => !rule.kinds || rule.kinds.allowed.includes(entry.provider)
+  const usable = config.entries.filter((entry) => entry.enabled && fits(entry) && allowed(entry))
   if (requested.length === 0 || requested.includes('all')) {
     if (usable.length === 0) {
+      const kinds = rule.kinds ? ` of kind ${rule.kinds.allowed.join(', ')}` : ''
       throw new ConfigError(
-        `${config.path}: no enabled connector fits ${rule.command} (it sends to ${rule.categories.join(', ')} connectors).`,
+        `${config.path}: no enabled connector${kinds} fits ${rule.command} (it sends to ${rule.categories.join(', ')} connectors).`,
         ['Add or enable a connector of that kind in the configuration.'],
       )
     }
@@ -65,6 +76,9 @@ export function selectConnectors(
     const byName = config.entries.find((entry) => entry.name === name)
     const byKind = byName ? [] : config.entries.filter((entry) => entry.provider === name)
     const matches = byName ? [byName] : byKind
+    if (rule.kinds && !byName && rule.kinds.known.includes(name) && !rule.kinds.allowed.includes(name)) {
+      throw rule.kinds.outside(name, name)
+    }
     if (matches.length === 0) {
       const names = config.entries.map((entry) => entry.name)
       const suggestion = closestMatch(name, names)
@@ -78,6 +92,7 @@ export function selectConnectors(
         if (byName) problems.push(`connector "${entry.name}" is disabled ("enabled": false)`)
         continue
       }
+      if (fits(entry) && !allowed(entry)) throw rule.kinds!.outside(entry.name, entry.provider)
       if (!fits(entry)) {
         if (byName) {
           problems.push(

@@ -2,6 +2,7 @@ import { Args } from '@oclif/core'
 import { DeliveryCommand } from '../../cli/delivery-command.js'
 import { deliveryFlags } from '../../cli/delivery-flags.js'
 import { EXIT_CODE_HELP } from '../../cli/exit-codes.js'
+import { metadataJsonFlag } from '../../cli/store-flags.js'
 
 export default class IntegrationDeliver extends DeliveryCommand {
   static override summary = 'Deliver governance events to SIEM, chat, ITSM and webhook connectors.'
@@ -15,6 +16,7 @@ ${EXIT_CODE_HELP}`
     '<%= config.bin %> integration deliver siem-event.json --provider splunk,webhook --retries 4',
     'cat events.jsonl | <%= config.bin %> integration deliver - --json',
     '<%= config.bin %> integration deliver siem-event.json --dry-run',
+    '<%= config.bin %> integration deliver siem-event.json --metadata-json .cavra/evidence/metadata.json',
   ]
   static override args = {
     file: Args.string({
@@ -22,7 +24,13 @@ ${EXIT_CODE_HELP}`
       description: 'Event file (JSON, JSON array or JSON Lines), or - for stdin.',
     }),
   }
-  static override flags = { ...deliveryFlags }
+  static override flags = {
+    ...deliveryFlags,
+    'metadata-json': {
+      ...metadataJsonFlag,
+      description: 'Also index each delivery in this metadata store (as integration-connector-delivery).',
+    },
+  }
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(IntegrationDeliver)
@@ -31,7 +39,7 @@ ${EXIT_CODE_HELP}`
       rule: { categories: ['siem', 'chatops', 'itsm', 'webhook'], command: 'integration deliver' },
       defaultOutputDir: '.cavra/integrations/deliveries',
       input: args.file,
-      index: null,
+      index: flags['metadata-json'] ? await integrationIndex(flags['metadata-json']) : null,
       loadEvents: async (input) => {
         const [{ openArtifact }, { readEventFile, validateEventFile }] = await Promise.all([
           import('../../events/artifact.js'),
@@ -53,4 +61,9 @@ ${EXIT_CODE_HELP}`
       },
     })
   }
+}
+
+async function integrationIndex(path: string) {
+  const { storeIndex } = await import('../../metadata/evidence-index.js')
+  return storeIndex(path, 'integration-connector-delivery', 'integration_deliver')
 }

@@ -1,0 +1,166 @@
+import type { ChalkInstance } from 'chalk'
+import type { Alert, Dashboard, ProviderHealth } from '../metadata/dashboard.js'
+import { table } from './output.js'
+
+/** Renders a dashboard (SPEC §7) as aligned text, as GitHub-flavoured markdown, and as annotations. */
+
+export function renderDashboardText(dashboard: Dashboard, title: string, colour: ChalkInstance): string {
+  const level = levelColour(dashboard.alert_level, colour)
+  const lines = [
+    `${colour.bold(title)}  alert level: ${level(dashboard.alert_level.toUpperCase())}`,
+    `Window: ${dashboard.since ? `since ${dashboard.since}` : 'all history'}   Generated: ${dashboard.generated_at}`,
+    `Deliveries: ${dashboard.total_deliveries} (${dashboard.successful_deliveries} ok, ${dashboard.failed_deliveries} failed, ${percent(dashboard.success_rate)})   Records: ${dashboard.total_events}`,
+    '',
+  ]
+  if (dashboard.providers.length > 0) {
+    lines.push(
+      table([
+        [
+          'CONNECTOR',
+          'KIND',
+          'STATE',
+          'TOTAL',
+          'OK',
+          'FAILED',
+          'RATE',
+          'ATTEMPTS',
+          'P50',
+          'P95',
+          'LAST SUCCESS',
+          'LAST FAILURE',
+          'STREAK',
+        ].map((h) => colour.dim(h)),
+        ...dashboard.providers.map((p) => [
+          p.provider,
+          p.provider_type,
+          stateColour(p.state, colour)(p.state),
+          String(p.total),
+          String(p.succeeded),
+          String(p.failed),
+          percent(p.success_rate),
+          String(p.attempt_count),
+          ms(p.p50_duration_ms),
+          ms(p.p95_duration_ms),
+          p.last_success_at ?? '-',
+          p.last_failure_at ?? '-',
+          String(p.failure_streak),
+        ]),
+      ]),
+      '',
+    )
+  }
+  const types = Object.entries(dashboard.event_types)
+  if (types.length > 0)
+    lines.push(`Event types: ${types.map(([type, count]) => `${type} ${count}`).join(', ')}`, '')
+  if (dashboard.latest && dashboard.latest.length > 0) {
+    lines.push(
+      'Latest publications:',
+      table(
+        dashboard.latest.map((p) => [
+          p.created_at,
+          p.export_id ?? '-',
+          p.channel ?? '-',
+          p.release_version ?? '-',
+          p.success ? colour.green('published') : colour.red(`failed: ${p.failed_providers.join(', ')}`),
+        ]),
+      ),
+      '',
+    )
+  }
+  if (dashboard.alerts.length === 0) lines.push(colour.green('No open alerts.'))
+  else {
+    lines.push(`Open alerts (${dashboard.alerts.length}):`)
+    for (const alert of dashboard.alerts) {
+      lines.push(
+        `  ${levelColour(alert.severity, colour)(alert.severity.toUpperCase().padEnd(8))} ${alert.message}`,
+      )
+    }
+  }
+  return lines.join('\n')
+}
+
+export function renderDashboardMarkdown(dashboard: Dashboard, title: string): string {
+  const icon = { healthy: '🟢', warning: '🟠', critical: '🔴' }[dashboard.alert_level]
+  const out = [
+    `## ${title}: ${icon} ${dashboard.alert_level}`,
+    '',
+    `${dashboard.total_deliveries} deliveries (${dashboard.successful_deliveries} succeeded, ${dashboard.failed_deliveries} failed, ${percent(dashboard.success_rate)}) across ${dashboard.total_events} records; ${dashboard.since ? `since ${dashboard.since}` : 'all history'}.`,
+    '',
+  ]
+  if (dashboard.providers.length > 0) {
+    out.push(
+      '| Connector | Kind | State | Total | OK | Failed | Rate | Attempts | p50 | p95 | Last success | Last failure | Streak |',
+      '|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|--:|',
+      ...dashboard.providers.map(
+        (p: ProviderHealth) =>
+          `| ${cell(p.provider)} | ${cell(p.provider_type)} | ${p.state} | ${p.total} | ${p.succeeded} | ${p.failed} | ${percent(p.success_rate)} | ${p.attempt_count} | ${ms(p.p50_duration_ms)} | ${ms(p.p95_duration_ms)} | ${p.last_success_at ?? '-'} | ${p.last_failure_at ?? '-'} | ${p.failure_streak} |`,
+      ),
+      '',
+    )
+  }
+  const types = Object.entries(dashboard.event_types)
+  if (types.length > 0) {
+    out.push(
+      '| Event type | Records |',
+      '|---|--:|',
+      ...types.map(([type, count]) => `| ${cell(type)} | ${count} |`),
+      '',
+    )
+  }
+  if (dashboard.latest && dashboard.latest.length > 0) {
+    out.push(
+      '| Published at | Export | Channel | Release | Result |',
+      '|---|---|---|---|---|',
+      ...dashboard.latest.map(
+        (p) =>
+          `| ${p.created_at} | ${cell(p.export_id ?? '-')} | ${cell(p.channel ?? '-')} | ${cell(p.release_version ?? '-')} | ${p.success ? 'published' : `failed: ${cell(p.failed_providers.join(', '))}`} |`,
+      ),
+      '',
+    )
+  }
+  if (dashboard.alerts.length === 0) out.push('No open alerts.')
+  else {
+    out.push('### Open alerts', '')
+    for (const alert of dashboard.alerts) out.push(`- **${alert.severity}**: ${cell(alert.message)}`)
+  }
+  return `${out.join('\n')}\n`
+}
+
+/**
+ * GitHub Actions workflow commands for open alerts (`::error::` for critical, `::warning::`
+ * otherwise), escaped as the runner requires (% \r \n in data; also : and , in properties).
+ */
+export function githubAnnotations(alerts: readonly Alert[], title: string): string[] {
+  return alerts.map((alert) => {
+    const command = alert.severity === 'critical' ? 'error' : 'warning'
+    return `::${command} title=${escapeProperty(title)}::${escapeData(alert.message)}`
+  })
+}
+
+function escapeData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
+}
+
+function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C')
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(1)}%`
+}
+
+function ms(value: number | null): string {
+  return value === null ? '-' : `${value} ms`
+}
+
+function levelColour(level: string, colour: ChalkInstance): (text: string) => string {
+  return level === 'critical' ? colour.red.bold : level === 'warning' ? colour.yellow : colour.green
+}
+
+function stateColour(state: string, colour: ChalkInstance): (text: string) => string {
+  return state === 'failing' ? colour.red : state === 'degraded' ? colour.yellow : colour.green
+}

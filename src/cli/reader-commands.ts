@@ -1,0 +1,167 @@
+import { appendFile, writeFile } from 'node:fs/promises'
+import { Flags } from '@oclif/core'
+import type { StoreItem } from '../metadata/chain.js'
+import type { Dashboard } from '../metadata/dashboard.js'
+import type { DeliveryRow, PublicationRow, RowFilter } from '../metadata/history.js'
+import { CavraCommand } from './base-command.js'
+import { colourFor, noColour, table } from './output.js'
+import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
+
+/**
+ * What the history and dashboard commands share: they read the store (a missing file is an
+ * empty store, a damaged one exit 5), never write to it, and print a table, markdown or JSON.
+ */
+
+export const historyFlags = {
+  'metadata-json': metadataJsonFlag,
+  provider: Flags.string({ char: 'p', helpValue: 'NAME', description: 'Connector name or provider kind.' }),
+  success: successFlag,
+  since: sinceFlag,
+  ...pagingFlags,
+}
+
+export const dashboardFlags = {
+  'metadata-json': metadataJsonFlag,
+  since: sinceFlag,
+  format: Flags.string({
+    options: ['text', 'json', 'markdown'],
+    default: 'text',
+    description: 'text tables, JSON, or markdown (also appended to $GITHUB_STEP_SUMMARY when set).',
+  }),
+  output: Flags.string({
+    char: 'o',
+    helpValue: 'FILE',
+    description: 'Write the dashboard to FILE instead of stdout.',
+  }),
+}
+
+export abstract class StoreReaderCommand extends CavraCommand {
+  protected async loadItems(flag: string | undefined): Promise<StoreItem[]> {
+    const { metadataPathFrom, readStore } = await import('../metadata/store.js')
+    const snapshot = await readStore(metadataPathFrom(flag, process.env))
+    return snapshot.document.items
+  }
+
+  protected async since(value: string | undefined): Promise<Date | undefined> {
+    if (value === undefined) return undefined
+    const { parseSince } = await import('../metadata/history.js')
+    return parseSince(value)
+  }
+
+  /** One page of rows, as the JSON document of SPEC §2.2 and as a table for people. */
+  protected printHistory<R extends DeliveryRow>(
+    schema: string,
+    rows: readonly R[],
+    flags: { limit: number; offset: number },
+    itemOf: (row: R) => Record<string, unknown>,
+    filter: RowFilter,
+  ): Record<string, unknown> {
+    const page = rows.slice(flags.offset, flags.offset + flags.limit)
+    const document = {
+      schema_version: schema,
+      product: 'CAVRA',
+      items: page.map(itemOf),
+      total: rows.length,
+      limit: flags.limit,
+      offset: flags.offset,
+    }
+    if (this.jsonEnabled()) return document
+    const colour = colourFor(process.stdout)
+    if (rows.length === 0) {
+      process.stdout.write(`No deliveries match${describeFilter(filter)}.\n`)
+      return document
+    }
+    const lines = table([
+      ['TIME', 'CONNECTOR', 'KIND', 'EVENT', 'RESULT', 'ATTEMPTS', 'DURATION', 'REFERENCE / ERROR'].map((h) =>
+        colour.dim(h),
+      ),
+      ...page.map((row) => [
+        row.created_at,
+        row.provider,
+        row.provider_type,
+        `${row.event_id} (${row.event_type})`,
+        row.success
+          ? colour.green('ok')
+          : colour.red(`FAILED${row.status_code ? ` ${row.status_code}` : ''}`),
+        String(row.attempt_count),
+        row.duration_ms === null ? '-' : `${row.duration_ms} ms`,
+        (row.success ? row.remote_reference : row.error) ?? '-',
+      ]),
+    ])
+    const last = Math.min(flags.offset + flags.limit, rows.length)
+    process.stdout.write(
+      `${lines}\n${colour.dim(`Rows ${flags.offset + 1}-${last} of ${rows.length}, newest first${describeFilter(filter)}.`)}\n`,
+    )
+    return document
+  }
+
+  /** Prints or writes the dashboard; markdown also goes to the GitHub step summary, alerts become annotations. */
+  protected async emitDashboard(
+    dashboard: Dashboard,
+    title: string,
+    flags: { format: string; output?: string },
+  ): Promise<Dashboard | undefined> {
+    const { githubAnnotations, renderDashboardMarkdown, renderDashboardText } = await import(
+      './dashboard-render.js'
+    )
+    const json = this.jsonEnabled() || flags.format === 'json'
+    const markdown = renderDashboardMarkdown(dashboard, title)
+    let text: string
+    if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
+    else if (flags.format === 'markdown') text = markdown
+    else
+      text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
+    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`)
+    if (process.env.GITHUB_ACTIONS === 'true') {
+      // Workflow commands are read from the step's output; keep stdout pure JSON under --json.
+      const stream = json && !flags.output ? process.stderr : process.stdout
+      for (const line of githubAnnotations(dashboard.alerts, title)) stream.write(`${line}\n`)
+    }
+    if (flags.output) {
+      await writeFile(flags.output, text)
+      if (!this.jsonEnabled())
+        process.stdout.write(`Wrote ${flags.output} (alert level ${dashboard.alert_level}).\n`)
+      return this.jsonEnabled() ? dashboard : undefined
+    }
+    if (this.jsonEnabled()) return dashboard
+    process.stdout.write(text)
+    return undefined
+  }
+}
+
+function describeFilter(filter: RowFilter): string {
+  const parts = Object.entries(filter)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${value instanceof Date ? value.toISOString() : String(value)}`)
+  return parts.length > 0 ? ` (${parts.join(', ')})` : ''
+}
+
+export function historyItem(row: DeliveryRow): Record<string, unknown> {
+  return {
+    session_id: row.session_id,
+    created_at: row.created_at,
+    event_id: row.event_id,
+    event_type: row.event_type,
+    severity: row.severity,
+    provider: row.provider,
+    provider_type: row.provider_type,
+    category: row.category,
+    success: row.success,
+    status_code: row.status_code,
+    attempt_count: row.attempt_count,
+    duration_ms: row.duration_ms,
+    error: row.error,
+    remote_reference: row.remote_reference,
+    delivery_evidence: row.delivery_evidence,
+  }
+}
+
+export function publicationItem(row: PublicationRow): Record<string, unknown> {
+  return {
+    ...historyItem(row),
+    publication_id: row.publication_id,
+    export_id: row.export_id,
+    channel: row.channel,
+    release_version: row.release_version,
+  }
+}

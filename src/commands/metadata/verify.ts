@@ -1,0 +1,61 @@
+import { CavraCommand } from '../../cli/base-command.js'
+import { StoreError } from '../../cli/errors.js'
+import { colourFor } from '../../cli/output.js'
+import { metadataJsonFlag } from '../../cli/store-flags.js'
+
+export default class MetadataVerify extends CavraCommand {
+  static override summary = 'Verify the hash chain of the metadata store.'
+  static override description =
+    `Recomputes every item's record_hash and checks each prev_hash link (SPEC §6). Reports the item count and, if the chain is broken, the first broken link: its position, session_id, and the expected and found hash. Items of the earlier tool's format, without hashes, are counted as a legacy prefix.
+
+Exit codes:
+  0  the store is intact
+  5  the store is missing, not JSON, of the wrong shape, or its chain is broken`
+  static override examples = [
+    '<%= config.bin %> metadata verify',
+    '<%= config.bin %> metadata verify --metadata-json evidence/metadata.json --json',
+  ]
+  static override flags = { 'metadata-json': metadataJsonFlag }
+
+  async run(): Promise<Record<string, unknown> | undefined> {
+    const { flags } = await this.parse(MetadataVerify)
+    const { metadataPathFrom, readStore } = await import('../../metadata/store.js')
+    const path = metadataPathFrom(flags['metadata-json'], process.env)
+    const snapshot = await readStore(path, { requireIntact: false })
+    if (!snapshot.exists) {
+      throw new StoreError(`${path}: no metadata store there, so nothing to verify.`, [
+        'Pass --metadata-json with the store to verify, or set CAVRA_METADATA_JSON.',
+      ])
+    }
+    const { chain } = snapshot
+    const result = {
+      path,
+      intact: chain.broken === null,
+      items: chain.total,
+      legacy_items: chain.legacy,
+      chained_items: chain.chained,
+      head: chain.head,
+      broken: chain.broken,
+    }
+    const colour = colourFor(process.stdout)
+    if (chain.broken) {
+      process.exitCode = 5
+      const b = chain.broken
+      if (!this.jsonEnabled()) {
+        process.stdout.write(
+          `${colour.red('BROKEN')} ${path}: ${chain.total} items; the chain breaks at item ${b.position}${b.session_id ? ` (${b.session_id})` : ''}.\n` +
+            `  ${b.reason}\n  ${b.field}: expected ${b.expected}\n  ${' '.repeat(b.field.length)}  found    ${b.found ?? '(none)'}\n` +
+            `${chain.chained} chained item(s) before it are intact.\n`,
+        )
+      }
+      return this.jsonEnabled() ? result : undefined
+    }
+    if (!this.jsonEnabled()) {
+      const legacy = chain.legacy > 0 ? `${chain.legacy} legacy items without integrity, ` : ''
+      process.stdout.write(
+        `${colour.green('OK')} ${path}: ${chain.total} items: ${legacy}${chain.chained} chained items intact.\n`,
+      )
+    }
+    return this.jsonEnabled() ? result : undefined
+  }
+}

@@ -1,0 +1,30 @@
+import { EXIT_CODE_HELP } from '../../cli/exit-codes.js'
+import { dashboardFlags, StoreReaderCommand } from '../../cli/reader-commands.js'
+import type { Dashboard } from '../../metadata/dashboard.js'
+
+export default class EndpointPublicationDashboard extends StoreReaderCommand {
+  static override summary =
+    'Show Jamf, Intune and Linux-fleet publication health, the latest publications and open alerts.'
+  static override description =
+    `Per provider: publications, successes, failures, rate, attempts, p50/p95 duration, last success and failure, streak and state; the ten latest publications; an alert naming the export for each provider whose latest publication of it failed, resolved by a later successful publication.
+
+Exit codes:
+${EXIT_CODE_HELP}`
+  static override examples = [
+    '<%= config.bin %> release endpoint-publication-dashboard',
+    '<%= config.bin %> release endpoint-publication-dashboard --format markdown --since 30d',
+  ]
+  static override flags = dashboardFlags
+
+  async run(): Promise<Dashboard | undefined> {
+    const { flags } = await this.parse(EndpointPublicationDashboard)
+    const items = await this.loadItems(flags['metadata-json'])
+    const [{ publicationRows }, { buildDashboard }] = await Promise.all([
+      import('../../metadata/history.js'),
+      import('../../metadata/dashboard.js'),
+    ])
+    const since = (await this.since(flags.since)) ?? null
+    const dashboard = buildDashboard(publicationRows(items), { kind: 'publication', since })
+    return this.emitDashboard(dashboard, 'cavra endpoint publications', flags)
+  }
+}
