@@ -20,7 +20,7 @@ import type { HttpResponse } from '../../src/delivery/http.js'
 import { TokenCache } from '../../src/delivery/session.js'
 import type { Decision, DeliveryEvent } from '../../src/events/event.js'
 import { EntraEmulator } from '../emulators/entra.js'
-import { MONITOR_SCOPE, SentinelEmulator, type SentinelEmulatorOptions } from '../emulators/sentinel.js'
+import { CAVRA_STREAM_COLUMNS, MONITOR_SCOPE, SentinelEmulator } from '../emulators/sentinel.js'
 import { CANARY } from '../support/canaries.js'
 import { PROJECT_ROOT } from '../support/cli.js'
 import {
@@ -36,48 +36,12 @@ const DCR = 'dcr-7d1e0a9b8c7d4e5f9a0b1c2d3e4f5a6b'
 const WORKSPACE = 'b83f10c6-d2a1-4c5e-9f0a-1b2c3d4e5f60'
 const STREAM = 'Custom-CAVRAEvents'
 
-/** The stream declaration of the DCR the README documents. */
-const COLUMNS: SentinelEmulatorOptions['columns'] = {
-  TimeGenerated: 'datetime',
-  EventId: 'string',
-  RecordType: 'string',
-  EventType: 'string',
-  Severity: 'string',
-  CavraSeverity: 'string',
-  SessionId: 'string',
-  Product: 'string',
-  Title: 'string',
-  Environment: 'string',
-  Repository: 'string',
-  DecisionCount: 'int',
-  BlockedCount: 'int',
-  ApprovalRequiredCount: 'int',
-  ReleaseVersion: 'string',
-  ReleaseCommit: 'string',
-  RolloutId: 'string',
-  ApprovalId: 'string',
-  ApprovalState: 'string',
-  CurrentRing: 'string',
-  TargetRing: 'string',
-  ExecutionStatus: 'string',
-  RollbackReason: 'string',
-  ChangeRecord: 'string',
-  DecisionId: 'string',
-  DecisionIndex: 'int',
-  Decision: 'string',
-  ActionType: 'string',
-  Command: 'string',
-  PolicyId: 'string',
-  Reason: 'string',
-  RawEvent: 'string',
-}
-
 const entra = new EntraEmulator([{ tenantId: TENANT, clientId: CLIENT, clientSecret: CANARY.sentinelSecret }])
 const azure = new SentinelEmulator({
   entra,
   dcrImmutableId: DCR,
   streamName: STREAM,
-  columns: COLUMNS,
+  columns: CAVRA_STREAM_COLUMNS,
   workspaceId: WORKSPACE,
   sharedKey: CANARY.sentinelSharedKey,
   customApiKey: CANARY.sentinelSecret,

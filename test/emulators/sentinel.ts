@@ -299,3 +299,39 @@ function azureError(status: number, code: string, message: string): Reply {
 function collectorError(status: number, code: string, message: string): Reply {
   return json(status, { Error: code, Message: message })
 }
+
+/** The stream declaration of the DCR the README documents. */
+export const CAVRA_STREAM_COLUMNS: SentinelEmulatorOptions['columns'] = {
+  TimeGenerated: 'datetime',
+  EventId: 'string',
+  RecordType: 'string',
+  EventType: 'string',
+  Severity: 'string',
+  CavraSeverity: 'string',
+  SessionId: 'string',
+  Product: 'string',
+  Title: 'string',
+  Environment: 'string',
+  Repository: 'string',
+  DecisionCount: 'int',
+  BlockedCount: 'int',
+  ApprovalRequiredCount: 'int',
+  ReleaseVersion: 'string',
+  ReleaseCommit: 'string',
+  RolloutId: 'string',
+  ApprovalId: 'string',
+  ApprovalState: 'string',
+  CurrentRing: 'string',
+  TargetRing: 'string',
+  ExecutionStatus: 'string',
+  RollbackReason: 'string',
+  ChangeRecord: 'string',
+  DecisionId: 'string',
+  DecisionIndex: 'int',
+  Decision: 'string',
+  ActionType: 'string',
+  Command: 'string',
+  PolicyId: 'string',
+  Reason: 'string',
+  RawEvent: 'string',
+}

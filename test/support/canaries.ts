@@ -42,3 +42,21 @@ export function canaryForms(extra: string[] = []): string[] {
 export function leakedCanaries(text: string, extra: string[] = []): string[] {
   return canaryForms(extra).filter((form) => text.includes(form))
 }
+
+/** The emulator stack's secrets, all canaries. */
+export function canaryStackSecrets(): import('../emulators/stack.js').StackSecrets {
+  return {
+    splunkToken: CANARY.splunkToken,
+    entraSentinelSecret: CANARY.sentinelSecret,
+    datadogKey: CANARY.datadogKey,
+    slackPath: CANARY.slackPath,
+    teamsSig: CANARY.teamsSig,
+    jiraToken: CANARY.jiraToken,
+    servicenowPassword: CANARY.servicenowPassword,
+    webhookSecret: CANARY.webhookSecret,
+    jamfSecret: CANARY.jamfSecret,
+    entraIntuneSecret: CANARY.intuneSecret,
+    linuxSecret: CANARY.linuxSecret,
+    linuxToken: CANARY.linuxToken,
+  }
+}
