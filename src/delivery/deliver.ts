@@ -140,9 +140,7 @@ async function deliverToConnector(
     records_sent: result.recordsSent ?? 0,
     request: session.requestRecord(),
     attempts: session.attempts,
-    ...(connector.warnings.length > 0
-      ? { warnings: connector.warnings.map((w) => run.redactor.scrub(w)) }
-      : {}),
+    ...warningsOf(connector.warnings, result, run.redactor),
     ...(run.dryRun ? { dry_run_requests: session.dryRunRequests } : {}),
   }
   progress.finished(record)
