@@ -147,13 +147,22 @@ export function parseSince(value: string, now: Date = new Date()): Date {
   const duration = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i.exec(value.trim())
   if (duration) {
     const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[duration[2]!.toLowerCase() as 's']
-    return new Date(now.getTime() - Number(duration[1]) * unit * 1000)
-  }
-  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const parsed = Date.parse(value)
-    if (!Number.isNaN(parsed)) return new Date(parsed)
+    const since = new Date(now.getTime() - Number(duration[1]) * unit * 1000)
+    if (!Number.isNaN(since.getTime())) return since
+  } else {
+    const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)
+    const parsed = date ? new Date(value) : undefined
+    // Date.parse rolls 2026-02-30 over to March; a date that does not exist is refused instead.
+    if (parsed && !Number.isNaN(parsed.getTime()) && isRealDate(date!)) return parsed
   }
   throw new UsageError(`--since "${value}" is neither an ISO time nor a duration.`, [
     'Use a time such as 2026-11-28T00:00:00Z or a duration such as 24h, 7d or 2w.',
   ])
+}
+
+/** Whether the year-month-day written exists in the calendar. */
+function isRealDate(date: RegExpExecArray): boolean {
+  const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])]
+  const check = new Date(Date.UTC(year, month - 1, day))
+  return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day
 }
