@@ -9,7 +9,7 @@ import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
 import { severityWord, truncate } from './shared/presentation.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
@@ -157,12 +157,7 @@ export function intakeEndpoint(site?: string, url?: string): { url: string; site
     const chosen = named ?? 'datadoghq.com'
     return { url: `https://${INTAKE_HOST_PREFIX}${chosen}${INTAKE_PATH}`, site: chosen }
   }
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`url "${url}" is not a valid URL.`)
-  }
+  const parsed = parseUrlSetting(url)
   if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = INTAKE_PATH
   const host = parsed.hostname.toLowerCase()
   const urlSite = host.startsWith(INTAKE_HOST_PREFIX) ? host.slice(INTAKE_HOST_PREFIX.length) : null

@@ -8,7 +8,7 @@ import { exportManifestSchema, type IntuneApp, intuneAppSchema } from '../events
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { clientCredentialsToken } from './shared/oauth.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
@@ -131,12 +131,7 @@ export const intune = defineConnector<IntuneConfig>({
 
 function rootUrl(settings: ResolvedSettings, key: string, fallback: string, pathAllowed: boolean): string {
   const value = textSetting(settings, key) ?? fallback
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError(`${key} "${value}" is not a valid URL.`)
-  }
+  const url = parseUrlSetting(value, key)
   const path = url.pathname.replace(/\/+$/, '')
   if ((path !== '' && !pathAllowed) || url.search !== '')
     throw new ConfigError(`${key} must be a root URL such as ${fallback}, without a path or query.`)

@@ -13,7 +13,7 @@ import {
 import type { JamfPolicy, PublicationFields } from '../events/endpoint-export.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { clientCredentialsToken } from './shared/oauth.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { childText, decodeEntities, el, elements, parseXml, serializeXml } from './shared/xml.js'
 import { defineConnector } from './types.js'
 
@@ -176,12 +176,7 @@ function pairOf(
 /** The instance base (`https://acme.jamfcloud.com`); both APIs hang below it. */
 export function jamfBaseUrl(url: string | undefined): string {
   if (!url) throw new ConfigError('url is required (the Jamf Pro base URL, e.g. https://acme.jamfcloud.com).')
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`url "${url}" is not a valid URL.`)
-  }
+  const parsed = parseUrlSetting(url)
   const path = parsed.pathname.replace(/\/+$/, '')
   if (/\/(api|JSSResource)(\/|$)/i.test(path) || parsed.search) {
     throw new ConfigError(`url must be the Jamf Pro base URL (e.g. ${parsed.origin}), not an API path.`)

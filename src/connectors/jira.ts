@@ -9,7 +9,7 @@ import type { DeliveryEvent } from '../events/event.js'
 import { isSeverity, SEVERITIES, type Severity } from '../events/severity.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { headline, truncate } from './shared/presentation.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
@@ -152,12 +152,7 @@ export const jira = defineConnector<JiraConfig>({
 
 /** A site base, or a full `/rest/api/N/issue` URL (the earlier tool's JIRA_ISSUE_URL) whose N is kept. */
 export function jiraSite(url: string): { base: string; version?: 2 | 3 } {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`url "${url}" is not a valid URL.`)
-  }
+  const parsed = parseUrlSetting(url)
   const path = parsed.pathname.replace(/\/+$/, '')
   const rest = /^(.*)\/rest\/api\/(2|3|latest)\/issue$/.exec(path)
   if (!rest && path.includes('/rest/')) {

@@ -7,7 +7,7 @@ import type { PublicationFields } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
 
 /**
@@ -74,12 +74,7 @@ export const linux = defineConnector<LinuxConfig>({
   configure(settings, context) {
     const url = textSetting(settings, 'url')
     if (!url) throw new ConfigError('url is required (the fleet publication endpoint); set url or url_env.')
-    let protocol: string
-    try {
-      protocol = new URL(url).protocol
-    } catch {
-      throw new ConfigError('url is not a valid URL.')
-    }
+    const { protocol } = parseUrlSetting(url)
     if (protocol !== 'https:' && protocol !== 'http:') {
       throw new ConfigError(`url must be an https:// URL, not ${protocol}//.`)
     }

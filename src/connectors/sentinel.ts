@@ -12,7 +12,7 @@ import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
@@ -137,11 +137,7 @@ function requireUrl(settings: ResolvedSettings, mode: SentinelMode): string {
       ? 'the endpoint that receives the JSON array of records'
       : 'the logs ingestion endpoint of the DCR or of its DCE, e.g. https://my-dce-5kyl.eastus-1.ingest.monitor.azure.com'
   if (!url) throw new ConfigError(`url is required (${what}); set url or url_env.`)
-  try {
-    new URL(url)
-  } catch {
-    throw new ConfigError(`url "${url}" is not a valid URL.`)
-  }
+  parseUrlSetting(url)
   return url
 }
 
@@ -235,12 +231,7 @@ function configureDataCollector(
 
 /** `https://{workspace}.ods.opinsights.azure.com/api/logs?api-version=2016-04-01`; a `url` replaces the base. */
 export function dataCollectorUrl(workspaceId: string, base?: string): string {
-  let url: URL
-  try {
-    url = new URL(base ?? `https://${workspaceId}.ods.opinsights.azure.com`)
-  } catch {
-    throw new ConfigError(`url "${base}" is not a valid URL.`)
-  }
+  const url = parseUrlSetting(base ?? `https://${workspaceId}.ods.opinsights.azure.com`)
   const path = url.pathname.replace(/\/+$/, '')
   url.pathname = path.endsWith('/api/logs') ? path : `${path}/api/logs`
   url.search = `api-version=${DATA_COLLECTOR_API_VERSION}`

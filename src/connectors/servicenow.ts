@@ -11,7 +11,7 @@ import type { Severity } from '../events/severity.js'
 import { objectField } from '../events/views.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { headline, severityWord, truncate } from './shared/presentation.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
@@ -147,12 +147,7 @@ export const servicenow = defineConnector<ServiceNowConfig>({
 
 /** The instance base (any path prefix before `/api/` kept), and the table of a full Table API URL. */
 export function instanceOf(url: string): { base: string; tableUrl?: string; table?: string } {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`url "${url}" is not a valid URL.`)
-  }
+  const parsed = parseUrlSetting(url)
   const path = parsed.pathname.replace(/\/+$/, '')
   const at = path.indexOf('/api/')
   if (at === -1) return { base: `${parsed.origin}${path}` }

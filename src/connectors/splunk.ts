@@ -8,7 +8,7 @@ import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes } from './shared/batching.js'
 import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
-import { isPlainHttpOffHost } from './shared/urls.js'
+import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
@@ -144,12 +144,7 @@ export const splunk = defineConnector<SplunkConfig>({
 
 /** A base URL gets `/services/collector/event`; a full collector URL is kept. */
 export function hecUrls(url: string): { eventUrl: string; ackUrl: string } {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`url "${url}" is not a valid URL.`)
-  }
+  const parsed = parseUrlSetting(url)
   const path = parsed.pathname.replace(/\/+$/, '')
   const collector = /\/services\/collector(\/event(\/1\.0)?)?$/.exec(path)
   const prefix = collector ? path.slice(0, collector.index) : path

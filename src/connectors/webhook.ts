@@ -6,6 +6,7 @@ import { excerpt, readStatus, type Verdict } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
+import { parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
 
 /**
@@ -43,11 +44,7 @@ export const webhook = defineConnector<WebhookConfig>({
   configure(settings, context) {
     const url = textSetting(settings, 'url')
     if (!url) throw new ConfigError('url is required (the receiver endpoint); set url_env.')
-    try {
-      new URL(url)
-    } catch {
-      throw new ConfigError('url is not a valid URL.')
-    }
+    parseUrlSetting(url, 'url', { secret: true })
     const secret = textSetting(settings, 'signing_secret')
     if (!secret && Object.keys(compatibilityHeaders(settings)).length === 0) {
       context.warn(
