@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { COMMANDS } from '../../src/commands.js'
+import { loadCavraConfig } from '../../src/oclif-config.js'
+import { VERSION } from '../../src/version.js'
+import { PROJECT_ROOT } from '../support/cli.js'
+
+/**
+ * The single binary builds oclif's Config from the explicit command list through internals of
+ * @oclif/core 4.14; these tests fail if an upgrade changes them.
+ */
+
+const pjson = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8'))
+
+describe('oclif configuration without a disk scan', () => {
+  it('registers every command of the explicit list, shown with spaces', async () => {
+    const config = await loadCavraConfig(PROJECT_ROOT, pjson)
+    expect(config.commands.map((command) => command.id).sort()).toEqual(Object.keys(COMMANDS).sort())
+    expect(config.topicSeparator).toBe(' ')
+    expect(config.findCommand('release:deliver-rollback-execution')?.summary).toMatch(/rollback/)
+  })
+
+  it('knows every command file under src/commands', async () => {
+    const { readdirSync } = await import('node:fs')
+    const files = ['integration', 'release', 'metadata'].flatMap((topic) =>
+      readdirSync(`${PROJECT_ROOT}/src/commands/${topic}`).map(
+        (file) => `${topic}:${file.replace(/\.ts$/, '')}`,
+      ),
+    )
+    expect(Object.keys(COMMANDS).sort()).toEqual(files.sort())
+  })
+
+  it('keeps the compiled-in version equal to package.json', () => {
+    expect(VERSION).toBe(pjson.version)
+  })
+})
