@@ -152,29 +152,34 @@ export async function buildPublication(
     published_to: [...selected],
     artifacts: files.map(({ name: file, sha256, bytes }) => ({ name: file, sha256, bytes })),
   }
-  if (selected.includes('jamf')) {
-    fields.jamf_policy = validate(
-      jamfPolicySchema,
-      parseJson(contentOf('jamf-policy.json'), 'jamf-policy.json'),
-      'jamf-policy.json',
-      'Jamf policy export',
-    )
-  }
-  if (selected.includes('intune')) {
-    fields.intune_app = validate(
-      intuneAppSchema,
-      parseJson(contentOf('intune-win32-app.json'), 'intune-win32-app.json'),
-      'intune-win32-app.json',
-      'Intune app export',
-    )
-  }
-  if (selected.includes('linux')) {
-    fields.linux_fleet_manifest = validate(
-      linuxFleetSchema,
-      parseJson(contentOf('linux-fleet-manifest.json'), 'linux-fleet-manifest.json'),
-      'linux-fleet-manifest.json',
-      'Linux fleet manifest',
-    )
+  // Each provider's own file, validated and kept exactly as exported.
+  const providerFiles = [
+    {
+      provider: 'jamf',
+      field: 'jamf_policy',
+      file: 'jamf-policy.json',
+      schema: jamfPolicySchema,
+      kind: 'Jamf policy export',
+    },
+    {
+      provider: 'intune',
+      field: 'intune_app',
+      file: 'intune-win32-app.json',
+      schema: intuneAppSchema,
+      kind: 'Intune app export',
+    },
+    {
+      provider: 'linux',
+      field: 'linux_fleet_manifest',
+      file: 'linux-fleet-manifest.json',
+      schema: linuxFleetSchema,
+      kind: 'Linux fleet manifest',
+    },
+  ] as const
+  for (const { provider, field, file, schema, kind } of providerFiles) {
+    if (!selected.includes(provider)) continue
+    const record: Record<string, unknown> = fields
+    record[field] = validate(schema as z.ZodType, parseJson(contentOf(file), file), file, kind)
   }
   const id = fields.publication_id
   const event: DeliveryEvent = {

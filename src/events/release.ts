@@ -110,69 +110,60 @@ export async function readReleaseArtifact<S extends z.ZodType>(
 }
 
 export function promotionEvent(execution: PromotionExecution, artifact: Artifact): DeliveryEvent {
-  const fields = {
-    ...execution,
-    event_type: PROMOTION_EVENT_TYPE,
+  return releaseEvent(execution, artifact, {
+    eventId: execution.execution_id,
+    eventType: PROMOTION_EVENT_TYPE,
     severity: 'high',
-    environment: execution.execution_environment,
-    current_ring: execution.ring_advancement.from,
-    target_ring: execution.ring_advancement.to,
-    approval_state: execution.approval.state,
-    rollback_reference_count: execution.rollback_evidence_refs?.length ?? 0,
-  }
-  return releaseEvent(
-    execution.execution_id,
-    PROMOTION_EVENT_TYPE,
-    'high',
-    execution.created_at,
-    fields,
-    artifact,
-    promotionView(execution),
-  )
+    rings: execution.ring_advancement,
+    view: promotionView(execution),
+  })
 }
 
 export function rollbackEvent(rollback: RollbackExecution, artifact: Artifact): DeliveryEvent {
-  const fields = {
-    ...rollback,
-    event_type: ROLLBACK_EVENT_TYPE,
+  return releaseEvent(rollback, artifact, {
+    eventId: rollback.rollback_id,
+    eventType: ROLLBACK_EVENT_TYPE,
     severity: 'critical',
-    environment: rollback.execution_environment,
-    current_ring: rollback.ring_rollback.from,
-    target_ring: rollback.ring_rollback.to,
-    approval_state: rollback.approval.state,
-    rollback_reference_count: rollback.rollback_evidence_refs?.length ?? 0,
-  }
-  return releaseEvent(
-    rollback.rollback_id,
-    ROLLBACK_EVENT_TYPE,
-    'critical',
-    rollback.created_at,
-    fields,
-    artifact,
-    rollbackView(rollback),
-  )
+    rings: rollback.ring_rollback,
+    view: rollbackView(rollback),
+  })
 }
 
+interface ReleaseEventSpec {
+  eventId: string
+  eventType: string
+  severity: 'high' | 'critical'
+  rings: { from: string; to: string }
+  view: EventView
+}
+
+/** The artifact's fields plus the derived ones every destination wants, and its view. */
 function releaseEvent(
-  eventId: string,
-  eventType: string,
-  severity: 'high' | 'critical',
-  timestamp: string,
-  fields: Record<string, unknown>,
+  execution: PromotionExecution | RollbackExecution,
   artifact: Artifact,
-  view: EventView,
+  spec: ReleaseEventSpec,
 ): DeliveryEvent {
+  const fields = {
+    ...execution,
+    event_type: spec.eventType,
+    severity: spec.severity,
+    environment: execution.execution_environment,
+    current_ring: spec.rings.from,
+    target_ring: spec.rings.to,
+    approval_state: execution.approval.state,
+    rollback_reference_count: execution.rollback_evidence_refs?.length ?? 0,
+  }
   return {
-    eventId,
-    eventType,
+    eventId: spec.eventId,
+    eventType: spec.eventType,
     sessionId: null,
-    severity,
-    timestamp,
-    product: typeof fields.product === 'string' ? fields.product : 'CAVRA',
+    severity: spec.severity,
+    timestamp: execution.created_at,
+    product: typeof execution.product === 'string' ? execution.product : 'CAVRA',
     fields,
     decisionCount: 0,
     decisions: async function* () {},
-    view,
+    view: spec.view,
     source: { path: artifact.displayPath, sha256: artifact.sha256 },
   }
 }

@@ -24,7 +24,7 @@ import { issueFields, type JiraConfig } from '../../src/connectors/jira.js'
 import { deliverEvent } from '../../src/delivery/deliver.js'
 import { writeEvidence } from '../../src/delivery/evidence.js'
 import type { DeliveryRecord, DeliveryResult } from '../../src/delivery/evidence-types.js'
-import type { HttpRequest, HttpResult, Transport, TransportPool } from '../../src/delivery/http.js'
+import type { Transport, TransportPool } from '../../src/delivery/http.js'
 import { Redactor } from '../../src/delivery/redact.js'
 import { Deadline, isRetryableStatus, parseRetryAfter } from '../../src/delivery/retry.js'
 import { type Clock, readStatus, Session, TokenCache } from '../../src/delivery/session.js'
@@ -48,6 +48,7 @@ import {
   publicationFixtureEvent,
   rollbackFixtureEvent,
 } from '../support/deliver.js'
+import { response, ScriptedTransport, virtualClock } from '../support/scripted.js'
 import { Workspace } from '../support/workspace.js'
 
 /**
@@ -122,30 +123,6 @@ function promotionItem(
   })
 }
 
-/** A transport answering from a script per URL, on a virtual clock. */
-class ScriptedTransport implements Transport {
-  readonly sent: HttpRequest[] = []
-  constructor(private readonly answer: (request: HttpRequest) => HttpResult | Promise<HttpResult>) {}
-  async send(request: HttpRequest): Promise<HttpResult> {
-    this.sent.push(request)
-    return this.answer(request)
-  }
-}
-function response(status: number, body = '', headers: Record<string, string> = {}): HttpResult {
-  return { kind: 'response', response: { status, body, headers, truncated: false } }
-}
-function virtualClock(): Clock & { waits: number[] } {
-  let now = Date.parse('2026-11-28T12:00:00Z')
-  const waits: number[] = []
-  return {
-    waits,
-    now: () => now,
-    sleep: async (ms) => {
-      waits.push(ms)
-      now += ms
-    },
-  }
-}
 function pool(transport: Transport): TransportPool {
   return { transportFor: async () => transport, close: async () => {} } as unknown as TransportPool
 }

@@ -1,37 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import type { HttpRequest, HttpResponse, HttpResult, Transport } from '../../src/delivery/http.js'
+import type { HttpResponse, HttpResult, Transport } from '../../src/delivery/http.js'
 import { Redactor } from '../../src/delivery/redact.js'
 import { Deadline } from '../../src/delivery/retry.js'
 import {
-  type Clock,
   readStatus,
   Session,
   type SessionOptions,
   TokenCache,
   type TokenSource,
 } from '../../src/delivery/session.js'
+import { response, ScriptedTransport, virtualClock } from '../support/scripted.js'
 
 /**
  * The retry loop judged against a scripted transport and a virtual clock: which answers are
  * retried, how long it waits, when it stops, and what it records.
  */
 
-type Script = Array<HttpResult | ((request: HttpRequest) => HttpResult)>
-
-class ScriptedTransport implements Transport {
-  readonly sent: HttpRequest[] = []
-  constructor(private readonly script: Script) {}
-  async send(request: HttpRequest): Promise<HttpResult> {
-    this.sent.push(request)
-    const next = this.script.shift()
-    if (!next) throw new Error('transport called more often than scripted')
-    return typeof next === 'function' ? next(request) : next
-  }
-}
-
-function response(status: number, body = '', headers: Record<string, string> = {}): HttpResult {
-  return { kind: 'response', response: { status, body, headers, truncated: false } }
-}
 const timeout: HttpResult = {
   kind: 'network',
   failure: { code: 'TIMEOUT', message: 'no response within 10 s', ambiguous: true, timedOut: true },
@@ -44,19 +28,6 @@ const refused: HttpResult = {
     ambiguous: false,
     timedOut: false,
   },
-}
-
-function virtualClock(): Clock & { waits: number[] } {
-  let now = Date.parse('2026-11-28T12:00:00Z')
-  const waits: number[] = []
-  return {
-    waits,
-    now: () => now,
-    sleep: async (ms) => {
-      waits.push(ms)
-      now += ms
-    },
-  }
 }
 
 function session(transport: Transport, overrides: Partial<SessionOptions> = {}) {

@@ -1,0 +1,40 @@
+import type { HttpRequest, HttpResult, Transport } from '../../src/delivery/http.js'
+import type { Clock } from '../../src/delivery/session.js'
+
+/** Test doubles for the transport and the clock, for the pure retry logic. */
+
+type Answer = HttpResult | ((request: HttpRequest) => HttpResult | Promise<HttpResult>)
+
+/** Answers from a list (one entry per call; failing when called more often) or from a function. */
+export class ScriptedTransport implements Transport {
+  readonly sent: HttpRequest[] = []
+  constructor(
+    private readonly script: Answer[] | ((request: HttpRequest) => HttpResult | Promise<HttpResult>),
+  ) {}
+
+  async send(request: HttpRequest): Promise<HttpResult> {
+    this.sent.push(request)
+    if (typeof this.script === 'function') return this.script(request)
+    const next = this.script.shift()
+    if (!next) throw new Error('transport called more often than scripted')
+    return typeof next === 'function' ? next(request) : next
+  }
+}
+
+export function response(status: number, body = '', headers: Record<string, string> = {}): HttpResult {
+  return { kind: 'response', response: { status, body, headers, truncated: false } }
+}
+
+/** A clock that records every wait and advances instantly. */
+export function virtualClock(): Clock & { waits: number[] } {
+  let now = Date.parse('2026-11-28T12:00:00Z')
+  const waits: number[] = []
+  return {
+    waits,
+    now: () => now,
+    sleep: async (ms) => {
+      waits.push(ms)
+      now += ms
+    },
+  }
+}
