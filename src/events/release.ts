@@ -34,17 +34,13 @@ const target = z.union([text, z.looseObject({ id: text })])
 const rollbackRef = z.looseObject({ target: z.string().optional(), ref: text, step: z.string().optional() })
 const timestamp = z.iso.datetime({ offset: true })
 
-export const promotionExecutionSchema = z.looseObject({
-  schema_version: z.literal(PROMOTION_SCHEMA),
-  execution_id: text,
+/** What a promotion and a rollback execution both carry (SPEC §4.2, §4.3). */
+const executionFields = {
   rollout_id: text,
-  request_id: text,
   approval_id: text,
   created_at: timestamp,
   execution_environment: text,
-  execution_status: text,
   release,
-  ring_advancement: rings,
   approval,
   deployment_targets: z.array(target),
   change_record: z.string().optional(),
@@ -53,28 +49,25 @@ export const promotionExecutionSchema = z.looseObject({
   evidence_refs: z.array(z.string()).optional(),
   executed_by: z.string().optional(),
   notes: z.string().optional(),
+}
+
+export const promotionExecutionSchema = z.looseObject({
+  schema_version: z.literal(PROMOTION_SCHEMA),
+  execution_id: text,
+  request_id: text,
+  execution_status: text,
+  ring_advancement: rings,
+  ...executionFields,
 })
 
 export const rollbackExecutionSchema = z.looseObject({
   schema_version: z.literal(ROLLBACK_SCHEMA),
   rollback_id: text,
   promotion_execution_id: text,
-  rollout_id: text,
-  approval_id: text,
-  created_at: timestamp,
-  execution_environment: text,
   rollback_status: text,
   rollback_reason: text,
-  release,
   ring_rollback: rings,
-  approval,
-  deployment_targets: z.array(target),
-  change_record: z.string().optional(),
-  rollback_evidence_refs: z.array(rollbackRef).optional(),
-  controls: z.array(z.string()).optional(),
-  evidence_refs: z.array(z.string()).optional(),
-  executed_by: z.string().optional(),
-  notes: z.string().optional(),
+  ...executionFields,
 })
 
 export type PromotionExecution = z.infer<typeof promotionExecutionSchema>
