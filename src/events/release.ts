@@ -99,7 +99,8 @@ export async function readReleaseArtifact<S extends z.ZodType>(
       [`The ${kind} must follow SPEC §4.2/§4.3; unknown extra fields are fine.`],
     )
   }
-  return parsed.data
+  // The artifact as written (key order, extra fields), now known to match the schema.
+  return value as z.infer<S>
 }
 
 export function promotionEvent(execution: PromotionExecution, artifact: Artifact): DeliveryEvent {
