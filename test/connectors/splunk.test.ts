@@ -3,7 +3,12 @@ import { siemRecords } from '../../src/connectors/shared/siem-records.js'
 import { hecEvent, hecUrls, readHecResponse, splunk } from '../../src/connectors/splunk.js'
 import { SplunkHecEmulator } from '../emulators/splunk-hec.js'
 import { CANARY } from '../support/canaries.js'
-import { deliverInProcess, firstEvent } from '../support/deliver.js'
+import {
+  deliverInProcess,
+  firstEvent,
+  promotionFixtureEvent,
+  rollbackFixtureEvent,
+} from '../support/deliver.js'
 
 const TOKEN = CANARY.splunkToken
 const hec = new SplunkHecEmulator({ token: TOKEN, allowedIndexes: ['cavra', 'main'], defaultIndex: 'main' })
@@ -263,5 +268,38 @@ describe('Splunk HEC: delivery against the emulator', () => {
     } finally {
       await acked.stop()
     }
+  })
+})
+
+describe('Splunk HEC: golden request bodies', () => {
+  const config = splunk.configure(
+    {
+      url: 'https://splunk.example.com:8088',
+      token: TOKEN,
+      index: 'cavra',
+      channel: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    },
+    { name: 'splunk', warn: () => {} },
+  )
+  async function body(event: Awaited<ReturnType<typeof firstEvent>>): Promise<string> {
+    const lines: string[] = []
+    for await (const record of siemRecords(event))
+      lines.push(JSON.stringify(hecEvent(record, config), null, 2))
+    return `${lines.join('\n')}\n`
+  }
+
+  it('for the sample evidence bundle (summary + 7 decisions)', async () => {
+    await expect(await body(await firstEvent())).toMatchFileSnapshot(
+      './__golden__/splunk/evidence-bundle.json',
+    )
+  })
+
+  it('for the promotion and the rollback (critical)', async () => {
+    await expect(await body(await promotionFixtureEvent())).toMatchFileSnapshot(
+      './__golden__/splunk/promotion.json',
+    )
+    const rollback = await body(await rollbackFixtureEvent())
+    expect(rollback).toContain('"severity": "critical"')
+    await expect(rollback).toMatchFileSnapshot('./__golden__/splunk/rollback.json')
   })
 })

@@ -6,7 +6,12 @@ import { readWebhookResponse, webhookEnvelope } from '../../src/connectors/webho
 import { WebhookReceiver } from '../emulators/webhook-receiver.js'
 import { CANARY } from '../support/canaries.js'
 import { PROJECT_ROOT } from '../support/cli.js'
-import { deliverInProcess, firstEvent } from '../support/deliver.js'
+import {
+  deliverInProcess,
+  firstEvent,
+  promotionFixtureEvent,
+  rollbackFixtureEvent,
+} from '../support/deliver.js'
 
 const receiver = new WebhookReceiver({ secret: CANARY.webhookSecret, path: CANARY.webhookPath })
 
@@ -148,5 +153,19 @@ describe('webhook: delivery against a verifying receiver', () => {
     expect(request!.url).toMatch(/\/REDACTED$/)
     expect(request!.headers['webhook-signature']).toBe('REDACTED')
     expect((request!.body as { event_id: string }).event_id).toBe('sess-2026-11-28-ci-4812')
+  })
+})
+
+describe('webhook: golden envelopes', () => {
+  it('for the sample evidence bundle, the promotion and the rollback', async () => {
+    for (const [name, event] of [
+      ['evidence-bundle', await firstEvent()],
+      ['promotion', await promotionFixtureEvent()],
+      ['rollback', await rollbackFixtureEvent()],
+    ] as const) {
+      await expect(`${JSON.stringify(await webhookEnvelope(event), null, 2)}\n`).toMatchFileSnapshot(
+        `./__golden__/webhook/${name}.json`,
+      )
+    }
   })
 })
