@@ -42,17 +42,6 @@ export function installSecretGuard(redactor: Redactor, streams = [process.stdout
   }
 }
 
-/** Restores the original writers (tests run several commands in one process). */
-export function removeSecretGuard(streams = [process.stdout, process.stderr]): void {
-  for (const stream of streams) {
-    const original = guarded.get(stream)
-    if (original) {
-      stream.write = original
-      guarded.delete(stream)
-    }
-  }
-}
-
 /** Pads cells so columns line up; widths ignore ANSI colour codes. */
 export function table(rows: string[][], gap = '  '): string {
   const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length

@@ -187,15 +187,6 @@ function prepareOne(
   }
 }
 
-/** A required setting, or a ConfigError naming it. */
-export function requireSetting(settings: ResolvedSettings, key: string, what: string): string {
-  const value = settings[key]
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigError(`${key} is required (${what}); set ${key} or ${key}_env.`)
-  }
-  return value
-}
-
 /** An optional text setting. */
 export function textSetting(settings: ResolvedSettings, key: string): string | undefined {
   const value = settings[key]

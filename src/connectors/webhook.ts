@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ConfigError } from '../cli/errors.js'
 import { textSetting } from '../config/select.js'
+import { compatibilityAuthSettings } from '../config/settings.js'
 import type { HttpResponse } from '../delivery/http.js'
 import { excerpt, readStatus, type Verdict } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
@@ -32,11 +33,7 @@ export const webhook = defineConnector<WebhookConfig>({
   settings: {
     method: z.enum(['POST', 'PUT', 'PATCH']).optional().describe('HTTP method (default POST).'),
     signing_secret: z.string().min(1).optional().describe('Standard Webhooks secret (whsec_…).'),
-    token: z.string().min(1).optional().describe('Sent as `Authorization: <authorization_scheme> <token>`.'),
-    authorization_scheme: z.string().min(1).optional().describe('Scheme for token (default Bearer).'),
-    authorization: z.string().min(1).optional().describe('The whole Authorization header value.'),
-    api_key: z.string().min(1).optional().describe('Sent in the header named by api_key_header.'),
-    api_key_header: z.string().min(1).optional().describe('Header for api_key (default x-api-key).'),
+    ...compatibilityAuthSettings,
   },
   secrets: ['signing_secret', 'token', 'authorization', 'api_key'],
   urlIsSecret: true,
