@@ -1,5 +1,7 @@
 import type { HttpRequest, HttpResult, Transport } from '../../src/delivery/http.js'
-import type { Clock } from '../../src/delivery/session.js'
+import { Redactor } from '../../src/delivery/redact.js'
+import { Deadline } from '../../src/delivery/retry.js'
+import { type Clock, Session, type SessionOptions, TokenCache } from '../../src/delivery/session.js'
 
 /** Test doubles for the transport and the clock, for the pure retry logic. */
 
@@ -37,4 +39,22 @@ export function virtualClock(): Clock & { waits: number[] } {
       now += ms
     },
   }
+}
+
+/** A Session named "Jira" with 2 retries, a 10 s timeout and a 120 s deadline on a virtual clock. */
+export function testSession(transport: Transport, overrides: Partial<SessionOptions> = {}): Session {
+  const clock = overrides.clock ?? virtualClock()
+  return new Session({
+    title: 'Jira',
+    urlIsSecret: false,
+    transport,
+    retries: 2,
+    timeoutMs: 10_000,
+    deadline: new Deadline(120_000, clock.now),
+    redactor: new Redactor(),
+    tokens: new TokenCache(),
+    clock,
+    random: () => 0.5,
+    ...overrides,
+  })
 }

@@ -48,7 +48,7 @@ import {
   publicationFixtureEvent,
   rollbackFixtureEvent,
 } from '../support/deliver.js'
-import { response, ScriptedTransport, virtualClock } from '../support/scripted.js'
+import { response, ScriptedTransport, testSession, virtualClock } from '../support/scripted.js'
 import { Workspace } from '../support/workspace.js'
 
 /**
@@ -453,20 +453,8 @@ describe('15. retry policy', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined()
   })
 
-  function session(transport: Transport, clock: Clock, random = () => 0.1) {
-    return new Session({
-      title: 'Jira',
-      urlIsSecret: false,
-      transport,
-      retries: 2,
-      timeoutMs: 10_000,
-      deadline: new Deadline(120_000, clock.now),
-      redactor: new Redactor(),
-      tokens: new TokenCache(),
-      clock,
-      random,
-    })
-  }
+  const session = (transport: Transport, clock: Clock, random = () => 0.1) =>
+    testSession(transport, { clock, random })
   const post = {
     step: 'create issue',
     build: () => ({

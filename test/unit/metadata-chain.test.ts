@@ -1,31 +1,13 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { GENESIS_HASH, recordHash, type StoreItem, seal, verifyChain } from '../../src/metadata/chain.js'
+import { expectedHash, sortedJson } from '../support/independent-hash.js'
 
 /**
  * The hash chain of the metadata store (SPEC §6), checked against hashes computed here from
  * the documented rule: sha256 of the item's JSON with object keys sorted recursively and no
  * whitespace, without `record_hash`.
  */
-
-/** A tiny sorted-keys serialiser, independent of the product's canonical JSON. */
-function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>
-    return `{${Object.keys(record)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${sortedJson(record[key])}`)
-      .join(',')}}`
-  }
-  return JSON.stringify(value)
-}
-
-function expectedHash(item: StoreItem): string {
-  const copy: Record<string, unknown> = { ...item }
-  delete copy.record_hash
-  return createHash('sha256').update(sortedJson(copy), 'utf8').digest('hex')
-}
 
 const ZEROS = '0000000000000000000000000000000000000000000000000000000000000000'
 

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/cli/errors.js'
 import { seal, verifyChain } from '../../src/metadata/chain.js'
 import { appendItem, assertWritable, readStore } from '../../src/metadata/store.js'
+import { expectedHash } from '../support/independent-hash.js'
 import { Workspace } from '../support/workspace.js'
 
 /** The metadata store (SPEC §6) on real files in a temporary folder. */
@@ -17,22 +17,6 @@ function workspace(): Workspace {
   const ws = new Workspace('cavra-store-')
   workspaces.push(ws)
   return ws
-}
-
-function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>
-    return `{${Object.keys(record)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${sortedJson(record[key])}`)
-      .join(',')}}`
-  }
-  return JSON.stringify(value)
-}
-function expectedHash(item: Record<string, unknown>): string {
-  const { record_hash: _ignored, ...rest } = item
-  return createHash('sha256').update(sortedJson(rest), 'utf8').digest('hex')
 }
 
 function item(n: number): Record<string, unknown> {

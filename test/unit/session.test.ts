@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { HttpResponse, HttpResult, Transport } from '../../src/delivery/http.js'
+import type { HttpResponse, HttpResult } from '../../src/delivery/http.js'
 import { Redactor } from '../../src/delivery/redact.js'
 import { Deadline } from '../../src/delivery/retry.js'
-import {
-  readStatus,
-  Session,
-  type SessionOptions,
-  TokenCache,
-  type TokenSource,
-} from '../../src/delivery/session.js'
-import { response, ScriptedTransport, virtualClock } from '../support/scripted.js'
+import { readStatus, TokenCache, type TokenSource } from '../../src/delivery/session.js'
+import { response, ScriptedTransport, testSession, virtualClock } from '../support/scripted.js'
 
 /**
  * The retry loop judged against a scripted transport and a virtual clock: which answers are
@@ -30,22 +24,7 @@ const refused: HttpResult = {
   },
 }
 
-function session(transport: Transport, overrides: Partial<SessionOptions> = {}) {
-  const clock = overrides.clock ?? virtualClock()
-  return new Session({
-    title: 'Jira',
-    urlIsSecret: false,
-    transport,
-    retries: 2,
-    timeoutMs: 10_000,
-    deadline: new Deadline(120_000, clock.now),
-    redactor: new Redactor(),
-    tokens: new TokenCache(),
-    clock,
-    random: () => 0.5,
-    ...overrides,
-  })
-}
+const session = testSession
 
 const post = {
   step: 'create issue',
