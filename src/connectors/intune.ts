@@ -383,7 +383,7 @@ async function publish(
   const body = scriptBody(p)
   const readId = (r: HttpResponse) =>
     readGraph(r, (b) => (typeof b.id === 'string' ? b.id : (existingId ?? undefined)))
-  const upsert = await session.exchange({
+  const upsert = await session.exchange<string>({
     step: existingId ? 'update script' : 'create script',
     primary: true,
     auth: config.auth,
@@ -397,8 +397,12 @@ async function publish(
       ? undefined
       : async () => {
           const again = await find()
-          return again.ok && again.matches.length === 1 ? again.matches[0]!.id : undefined
+          if (!again.ok) return { unknown: `the lookup for the script failed (${again.error})` }
+          if (again.matches.length === 0) return { absent: true }
+          if (again.matches.length === 1) return { found: again.matches[0]!.id }
+          return { unknown: `${again.matches.length} scripts now carry its name` }
         },
+    creates: 'script',
     dryRun: existingId ?? 'DRY-RUN-SCRIPT-ID',
   })
   if (!upsert.ok) return { ok: false, error: upsert.error }

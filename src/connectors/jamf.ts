@@ -6,6 +6,7 @@ import {
   type Exchange,
   excerpt,
   isTransient,
+  recoveryOf,
   type Session,
   type TokenSource,
   type Verdict,
@@ -253,10 +254,7 @@ async function upsert(
   if (!found.ok) return { ok: false, error: found.error }
   const id = found.value
   // Jamf has no idempotency key: a create that may have landed is found by its name, not resent.
-  const recover = async () => {
-    const again = await session.exchange(find)
-    return again.ok && again.value !== null ? again.value : undefined
-  }
+  const recover = async () => recoveryOf(await session.exchange(find), `the ${kind}`)
   const saved = await session.exchange({
     step: id ? `update ${kind} ${id}` : `create ${kind}`,
     primary: true,
@@ -264,6 +262,7 @@ async function upsert(
     auth,
     dryRun: id ?? 'DRY-RUN',
     recover: id ? undefined : recover,
+    creates: kind,
   })
   return saved.ok ? { ok: true, id: saved.value } : { ok: false, error: saved.error }
 }

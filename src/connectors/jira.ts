@@ -4,7 +4,14 @@ import { ConfigError } from '../cli/errors.js'
 import { textSetting } from '../config/select.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
 import { parseRetryAfter } from '../delivery/retry.js'
-import { type ExchangeResult, excerpt, isTransient, type Session, type Verdict } from '../delivery/session.js'
+import {
+  type ExchangeResult,
+  excerpt,
+  isTransient,
+  type Recovery,
+  type Session,
+  type Verdict,
+} from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { isSeverity, SEVERITIES, type Severity } from '../events/severity.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
@@ -403,11 +410,8 @@ export function readSearchResponse(
   return readFailure(response, config, 'search', now)
 }
 
-/** What a create came to: created (key null only under --dry-run), found after no answer, or unknown. */
-export type CreateOutcome =
-  | { how: 'created'; key: string | null }
-  | { how: 'found'; key: string }
-  | { how: 'unconfirmed'; reason: string }
+/** What a create came to: created (key null only under --dry-run), or found after no answer. */
+export type CreateOutcome = { how: 'created'; key: string | null } | { how: 'found'; key: string }
 
 /** 201 `{id, key, self}`; the key (SEC-24) is the remote reference. */
 export function readCreateResponse(
@@ -507,7 +511,7 @@ async function deliverIssue(
   let firstSentAt: number | undefined
   // Without dedupe an older issue of this event may exist: only one created since our first try counts.
   const recentMinutes = () =>
-    config.dedupe ? undefined : Math.ceil((Date.now() - (firstSentAt ?? Date.now())) / 60_000) + 1
+    config.dedupe ? undefined : Math.ceil((session.now() - (firstSentAt ?? session.now())) / 60_000) + 1
   const recover = () => reconcile(session, () => search('search created issue', recentMinutes()))
   const url = `${config.base}/rest/api/${config.apiVersion}/issue`
   const body = JSON.stringify({ fields: issueFields(event, config) })
@@ -515,37 +519,27 @@ async function deliverIssue(
     step: 'create issue',
     primary: true,
     build: () => {
-      firstSentAt ??= Date.now()
+      firstSentAt ??= session.now()
       return { method: 'POST', url, headers: headersOf(config, true), body }
     },
     read: (response) => readCreateResponse(response, config),
     recover,
+    creates: 'issue',
     dryRun: { how: 'created', key: null },
   })
 
-  if (created.ok) {
-    const outcome = created.value
-    if (outcome.how !== 'unconfirmed') return { ok: true, remoteReference: outcome.key, recordsSent: 1 }
-    return {
-      ok: false,
-      error: `Jira create issue got no answer and may have reached Jira; ${outcome.reason}${notResent(config, label)}`,
-    }
+  if (created.ok) return { ok: true, remoteReference: created.value.key, recordsSent: 1 }
+  // An unanswered create is never re-sent blind; say how to finish the job safely.
+  return {
+    ok: false,
+    error: created.ambiguous ? `${created.error}; ${nextStep(config, label)}` : created.error,
   }
-  if (!created.ambiguous) return { ok: false, error: created.error }
-  // The last attempt may itself have landed: look once more before calling it a failure.
-  const settled = await recover()
-  if (settled?.how === 'found') return { ok: true, remoteReference: settled.key, recordsSent: 1 }
-  const detail = settled
-    ? `; ${settled.reason}${notResent(config, label)}`
-    : `; no issue labelled ${label} was found afterwards`
-  return { ok: false, error: `${created.error}${detail}` }
 }
 
-function notResent(config: JiraConfig, label: string): string {
-  const next = config.dedupe
+function nextStep(config: JiraConfig, label: string): string {
+  return config.dedupe
     ? 'deliver again: the duplicate check will find the issue if it exists'
     : `look for label ${label} in project ${config.projectKey} before delivering again`
-  return `; not re-sent, to avoid a second issue; ${next}`
 }
 
 /**
@@ -562,14 +556,14 @@ function notResent(config: JiraConfig, label: string): string {
 async function reconcile(
   session: Session,
   search: () => Promise<ExchangeResult<string | null>>,
-): Promise<Exclude<CreateOutcome, { how: 'created' }> | undefined> {
+): Promise<Recovery<CreateOutcome>> {
   for (const pause of [0, ...RECONCILE_PAUSES_MS]) {
     if (pause > 0 && !(await session.pause(pause))) {
-      return { how: 'unconfirmed', reason: 'the --deadline left no time to confirm it by search' }
+      return { unknown: 'the --deadline left no time to confirm it by search' }
     }
     const found = await search()
-    if (!found.ok) return { how: 'unconfirmed', reason: `the search for it failed: ${found.error}` }
-    if (found.value) return { how: 'found', key: found.value }
+    if (!found.ok) return { unknown: `the search for it failed: ${found.error}` }
+    if (found.value) return { found: { how: 'found', key: found.value } }
   }
-  return undefined
+  return { absent: true }
 }

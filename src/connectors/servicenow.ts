@@ -4,7 +4,7 @@ import { ConfigError } from '../cli/errors.js'
 import type { ResolvedSettings } from '../config/resolve.js'
 import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, isTransient, type Session, type Verdict } from '../delivery/session.js'
+import { excerpt, isTransient, recoveryOf, type Session, type Verdict } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { PROMOTION_EVENT_TYPE, ROLLBACK_EVENT_TYPE } from '../events/release.js'
 import type { Severity } from '../events/severity.js'
@@ -452,11 +452,9 @@ async function deliverRecord(
     read: (response) => readCreateResponse(response, config),
     // The request may have been stored before the connection broke: look before creating again.
     recover: config.dedupe
-      ? async () => {
-          const again = await findExisting()
-          return again.ok && again.value ? again.value : undefined
-        }
+      ? async () => recoveryOf(await findExisting(), `correlation id ${correlation}`)
       : undefined,
+    creates: 'record',
     dryRun: { sysId: null, number: null },
   })
   if (!created.ok) return { ok: false, error: created.error }

@@ -31,12 +31,24 @@ export interface Exchange<T> {
    */
   primary?: boolean
   /**
-   * A duplicate check run before resending after an ambiguous failure (the request may have
-   * been stored): a value found there ends the exchange as a success.
+   * The duplicate check after an ambiguous failure (the request may have been stored): run
+   * before resending, and once more when no attempt is left. `found` ends the exchange as a
+   * success; `absent` allows the resend; `unknown` (the check itself failed) stops without
+   * resending, since a second create could duplicate the first.
    */
-  recover?: () => Promise<T | undefined>
+  recover?: () => Promise<Recovery<T>>
+  /** What a blind resend could create twice ("issue", "change request"), for messages. */
+  creates?: string
   /** The value `exchange` returns under --dry-run, where nothing is sent. */
   dryRun: T
+}
+
+export type Recovery<T> = { found: T } | { absent: true } | { unknown: string }
+
+/** A lookup's answer as a Recovery: a hit is `found`, a miss `absent`, a failed lookup `unknown`. */
+export function recoveryOf<T>(lookup: ExchangeResult<T | null | undefined>, what: string): Recovery<T> {
+  if (!lookup.ok) return { unknown: `the lookup for ${what} failed (${lookup.error})` }
+  return lookup.value === null || lookup.value === undefined ? { absent: true } : { found: lookup.value }
 }
 
 export type ExchangeResult<T> =
@@ -209,7 +221,7 @@ export class Session {
       const reason = this.scrub(verdict.reason)
       if (verdict.kind === 'failed' || retryIndex >= retries) {
         this.record(spec, attempt, startedAt, duration, status, 'failed', null, reason)
-        return this.fail(spec, attempt, status, reason, ambiguous)
+        return this.settle(spec, attempt, status, reason, ambiguous)
       }
       const delay = nextDelayMs(
         retryIndex,
@@ -218,7 +230,7 @@ export class Session {
       )
       if (delay >= deadline.remainingMs()) {
         this.record(spec, attempt, startedAt, duration, status, 'failed', null, reason)
-        return this.fail(
+        return this.settle(
           spec,
           attempt,
           status,
@@ -231,10 +243,29 @@ export class Session {
       await this.clock.sleep(delay)
       retryIndex++
       if (ambiguous && spec.recover) {
-        const found = await spec.recover()
-        if (found !== undefined) return { ok: true, value: found, status: null, recovered: true }
+        const recovery = await spec.recover()
+        if ('found' in recovery) return { ok: true, value: recovery.found, status: null, recovered: true }
+        if ('unknown' in recovery)
+          return this.fail(spec, attempt, status, notResent(reason, recovery.unknown, spec.creates), true)
       }
     }
+  }
+
+  /** The end of an exchange that failed: an ambiguous last attempt may still have landed, so look once more. */
+  private async settle<T>(
+    spec: Exchange<T>,
+    attempts: number,
+    status: number | null,
+    reason: string,
+    ambiguous: boolean,
+  ): Promise<ExchangeResult<T>> {
+    if (ambiguous && spec.recover) {
+      const recovery = await spec.recover()
+      if ('found' in recovery) return { ok: true, value: recovery.found, status: null, recovered: true }
+      if ('unknown' in recovery)
+        return this.fail(spec, attempts, status, notResent(reason, recovery.unknown, spec.creates), true)
+    }
+    return this.fail(spec, attempts, status, reason, ambiguous)
   }
 
   /**
@@ -348,6 +379,10 @@ export class Session {
     })
     return { ok: true, value: spec.dryRun, status: null, recovered: false }
   }
+}
+
+function notResent(reason: string, unknown: string, creates = 'record'): string {
+  return `${reason}; it may have been stored, and ${unknown}; not re-sent, to avoid a second ${creates}`
 }
 
 function withAuth<T>(request: HttpRequest, spec: Exchange<T>, token: string | undefined): HttpRequest {

@@ -113,7 +113,7 @@ describe('Session.exchange (SPEC §5.1 retries)', () => {
       ...post,
       recover: async () => {
         checks++
-        return 201
+        return { found: 201 }
       },
     })
     expect(result).toMatchObject({ ok: true, value: 201, recovered: true })
@@ -124,7 +124,7 @@ describe('Session.exchange (SPEC §5.1 retries)', () => {
   it('resends when the duplicate check finds nothing', async () => {
     const transport = new ScriptedTransport([timeout, response(201)])
     const s = session(transport)
-    const result = await s.exchange({ ...post, recover: async () => undefined })
+    const result = await s.exchange({ ...post, recover: async () => ({ absent: true }) })
     expect(result).toMatchObject({ ok: true, recovered: false })
     expect(transport.sent).toHaveLength(2)
   })
@@ -137,10 +137,39 @@ describe('Session.exchange (SPEC §5.1 retries)', () => {
       ...post,
       recover: async () => {
         checks++
-        return undefined
+        return { absent: true }
       },
     })
     expect(checks).toBe(0)
+  })
+
+  it('does not resend when the duplicate check itself cannot answer', async () => {
+    const transport = new ScriptedTransport([timeout, response(201)])
+    const s = session(transport)
+    const result = await s.exchange({
+      ...post,
+      creates: 'issue',
+      recover: async () => ({ unknown: 'the search failed' }),
+    })
+    expect(transport.sent).toHaveLength(1)
+    expect(result).toMatchObject({ ok: false, ambiguous: true })
+    expect(!result.ok && result.error).toMatch(
+      /no response within 10 s; it may have been stored, and the search failed; not re-sent, to avoid a second issue$/,
+    )
+  })
+
+  it('looks once more when the last attempt got no answer', async () => {
+    const transport = new ScriptedTransport([timeout])
+    const found = await session(transport, { retries: 0 }).exchange({
+      ...post,
+      recover: async () => ({ found: 201 }),
+    })
+    expect(found).toMatchObject({ ok: true, value: 201, recovered: true })
+    const absent = await session(new ScriptedTransport([timeout]), { retries: 0 }).exchange({
+      ...post,
+      recover: async () => ({ absent: true }),
+    })
+    expect(absent).toMatchObject({ ok: false, ambiguous: true })
   })
 
   it('fetches a token once, refreshes it once on 401, then fails', async () => {
