@@ -7,6 +7,7 @@ import { excerpt, isTransient, type Session, type Verdict } from '../delivery/se
 import { exportManifestSchema, type IntuneApp, intuneAppSchema } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -235,7 +236,7 @@ export function scriptBody(p: IntunePublication): Record<string, unknown> {
  * first is kept with the request id support asks for.
  */
 export function graphReason(response: HttpResponse): string {
-  const error = parseObject(response.body)?.error as Record<string, unknown> | undefined
+  const error = jsonObject(response.body)?.error as Record<string, unknown> | undefined
   const code = typeof error?.code === 'string' ? error.code : undefined
   const message = typeof error?.message === 'string' ? error.message.split(/\r?\n/)[0]!.trim() : undefined
   const inner = (error?.innerError ?? error?.innererror) as Record<string, unknown> | undefined
@@ -256,7 +257,7 @@ export function readGraph<T>(
   value: (body: Record<string, unknown>) => T | undefined,
 ): Verdict<T> {
   if (response.status >= 200 && response.status < 300) {
-    const read = value(parseObject(response.body) ?? {})
+    const read = value(jsonObject(response.body) ?? {})
     if (read !== undefined) return { kind: 'ok', value: read }
     return { kind: 'failed', reason: `unexpected answer from Graph: ${excerpt(response)}` }
   }
@@ -435,13 +436,4 @@ async function publish(
     if (!assigned.ok) return partial(assigned.error)
   }
   return { ok: true, remoteReference: reference, recordsSent: 1 }
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text)
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -13,6 +13,7 @@ import {
 } from '../delivery/session.js'
 import type { JamfPolicy, PublicationFields } from '../events/endpoint-export.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { childText, decodeEntities, el, elements, parseXml, serializeXml } from './shared/xml.js'
@@ -224,7 +225,7 @@ export function jamfToken(config: JamfConfig): TokenSource {
 
 export function readAccountToken(response: HttpResponse): Verdict<string> {
   if (response.status >= 200 && response.status < 300) {
-    const token = parseJson(response.body)?.token
+    const token = jsonObject(response.body)?.token
     if (typeof token === 'string' && token !== '') return { kind: 'ok', value: token }
     return { kind: 'failed', reason: `Jamf Pro answered ${response.status} without a token` }
   }
@@ -288,7 +289,7 @@ export function scriptSearchRequest(config: JamfConfig, name: string): HttpReque
 export function readScriptSearch(name: string): (response: HttpResponse) => Verdict<Found> {
   return (response) => {
     if (response.status < 200 || response.status >= 300) return readFailure(response, 'scripts')
-    const results = parseJson(response.body)?.results
+    const results = jsonObject(response.body)?.results
     if (!Array.isArray(results))
       return { kind: 'failed', reason: `unexpected script search answer: ${excerpt(response)}` }
     return matchName(
@@ -336,7 +337,7 @@ export function scriptSaveRequest(config: JamfConfig, id: Found, body: object): 
 /** 201 `{id, href}` after a create, 200 with the whole script after an update. */
 export function readScriptSaved(response: HttpResponse): Verdict<string> {
   if (response.status < 200 || response.status >= 300) return readFailure(response, 'scripts')
-  const id = parseJson(response.body)?.id
+  const id = jsonObject(response.body)?.id
   if (typeof id === 'string' || typeof id === 'number') return { kind: 'ok', value: String(id) }
   return {
     kind: 'failed',
@@ -469,7 +470,7 @@ export function readFailure(response: HttpResponse, target: keyof typeof PRIVILE
  * answers an HTML "Status page" whose paragraphs carry the reason ("Conflict", "Error: Duplicate name").
  */
 export function jamfErrorText(response: HttpResponse): string {
-  const errors = parseJson(response.body)?.errors
+  const errors = jsonObject(response.body)?.errors
   if (Array.isArray(errors) && errors.length > 0) {
     return errors
       .map((e: Record<string, unknown>) =>
@@ -489,13 +490,4 @@ export function jamfErrorText(response: HttpResponse): string {
     if (paragraphs.length > 0) return paragraphs.join(': ')
   }
   return excerpt(response)
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text)
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -15,6 +15,7 @@ import {
 import type { DeliveryEvent } from '../events/event.js'
 import { isSeverity, SEVERITIES, type Severity } from '../events/severity.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { headline, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -402,7 +403,7 @@ export function readSearchResponse(
   now = Date.now(),
 ): Verdict<string | null> {
   if (response.status >= 200 && response.status < 300) {
-    const issues = parseObject(response.body)?.issues
+    const issues = jsonObject(response.body)?.issues
     if (!Array.isArray(issues)) return notJira(response)
     const key = (issues[0] as { key?: unknown } | undefined)?.key
     return { kind: 'ok', value: typeof key === 'string' ? key : null }
@@ -420,7 +421,7 @@ export function readCreateResponse(
   now = Date.now(),
 ): Verdict<CreateOutcome> {
   if (response.status >= 200 && response.status < 300) {
-    const key = parseObject(response.body)?.key
+    const key = jsonObject(response.body)?.key
     return typeof key === 'string' ? { kind: 'ok', value: { how: 'created', key } } : notJira(response)
   }
   return readFailure(response, config, 'create', now)
@@ -460,7 +461,7 @@ function readFailure(
 
 /** `issuetype: Specify a valid issue type; Field 'x' cannot be set`, or a body excerpt. */
 export function jiraErrorText(response: HttpResponse): string {
-  const body = parseObject(response.body)
+  const body = jsonObject(response.body)
   const messages = Array.isArray(body?.errorMessages) ? body.errorMessages.map(String) : []
   const errors =
     body?.errors && typeof body.errors === 'object' ? (body.errors as Record<string, unknown>) : {}
@@ -474,15 +475,6 @@ export function retryAfterMs(response: HttpResponse, now: number): number | unde
   if (retryAfter !== undefined) return retryAfter
   const reset = Date.parse(response.headers['x-ratelimit-reset'] ?? '')
   return Number.isNaN(reset) ? undefined : Math.max(0, reset - now)
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text)
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
-  } catch {
-    return undefined
-  }
 }
 
 async function deliverIssue(

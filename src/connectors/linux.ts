@@ -6,6 +6,7 @@ import { excerpt, statusText, type Verdict } from '../delivery/session.js'
 import type { PublicationFields } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
@@ -237,7 +238,7 @@ export function readFleetResponse(response: HttpResponse): Verdict<FleetReceipt>
 }
 
 function receiptOf(text: string): FleetReceipt {
-  const body = parseObject(text)
+  const body = jsonObject(text)
   const id = body?.delivery_id
   return {
     deliveryId: typeof id === 'string' || typeof id === 'number' ? String(id) : null,
@@ -247,17 +248,8 @@ function receiptOf(text: string): FleetReceipt {
 
 /** The receiver's own words (`error` or `message` of a JSON body), else a body excerpt. */
 function receiverMessage(response: HttpResponse): string {
-  const body = parseObject(response.body)
+  const body = jsonObject(response.body)
   const said = body?.error ?? body?.message
   if (typeof said === 'string' && said.trim() !== '') return said.trim().slice(0, 300)
   return response.body.trim() === '' ? statusText(response.status) : excerpt(response)
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text)
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -10,6 +10,7 @@ import type { Severity } from '../events/severity.js'
 import { objectField, textField } from '../events/views.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
@@ -354,7 +355,7 @@ export function dataCollectorRequest(
  */
 export function readIngestionResponse(response: HttpResponse): Verdict<null> {
   if (response.status >= 200 && response.status < 300) return { kind: 'ok', value: null }
-  const body = parseObject(response.body)
+  const body = jsonObject(response.body)
   const error = objectField(body?.error)
   const code = textField(error?.code) ?? response.headers['x-ms-error-code']
   const message = textField(error?.message)
@@ -394,21 +395,13 @@ const DATA_COLLECTOR_HINTS: Record<string, string> = {
 
 export function readDataCollectorResponse(response: HttpResponse): Verdict<null> {
   if (response.status >= 200 && response.status < 300) return { kind: 'ok', value: null }
-  const body = parseObject(response.body)
+  const body = jsonObject(response.body)
   const code = textField(body?.Error)
   const vendor = code ? `${code}: ${textField(body?.Message) ?? ''}`.replace(/: $/, '') : excerpt(response)
   const hint =
     (code && DATA_COLLECTOR_HINTS[code]) ||
     (response.status === 404 ? 'the URL is wrong or the request is too large' : undefined)
   return readStatus(response, null, () => (hint ? `${vendor} (${hint})` : vendor))
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    return objectField(JSON.parse(text))
-  } catch {
-    return undefined
-  }
 }
 
 async function* encodeRecords(event: DeliveryEvent, timeField: 'TimeGenerated' | 'EventTime') {

@@ -7,6 +7,7 @@ import { excerpt, type Session, statusText, type Verdict } from '../delivery/ses
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes } from './shared/batching.js'
+import { jsonObject } from './shared/json.js'
 import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -185,7 +186,7 @@ export function hecHeaders(config: SplunkConfig): Record<string, string> {
 }
 
 export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number | null }> {
-  const body = parseJsonObject(response.body)
+  const body = jsonObject(response.body)
   const code = typeof body?.code === 'number' ? body.code : undefined
   const text = typeof body?.text === 'string' ? body.text : undefined
   if (response.status >= 200 && response.status < 300 && (code === undefined || code === 0)) {
@@ -201,15 +202,6 @@ export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number
   return {
     kind: 'failed',
     reason: response.status === 404 ? `${reason} (is the URL a HEC endpoint?)` : reason,
-  }
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text)
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
-  } catch {
-    return undefined
   }
 }
 
@@ -315,7 +307,7 @@ function withChannel(url: string, channel: string): string {
 }
 
 export function readAckResponse(response: HttpResponse): Verdict<Record<string, boolean>> {
-  const body = parseJsonObject(response.body)
+  const body = jsonObject(response.body)
   if (response.status >= 200 && response.status < 300 && body?.acks && typeof body.acks === 'object') {
     return { kind: 'ok', value: body.acks as Record<string, boolean> }
   }

@@ -6,6 +6,7 @@ import type { HttpResponse } from '../delivery/http.js'
 import { excerpt, readStatus, type Verdict } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
 import { parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
@@ -124,11 +125,7 @@ export function readWebhookResponse(response: HttpResponse): Verdict<{ deliveryI
 }
 
 function deliveryIdOf(body: string): string | null {
-  try {
-    const parsed = JSON.parse(body) as Record<string, unknown>
-    const id = parsed?.delivery_id ?? parsed?.id
-    return typeof id === 'string' || typeof id === 'number' ? String(id) : null
-  } catch {
-    return null
-  }
+  const parsed = jsonObject(body)
+  const id = parsed?.delivery_id ?? parsed?.id
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : null
 }

@@ -7,6 +7,7 @@ import {
   type TokenSource,
   type Verdict,
 } from '../../delivery/session.js'
+import { jsonObject } from './json.js'
 
 /**
  * OAuth 2.0 client-credentials tokens (RFC 6749 §4.4): a form-encoded POST to a token
@@ -65,12 +66,7 @@ export function formBody(fields: Record<string, string>): string {
  * (invalid client secret) or AADSTS700016 (unknown application).
  */
 export function readTokenResponse(response: HttpResponse, issuer: string): Verdict<string> {
-  let body: Record<string, unknown> | undefined
-  try {
-    body = JSON.parse(response.body)
-  } catch {
-    body = undefined
-  }
+  const body = jsonObject(response.body)
   if (response.status >= 200 && response.status < 300) {
     const token = body?.access_token ?? body?.token
     if (typeof token === 'string' && token !== '') return { kind: 'ok', value: token }
