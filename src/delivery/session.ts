@@ -242,11 +242,9 @@ export class Session {
       this.options.observer?.waiting?.(delay, reason)
       await this.clock.sleep(delay)
       retryIndex++
-      if (ambiguous && spec.recover) {
-        const recovery = await spec.recover()
-        if ('found' in recovery) return { ok: true, value: recovery.found, status: null, recovered: true }
-        if ('unknown' in recovery)
-          return this.fail(spec, attempt, status, notResent(reason, recovery.unknown, spec.creates), true)
+      if (ambiguous) {
+        const ended = await this.recover(spec, attempt, status, reason)
+        if (ended) return ended
       }
     }
   }
@@ -259,13 +257,24 @@ export class Session {
     reason: string,
     ambiguous: boolean,
   ): Promise<ExchangeResult<T>> {
-    if (ambiguous && spec.recover) {
-      const recovery = await spec.recover()
-      if ('found' in recovery) return { ok: true, value: recovery.found, status: null, recovered: true }
-      if ('unknown' in recovery)
-        return this.fail(spec, attempts, status, notResent(reason, recovery.unknown, spec.creates), true)
+    const ended = ambiguous ? await this.recover(spec, attempts, status, reason) : undefined
+    return ended ?? this.fail(spec, attempts, status, reason, ambiguous)
+  }
+
+  /** Runs the duplicate check: an end to the exchange (found, or unknown), or undefined to go on. */
+  private async recover<T>(
+    spec: Exchange<T>,
+    attempts: number,
+    status: number | null,
+    reason: string,
+  ): Promise<ExchangeResult<T> | undefined> {
+    if (!spec.recover) return undefined
+    const recovery = await spec.recover()
+    if ('found' in recovery) return { ok: true, value: recovery.found, status: null, recovered: true }
+    if ('unknown' in recovery) {
+      return this.fail(spec, attempts, status, notResent(reason, recovery.unknown, spec.creates), true)
     }
-    return this.fail(spec, attempts, status, reason, ambiguous)
+    return undefined
   }
 
   /**
