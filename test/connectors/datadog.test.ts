@@ -30,7 +30,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await intake.stop()
 })
-afterEach(() => intake.reset())
+afterEach(async () => {
+  await intake.idle()
+  intake.reset()
+})
 
 function deliver(
   settings: Record<string, unknown> = {},

@@ -42,7 +42,8 @@ afterAll(async () => {
   await graph.stop()
   await entra.stop()
 })
-afterEach(() => {
+afterEach(async () => {
+  await Promise.all([graph.idle(), entra.idle()])
   graph.reset()
   entra.clearFaults()
 })

@@ -37,7 +37,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop()
 })
-afterEach(() => {
+afterEach(async () => {
+  await server.idle()
   server.reset()
   server.options.unstorablePolicyNames = undefined
   server.options.deny = undefined

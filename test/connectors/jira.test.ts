@@ -41,7 +41,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await site.stop()
 })
-afterEach(() => site.reset())
+afterEach(async () => {
+  await site.idle()
+  site.reset()
+})
 
 const warnings: string[] = []
 function configure(settings: Record<string, unknown>): JiraConfig {

@@ -34,7 +34,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await receiver.stop()
 })
-afterEach(() => receiver.reset())
+afterEach(async () => {
+  await receiver.idle()
+  receiver.reset()
+})
 
 const warnings: string[] = []
 const context = { name: 'linux', warn: (message: string) => warnings.push(message) }

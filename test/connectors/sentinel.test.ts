@@ -55,7 +55,8 @@ afterAll(async () => {
   await azure.stop()
   await entra.stop()
 })
-afterEach(() => {
+afterEach(async () => {
+  await Promise.all([azure.idle(), entra.idle()])
   azure.reset()
   entra.clearFaults()
   entra.requests.length = 0

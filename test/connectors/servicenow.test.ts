@@ -58,7 +58,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await snow.stop()
 })
-afterEach(() => snow.reset())
+afterEach(async () => {
+  await snow.idle()
+  snow.reset()
+})
 
 function deliver(
   settings: Record<string, unknown> = {},

@@ -33,7 +33,10 @@ afterAll(async () => {
   await hook.stop()
   ws.remove()
 })
-afterEach(() => hook.reset())
+afterEach(async () => {
+  await hook.idle()
+  hook.reset()
+})
 
 function deliver(extra: Partial<Parameters<typeof deliverInProcess>[0]> = {}, url = hook.endpoint) {
   return deliverInProcess({

@@ -19,7 +19,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await hec.stop()
 })
-afterEach(() => {
+afterEach(async () => {
+  await hec.idle()
   hec.clearFaults()
   hec.events.length = 0
   hec.requests.length = 0

@@ -30,7 +30,10 @@ afterAll(async () => {
   await flow.stop()
   ws.remove()
 })
-afterEach(() => flow.reset())
+afterEach(async () => {
+  await flow.idle()
+  flow.reset()
+})
 
 function deliver(extra: Partial<Parameters<typeof deliverInProcess>[0]> = {}, url = flow.endpoint) {
   return deliverInProcess({

@@ -21,7 +21,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await receiver.stop()
 })
-afterEach(() => receiver.reset())
+afterEach(async () => {
+  await receiver.idle()
+  receiver.reset()
+})
 
 function deliver(
   settings: Record<string, unknown> = {},

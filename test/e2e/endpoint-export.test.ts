@@ -61,7 +61,8 @@ function setUp(): void {
   cpSync(join(PROJECT_ROOT, 'examples/endpoint-export/stable'), ws.path(EXPORT), { recursive: true })
 }
 
-afterEach(() => {
+afterEach(async () => {
+  await stack.idle()
   if (!ws) return
   expectNoLeaksUnder(ws.dir)
   ws.remove()

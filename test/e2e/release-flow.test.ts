@@ -20,7 +20,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack.stop()
 })
-afterEach(() => {
+afterEach(async () => {
+  await stack.idle()
   expectNoLeaksUnder(ws.dir)
   ws.remove()
   stack.reset()

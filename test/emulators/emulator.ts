@@ -53,6 +53,7 @@ export class Emulator {
   readonly requests: RecordedRequest[] = []
   private readonly faults: FaultEntry[] = []
   private readonly routes: Route[] = []
+  private readonly inFlight = new Set<Promise<void>>()
   private server: Server | undefined
   private port = 0
 
@@ -83,14 +84,25 @@ export class Emulator {
     )
   }
 
+  /**
+   * Waits until every request received so far has been handled, including one a client gave
+   * up on (a delayed answer the server still completes): call before resetting between tests,
+   * so a late request of one test never lands in the next.
+   */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
-      void this.dispatch(req, res).catch((error) => {
+      const handling = this.dispatch(req, res).catch((error) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'text/plain' })
           res.end(`emulator ${this.name} failed: ${(error as Error).message}`)
         }
       })
+      this.inFlight.add(handling)
+      void handling.finally(() => this.inFlight.delete(handling))
     })
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))
     this.port = (this.server.address() as AddressInfo).port

@@ -133,6 +133,11 @@ export class Stack {
     await Promise.all(this.emulators.map((emulator) => emulator.stop()))
   }
 
+  /** Waits for every request in flight, including late ones a client gave up on. */
+  async idle(): Promise<void> {
+    await Promise.all(this.emulators.map((emulator) => emulator.idle()))
+  }
+
   /** Forgets everything received and every injected fault. */
   reset(): void {
     for (const emulator of this.emulators) {
