@@ -1,7 +1,7 @@
 import { Command, Errors } from '@oclif/core'
+import { isCavraError } from '../common/errors.js'
+import { ExitCode } from '../common/exit-codes.js'
 import { Redactor } from '../delivery/redact.js'
-import { isCavraError } from './errors.js'
-import { ExitCode } from './exit-codes.js'
 import { colourFor, installSecretGuard } from './output.js'
 
 /**

@@ -1,4 +1,5 @@
 import type { Interfaces } from '@oclif/core'
+import { ExitCode } from '../common/exit-codes.js'
 import type { PreparedConnector, SelectionRule } from '../config/select.js'
 import type { DeliveryRecord, DeliveryResult } from '../delivery/evidence-types.js'
 import type { DeliveryEvent } from '../events/event.js'
@@ -10,7 +11,6 @@ import {
   DELIVERY_CONCURRENCY,
   type deliveryFlags,
 } from './delivery-flags.js'
-import { ExitCode } from './exit-codes.js'
 import { colourFor, table } from './output.js'
 
 /**

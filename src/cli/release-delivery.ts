@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import type { z } from 'zod'
+import { EXIT_CODE_HELP } from '../common/exit-codes.js'
 import type { DeliveryEvent } from '../events/event.js'
 import {
   DeliveryCommand,
@@ -8,7 +9,6 @@ import {
   type EvidenceIndex,
 } from './delivery-command.js'
 import { deliveryFlags } from './delivery-flags.js'
-import { EXIT_CODE_HELP } from './exit-codes.js'
 import { metadataJsonFlag } from './store-flags.js'
 
 /** Flags of the release delivery commands beyond the shared delivery flags (SPEC §2.1). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import type { z } from 'zod'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../common/errors.js'
 import { isTextSetting } from './settings.js'
 
 /** A connector entry after `X_env` / `X_file` were replaced by their values. */

@@ -1,4 +1,4 @@
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../common/errors.js'
 import type { Category, ConnectorDefinition } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
 import type { ConnectorConfig, ConnectorEntry } from './load.js'

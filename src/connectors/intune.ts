@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../common/errors.js'
 import type { ResolvedSettings } from '../config/resolve.js'
 import { textSetting } from '../config/select.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'

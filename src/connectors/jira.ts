@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../common/errors.js'
+import { isSeverity, SEVERITIES, type Severity } from '../common/severity.js'
 import { textSetting } from '../config/select.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
 import { parseRetryAfter } from '../delivery/retry.js'
@@ -13,7 +14,6 @@ import {
   type Verdict,
 } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
-import { isSeverity, SEVERITIES, type Severity } from '../events/severity.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
 import { headline, truncate } from './shared/presentation.js'

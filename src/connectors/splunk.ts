@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../common/errors.js'
 import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
 import { excerpt, type Session, statusText, type Verdict } from '../delivery/session.js'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../common/errors.js'
 import { textSetting } from '../config/select.js'
 import { compatibilityAuthSettings } from '../config/settings.js'
 import type { HttpResponse } from '../delivery/http.js'

@@ -1,5 +1,5 @@
+import type { Severity } from '../common/severity.js'
 import type { Category } from '../connectors/types.js'
-import type { Severity } from '../events/severity.js'
 
 /** Shapes of the delivery result `cavra.connector.delivery.v1` (SPEC §5.2). */
 

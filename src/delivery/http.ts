@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
 import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici'
-import { ConfigError } from '../cli/errors.js'
-import { VERSION } from '../version.js'
+import { ConfigError } from '../common/errors.js'
+import { VERSION } from '../common/version.js'
 
 /**
  * The only module that touches the network. Sends one request and reports what happened as

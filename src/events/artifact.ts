@@ -4,7 +4,7 @@ import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { InputError } from '../cli/errors.js'
+import { InputError } from '../common/errors.js'
 import type { JsonScanError } from './json-scan.js'
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { canonicalJson } from './canonical-json.js'
-import { type Severity, severityRank } from './severity.js'
+import { canonicalJson } from '../common/canonical-json.js'
+import { type Severity, severityRank } from '../common/severity.js'
 
 /** One policy decision of an evidence bundle (SPEC §4.1); unknown fields are kept. */
 export interface Decision {

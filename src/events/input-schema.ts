@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { SEVERITIES } from './severity.js'
+import { SEVERITIES } from '../common/severity.js'
 
 /**
  * zod schemas of an integration event (SPEC §4.1). Only the fields cavra reads are typed;

@@ -1,5 +1,6 @@
-import { InputError } from '../cli/errors.js'
-import { describeIssue } from '../cli/zod-issues.js'
+import { InputError } from '../common/errors.js'
+import { type Severity, severityRank } from '../common/severity.js'
+import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf, scanErrorToInputError } from './artifact.js'
 import {
   contentIdentity,
@@ -10,7 +11,6 @@ import {
 } from './event.js'
 import { decisionSchema, type EventHeader, eventHeaderSchema } from './input-schema.js'
 import { JsonScanError, readDecisions, type ScannedEvent, scanEvents } from './json-scan.js'
-import { type Severity, severityRank } from './severity.js'
 import { buildView } from './views.js'
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { canonicalJson } from '../events/canonical-json.js'
+import { canonicalJson } from '../common/canonical-json.js'
 
 /**
  * The hash chain of the metadata store (SPEC §6): each item's `record_hash` is the sha256 of

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { basename, dirname, join } from 'node:path'
 import { type Adapter, Low } from 'lowdb'
 import lockfile from 'proper-lockfile'
-import { StoreError } from '../cli/errors.js'
+import { StoreError } from '../common/errors.js'
 import { type ChainReport, type StoreItem, seal, verifyChain } from './chain.js'
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Severity } from '../../src/common/severity.js'
 import {
   DATADOG_SITES,
   type DatadogConfig,
@@ -11,7 +12,6 @@ import {
 } from '../../src/connectors/datadog.js'
 import { decisionRecord, siemRecords, summaryRecord } from '../../src/connectors/shared/siem-records.js'
 import type { Decision, DeliveryEvent } from '../../src/events/event.js'
-import type { Severity } from '../../src/events/severity.js'
 import { DatadogIntake } from '../emulators/datadog.js'
 import { CANARY } from '../support/canaries.js'
 import {

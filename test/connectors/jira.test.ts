@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/cli/errors.js'
+import { ConfigError } from '../../src/common/errors.js'
 import { loadConnectorConfig } from '../../src/config/load.js'
 import { prepareConnectors, selectConnectors } from '../../src/config/select.js'
 import { REGISTRY } from '../../src/connectors/index.js'

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/cli/errors.js'
+import { ConfigError } from '../../src/common/errors.js'
 import {
   FLEET_ARTIFACTS,
   fleetHeaders,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalJson } from '../../src/events/canonical-json.js'
+import { canonicalJson } from '../../src/common/canonical-json.js'
 
 describe('canonical JSON (RFC 8785)', () => {
   it('sorts keys recursively and drops whitespace', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/cli/errors.js'
+import { ConfigError } from '../../src/common/errors.js'
 import { connectorConfigJsonSchema } from '../../src/config/json-schema.js'
 import { loadConnectorConfig } from '../../src/config/load.js'
 import { parseProviderFlags, prepareConnectors, selectConnectors } from '../../src/config/select.js'

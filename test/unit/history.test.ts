@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError } from '../../src/cli/errors.js'
+import { UsageError } from '../../src/common/errors.js'
 import type { StoreItem } from '../../src/metadata/chain.js'
 import {
   CONNECTOR_KINDS,

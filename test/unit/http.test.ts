@@ -3,7 +3,7 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/cli/errors.js'
+import { ConfigError } from '../../src/common/errors.js'
 import { MAX_RESPONSE_BYTES, TransportPool, USER_AGENT } from '../../src/delivery/http.js'
 import { Emulator, json, sleep } from '../emulators/emulator.js'
 import { PROJECT_ROOT } from '../support/cli.js'

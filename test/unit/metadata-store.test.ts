@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { StoreError } from '../../src/cli/errors.js'
+import { StoreError } from '../../src/common/errors.js'
 import { seal, verifyChain } from '../../src/metadata/chain.js'
 import { appendItem, assertWritable, readStore } from '../../src/metadata/store.js'
 import { expectedHash } from '../support/independent-hash.js'

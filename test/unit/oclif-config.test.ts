@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src/commands.js'
+import { VERSION } from '../../src/common/version.js'
 import { loadCavraConfig } from '../../src/oclif-config.js'
-import { VERSION } from '../../src/version.js'
 import { PROJECT_ROOT } from '../support/cli.js'
 
 /**

@@ -1,8 +1,8 @@
 import { Args } from '@oclif/core'
 import { DeliveryCommand } from '../../cli/delivery-command.js'
 import { deliveryFlags } from '../../cli/delivery-flags.js'
-import { EXIT_CODE_HELP } from '../../cli/exit-codes.js'
 import { metadataJsonFlag } from '../../cli/store-flags.js'
+import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 
 export default class IntegrationDeliver extends DeliveryCommand {
   static override summary = 'Deliver governance events to SIEM, chat, ITSM and webhook connectors.'

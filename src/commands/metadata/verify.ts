@@ -1,7 +1,7 @@
 import { CavraCommand } from '../../cli/base-command.js'
-import { StoreError } from '../../cli/errors.js'
 import { colourFor } from '../../cli/output.js'
 import { metadataJsonFlag } from '../../cli/store-flags.js'
+import { StoreError } from '../../common/errors.js'
 
 export default class MetadataVerify extends CavraCommand {
   static override summary = 'Verify the hash chain of the metadata store.'

@@ -1,9 +1,9 @@
 import { Args } from '@oclif/core'
 import { DeliveryCommand } from '../../cli/delivery-command.js'
 import { deliveryFlags } from '../../cli/delivery-flags.js'
-import { InputError } from '../../cli/errors.js'
-import { EXIT_CODE_HELP } from '../../cli/exit-codes.js'
 import { releaseStoreFlags } from '../../cli/release-delivery.js'
+import { InputError } from '../../common/errors.js'
+import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 import type { EndpointProvider } from '../../events/endpoint-export.js'
 
 export default class DeliverEndpointExport extends DeliveryCommand {

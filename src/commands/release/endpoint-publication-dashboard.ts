@@ -1,5 +1,5 @@
-import { EXIT_CODE_HELP } from '../../cli/exit-codes.js'
 import { dashboardFlags, StoreReaderCommand } from '../../cli/reader-commands.js'
+import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 import type { Dashboard } from '../../metadata/dashboard.js'
 
 export default class EndpointPublicationDashboard extends StoreReaderCommand {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
-import { EXIT_CODE_HELP } from '../../cli/exit-codes.js'
 import { historyFlags, publicationItem, StoreReaderCommand } from '../../cli/reader-commands.js'
+import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 
 export default class EndpointPublicationHistory extends StoreReaderCommand {
   static override summary =

@@ -1,5 +1,5 @@
+import type { Severity } from '../../common/severity.js'
 import type { DeliveryEvent } from '../../events/event.js'
-import type { Severity } from '../../events/severity.js'
 
 /**
  * How chat and ITSM connectors say the severity (SPEC §4.5): always as a word as well as a

@@ -1,5 +1,5 @@
+import type { Severity } from '../../common/severity.js'
 import type { Decision, DeliveryEvent } from '../../events/event.js'
-import type { Severity } from '../../events/severity.js'
 
 /**
  * The records SIEM connectors send for an event (SPEC §5.1): one summary record, then one

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto'
-import { ConfigError } from '../../cli/errors.js'
+import { ConfigError } from '../../common/errors.js'
 
 /**
  * Standard Webhooks v1 signing (https://github.com/standard-webhooks/standard-webhooks,

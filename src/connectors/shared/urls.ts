@@ -1,4 +1,4 @@
-import { ConfigError } from '../../cli/errors.js'
+import { ConfigError } from '../../common/errors.js'
 
 /** http:// to anything but this machine sends the token in clear text. */
 export function isPlainHttpOffHost(url: string): boolean {
