@@ -50,5 +50,3 @@ export const deliveryFlags = {
 export const DEFAULT_RETRIES = 2
 export const DEFAULT_TIMEOUT_SECONDS = 10
 export const DEFAULT_DEADLINE_SECONDS = 120
-/** Connectors delivering at once; each talks to a different system, so this only bounds sockets. */
-export const DELIVERY_CONCURRENCY = 8

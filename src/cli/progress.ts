@@ -1,6 +1,6 @@
 import { Listr, ListrLogger, ProcessOutput } from 'listr2'
-import type { ConnectorProgress, DeliveryJob, JobRunner } from '../delivery/deliver.js'
 import type { DeliveryRecord } from '../delivery/evidence-types.js'
+import type { ConnectorProgress, DeliveryJob, JobRunner } from '../flow/deliver-event.js'
 
 /**
  * The live task list of a delivery: one listr2 task per connector showing its attempts and

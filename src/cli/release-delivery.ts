@@ -1,17 +1,12 @@
 import { Args, Flags } from '@oclif/core'
-import type { z } from 'zod'
 import { EXIT_CODE_HELP } from '../common/exit-codes.js'
-import type { DeliveryEvent } from '../events/event.js'
-import {
-  DeliveryCommand,
-  type DeliveryFlags,
-  type EventSource,
-  type EvidenceIndex,
-} from './delivery-command.js'
+import type { DeliveryKind } from '../flow/delivery-kinds.js'
+import type { EvidenceIndex } from '../metadata/evidence-index.js'
+import { DeliveryCommand, type DeliveryFlags } from './delivery-command.js'
 import { deliveryFlags } from './delivery-flags.js'
 import { metadataJsonFlag } from './store-flags.js'
 
-/** Flags of the release delivery commands beyond the shared delivery flags (SPEC §2.1). */
+/** Flags of the release delivery commands beyond the shared delivery flags. */
 export const releaseStoreFlags = {
   'metadata-json': metadataJsonFlag,
   metadata: Flags.boolean({
@@ -24,61 +19,27 @@ export const releaseStoreFlags = {
 export type ReleaseFlags = DeliveryFlags & { 'metadata-json'?: string; metadata: boolean }
 
 /** The metadata store index of a release delivery, or null with --no-metadata. */
-export async function releaseIndex(flags: ReleaseFlags, source: string): Promise<EvidenceIndex | null> {
+export async function releaseIndex(
+  flags: ReleaseFlags,
+  kind: DeliveryKind,
+  extra?: (result: import('../delivery/evidence-types.js').DeliveryResult) => Record<string, unknown>,
+): Promise<EvidenceIndex | null> {
   if (!flags.metadata) return null
-  const [{ storeIndex }, { metadataPathFrom }] = await Promise.all([
+  const [{ storeIndex }, { metadataPathFrom }, { DELIVERY_KINDS }] = await Promise.all([
     import('../metadata/evidence-index.js'),
     import('../metadata/store.js'),
+    import('../flow/delivery-kinds.js'),
   ])
-  return storeIndex(
-    metadataPathFrom(flags['metadata-json'], process.env),
-    'release-connector-delivery',
-    source,
-  )
-}
-
-/** Loads one release artifact (promotion or rollback) as a single audit event. */
-export async function releaseEventSource<S extends z.ZodType>(
-  input: string,
-  schema: S,
-  kind: string,
-  toEvent: (value: z.infer<S>, artifact: import('../events/artifact.js').Artifact) => DeliveryEvent,
-): Promise<EventSource> {
-  const [{ openArtifact }, { readReleaseArtifact }] = await Promise.all([
-    import('../events/artifact.js'),
-    import('../events/release.js'),
-  ])
-  const artifact = await openArtifact(input)
-  try {
-    const event = toEvent(await readReleaseArtifact(artifact, schema, kind), artifact)
-    return {
-      events: (async function* () {
-        yield event
-      })(),
-      warnings: [],
-      single: true,
-      dispose: () => artifact.dispose(),
-    }
-  } catch (error) {
-    await artifact.dispose()
-    throw error
-  }
+  const { metadataKind, source } = DELIVERY_KINDS[kind]
+  return storeIndex(metadataPathFrom(flags['metadata-json'], process.env), metadataKind, source, extra)
 }
 
 export interface ReleaseCommandSpec {
-  /** `deliver-promotion-audit` */
-  name: string
+  kind: 'promotion' | 'rollback'
   summary: string
   description: string
   examples: string[]
   file: string
-  outputDir: string
-  source: string
-  kind: string
-  load(): Promise<{
-    schema: z.ZodType
-    toEvent: (value: never, artifact: import('../events/artifact.js').Artifact) => DeliveryEvent
-  }>
 }
 
 /** Builds a release audit delivery command (promotion or rollback): same flow, different artifact. */
@@ -97,14 +58,11 @@ ${EXIT_CODE_HELP}`
 
     async run(): Promise<void> {
       const { args, flags } = await this.parse(ReleaseAuditCommand)
-      const { schema, toEvent } = await spec.load()
+      const { releaseEvents } = await import('../flow/sources.js')
       await this.deliver(flags, {
-        command: `release ${spec.name}`,
-        rule: { categories: ['siem', 'chatops', 'itsm', 'webhook'], command: `release ${spec.name}` },
-        defaultOutputDir: spec.outputDir,
-        input: args.file,
-        index: await releaseIndex(flags, spec.source),
-        loadEvents: (input) => releaseEventSource(input, schema, spec.kind, toEvent as never),
+        kind: spec.kind,
+        index: await releaseIndex(flags, spec.kind),
+        loadEvents: () => releaseEvents(args.file, spec.kind),
       })
     }
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ConnectorDefinition } from '../connectors/types.js'
+import type { AnyConnector } from '../connectors/types.js'
 import { entrySchema } from './load.js'
 
 /**
@@ -7,9 +7,7 @@ import { entrySchema } from './load.js'
  * validate it. A connector whose name is a provider kind may omit `provider`; any other name
  * must say which kind it is.
  */
-export function connectorConfigJsonSchema(
-  connectors: readonly ConnectorDefinition[],
-): Record<string, unknown> {
+export function connectorConfigJsonSchema(connectors: readonly AnyConnector[]): Record<string, unknown> {
   const definitions: Record<string, unknown> = {}
   const named: Record<string, unknown> = {}
   const anyNamed: unknown[] = []
@@ -34,7 +32,7 @@ export function connectorConfigJsonSchema(
     $id: 'https://cavra.dev/schemas/cavra-connectors.schema.json',
     title: 'cavra connector configuration',
     description:
-      'Connectors cavra delivers to (SPEC §3). Any string setting X may be given as X_env (an environment variable) or X_file (a file) instead; secrets should be.',
+      'Connectors cavra delivers to . Any string setting X may be given as X_env (an environment variable) or X_file (a file) instead; secrets should be.',
     type: 'object',
     additionalProperties: false,
     properties: {

@@ -3,9 +3,10 @@ import { extname } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import { jsonPath } from '../common/zod-issues.js'
-import type { ConnectorDefinition } from '../connectors/types.js'
+import { commonSettings } from '../connectors/shared/settings.js'
+import type { AnyConnector } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
-import { commonSettings, rawEntryShape } from './settings.js'
+import { rawEntryShape } from './entry-shape.js'
 
 /** Reads and strictly validates a connector configuration file (SPEC §3): JSON or YAML. */
 
@@ -14,7 +15,7 @@ export interface ConnectorEntry {
   provider: string
   enabled: boolean
   raw: Record<string, unknown>
-  definition: ConnectorDefinition
+  definition: AnyConnector
 }
 
 export interface ConnectorConfig {
@@ -34,7 +35,7 @@ export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv)
 
 export async function loadConnectorConfig(
   path: string,
-  registry: ReadonlyMap<string, ConnectorDefinition>,
+  registry: ReadonlyMap<string, AnyConnector>,
 ): Promise<ConnectorConfig> {
   let text: string
   try {
@@ -92,7 +93,7 @@ async function parseDocument(path: string, text: string): Promise<unknown> {
 function validateDocument(
   path: string,
   document: unknown,
-  registry: ReadonlyMap<string, ConnectorDefinition>,
+  registry: ReadonlyMap<string, AnyConnector>,
 ): ConnectorEntry[] {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(`${path}: expected an object with a "connectors" map.`, [`See ${EXAMPLE_CONFIG}.`])
@@ -152,14 +153,30 @@ function validateDocument(
   return entries
 }
 
-const entrySchemas = new WeakMap<ConnectorDefinition, z.ZodObject>()
+const entrySchemas = new WeakMap<AnyConnector, z.ZodObject>()
+const settingsSchemas = new WeakMap<AnyConnector, z.ZodObject>()
 
-/** The strict on-disk schema of one provider's entries. */
-export function entrySchema(definition: ConnectorDefinition): z.ZodObject {
+/** Every setting of a provider: the common keys and its own. */
+export function settingsShape(definition: AnyConnector): z.ZodRawShape {
+  return { ...commonSettings, ...definition.settings }
+}
+
+/** The strict on-disk schema of one provider's entries (with the `_env` / `_file` forms). */
+export function entrySchema(definition: AnyConnector): z.ZodObject {
   let schema = entrySchemas.get(definition)
   if (!schema) {
-    schema = z.strictObject(rawEntryShape({ ...commonSettings, ...definition.settings }))
+    schema = z.strictObject(rawEntryShape(settingsShape(definition)))
     entrySchemas.set(definition, schema)
+  }
+  return schema
+}
+
+/** The schema of one provider's settings once `_env` / `_file` are resolved. */
+export function settingsSchema(definition: AnyConnector): z.ZodObject {
+  let schema = settingsSchemas.get(definition)
+  if (!schema) {
+    schema = z.object(settingsShape(definition))
+    settingsSchemas.set(definition, schema)
   }
   return schema
 }

@@ -1,26 +1,16 @@
+import { readFileSync } from 'node:fs'
+import type { Category } from '../common/category.js'
 import { ConfigError } from '../common/errors.js'
-import type { Category, ConnectorDefinition } from '../connectors/types.js'
+import { describeIssue } from '../common/zod-issues.js'
+import {
+  COMPATIBILITY_SECRETS,
+  type CommonSettings,
+  type CompatibilityAuth,
+} from '../connectors/shared/settings.js'
+import type { PreparedConnector } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
-import type { ConnectorConfig, ConnectorEntry } from './load.js'
-import { type ResolvedSettings, resolveSettings } from './resolve.js'
-import { COMPATIBILITY_SECRETS, commonSettings } from './settings.js'
-
-/** A connector chosen for a command, with its settings resolved and validated. */
-export interface PreparedConnector {
-  name: string
-  provider: string
-  category: Category
-  definition: ConnectorDefinition
-  config: unknown
-  /** Per-connector overrides of the command's --timeout and --retries. */
-  timeoutSeconds?: number
-  retries?: number
-  caFile?: string
-  secretValues: string[]
-  /** Header names that carry secrets (a configured api_key_header). */
-  secretHeaders: string[]
-  warnings: string[]
-}
+import { type ConnectorConfig, type ConnectorEntry, settingsSchema, settingsShape } from './load.js'
+import { resolveSettings } from './resolve.js'
 
 /** `--provider a,b --provider c` → ['a', 'b', 'c'] (order kept, duplicates dropped). */
 export function parseProviderFlags(values: readonly string[] | undefined): string[] {
@@ -146,16 +136,23 @@ function prepareOne(
   env: NodeJS.ProcessEnv,
 ): PreparedConnector {
   const { definition } = entry
-  const secrets = [...definition.secrets, ...(definition.urlIsSecret ? ['url'] : [])]
-  const shape = { ...commonSettings, ...definition.settings }
-  const resolution = resolveSettings(entry.raw, shape, {
+  const secrets: string[] = [...definition.secrets, ...(definition.urlIsSecret ? ['url'] : [])]
+  const where = `${config.path}: connector ${entry.name}`
+  const resolution = resolveSettings(entry.raw, settingsShape(definition), {
     name: entry.name,
     configPath: config.path,
     env,
     secrets,
   })
+  // Values from the environment or a file are checked against the same schema as literal ones.
+  const parsed = settingsSchema(definition).safeParse(resolution.settings)
+  if (!parsed.success) {
+    throw new ConfigError(
+      `${where}: ${parsed.error.issues.map((issue) => describeIssue(issue, '')).join('; ')}.`,
+    )
+  }
+  const settings = parsed.data as CommonSettings & CompatibilityAuth
   const warnings = [...resolution.warnings]
-  const settings: ResolvedSettings = resolution.settings
   let configured: unknown
   try {
     configured = definition.configure(settings, {
@@ -163,12 +160,10 @@ function prepareOne(
       warn: (message) => warnings.push(message),
     })
   } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new ConfigError(`${config.path}: connector ${entry.name}: ${error.message}`, error.actions)
-    }
+    if (error instanceof ConfigError) throw new ConfigError(`${where}: ${error.message}`, error.actions)
     throw error
   }
-  const apiKeyHeader = typeof settings.api_key_header === 'string' ? [settings.api_key_header] : []
+  if (settings.ca_file) assertPemBundle(settings.ca_file, where)
   const compatSecrets = COMPATIBILITY_SECRETS.map((key) => settings[key]).filter(
     (value): value is string => typeof value === 'string',
   )
@@ -178,17 +173,21 @@ function prepareOne(
     category: definition.category,
     definition,
     config: configured,
-    timeoutSeconds: typeof settings.timeout_seconds === 'number' ? settings.timeout_seconds : undefined,
-    retries: typeof settings.retries === 'number' ? settings.retries : undefined,
-    caFile: typeof settings.ca_file === 'string' ? settings.ca_file : undefined,
+    timeoutSeconds: settings.timeout_seconds,
+    retries: settings.retries,
+    caFile: settings.ca_file,
     secretValues: [...new Set([...resolution.secretValues, ...compatSecrets])],
-    secretHeaders: apiKeyHeader,
+    secretHeaders: settings.api_key_header ? [settings.api_key_header] : [],
     warnings,
   }
 }
 
-/** An optional text setting. */
-export function textSetting(settings: ResolvedSettings, key: string): string | undefined {
-  const value = settings[key]
-  return typeof value === 'string' && value !== '' ? value : undefined
+/** A ca_file must hold PEM certificates; anything else would fail only at the first TLS handshake. */
+function assertPemBundle(path: string, where: string): void {
+  const text = readFileSync(path, 'utf8')
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(`${where}: ca_file ${path} holds no PEM certificate.`, [
+      'Point ca_file at a PEM bundle (-----BEGIN CERTIFICATE----- blocks) of the certificate authorities to trust.',
+    ])
+  }
 }

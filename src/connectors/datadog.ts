@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
-import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, isTransient, type Session, type Verdict } from '../delivery/session.js'
+import { isRetryableStatus } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
@@ -72,7 +73,7 @@ const PAST_WINDOW_MS = 18 * 3_600_000
 const FUTURE_WINDOW_MS = 2 * 3_600_000
 const WINDOW_MARGIN_MS = 10 * 60_000
 
-export const datadog = defineConnector<DatadogConfig>({
+export const datadog = defineConnector({
   provider: 'datadog',
   category: 'siem',
   title: 'Datadog Logs',
@@ -96,17 +97,17 @@ export const datadog = defineConnector<DatadogConfig>({
   secrets: ['api_key'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const apiKey = textSetting(settings, 'api_key')
+  configure(settings, context): DatadogConfig {
+    const apiKey = settings.api_key
     if (!apiKey) throw new ConfigError('api_key is required (a Datadog API key); set api_key_env.')
-    const header = textSetting(settings, 'api_key_header')
+    const header = settings.api_key_header
     if (header && header.toLowerCase() !== 'dd-api-key') {
       throw new ConfigError(
         `api_key_header "${header}" would be ignored by Datadog, which reads the key only from the DD-API-KEY header; remove api_key_header or set it to "DD-API-KEY".`,
       )
     }
-    const { url, site } = intakeEndpoint(textSetting(settings, 'site'), textSetting(settings, 'url'))
-    if (site && !textSetting(settings, 'url') && !(DATADOG_SITES as readonly string[]).includes(site)) {
+    const { url, site } = intakeEndpoint(settings.site, settings.url)
+    if (site && !settings.url && !(DATADOG_SITES as readonly string[]).includes(site)) {
       context.warn(
         `connector ${context.name}: site "${site}" is not a documented Datadog site (${DATADOG_SITES.join(', ')}); logs go to ${url}.`,
       )
@@ -125,10 +126,10 @@ export const datadog = defineConnector<DatadogConfig>({
       url,
       site,
       apiKey,
-      service: textSetting(settings, 'service') ?? 'cavra',
-      ddsource: textSetting(settings, 'ddsource') ?? 'cavra',
+      service: settings.service ?? 'cavra',
+      ddsource: settings.ddsource ?? 'cavra',
       tags,
-      hostname: textSetting(settings, 'hostname'),
+      hostname: settings.hostname,
       headers: configuredHeaders(settings),
     }
   },
@@ -306,7 +307,7 @@ export function readIntakeResponse(response: HttpResponse, site: string | null):
   const { status } = response
   if (status >= 200 && status < 300) return { kind: 'ok', value: null }
   const said = datadogErrors(response.body) ?? excerpt(response)
-  if (isTransient(status) || status >= 500) return { kind: 'retryable', reason: said }
+  if (isRetryableStatus(status) || status >= 500) return { kind: 'retryable', reason: said }
   const where = site ? `site ${site}` : 'the Datadog site this url belongs to'
   const hint: Record<number, string> = {
     400: 'Datadog refused the payload',

@@ -8,14 +8,14 @@ import { servicenow } from './servicenow.js'
 import { slack } from './slack.js'
 import { splunk } from './splunk.js'
 import { teams } from './teams.js'
-import type { ConnectorDefinition } from './types.js'
+import type { AnyConnector } from './types.js'
 import { webhook } from './webhook.js'
 
 /**
  * Every provider cavra delivers to. An explicit list (not a folder scan) so the bundler and
  * the type checker see every connector; adding one is one import and one entry here.
  */
-export const CONNECTORS: readonly ConnectorDefinition[] = [
+export const CONNECTORS: readonly AnyConnector[] = [
   splunk,
   sentinel,
   datadog,
@@ -27,8 +27,8 @@ export const CONNECTORS: readonly ConnectorDefinition[] = [
   jamf,
   intune,
   linux,
-] as ConnectorDefinition[]
+]
 
-export const REGISTRY: ReadonlyMap<string, ConnectorDefinition> = new Map(
+export const REGISTRY: ReadonlyMap<string, AnyConnector> = new Map(
   CONNECTORS.map((connector) => [connector.provider, connector]),
 )

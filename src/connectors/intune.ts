@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import type { ResolvedSettings } from '../config/resolve.js'
-import { textSetting } from '../config/select.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
-import { excerpt, isTransient, type Session, type Verdict } from '../delivery/session.js'
+import { isRetryableStatus } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, type Verdict } from '../delivery/verdict.js'
 import { exportManifestSchema, type IntuneApp, intuneAppSchema } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
@@ -58,7 +58,7 @@ const MAX_PAGES = 200
 // or command would be mangled (PSScriptAnalyzer rule UseBOMForUnicodeEncodedFile).
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])
 
-export const intune = defineConnector<IntuneConfig>({
+export const intune = defineConnector({
   provider: 'intune',
   category: 'endpoint',
   title: 'Microsoft Intune',
@@ -82,9 +82,9 @@ export const intune = defineConnector<IntuneConfig>({
   secrets: ['client_secret'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const required = (key: string, what: string) => {
-      const value = textSetting(settings, key)
+  configure(settings, context): IntuneConfig {
+    const required = (key: 'tenant_id' | 'client_id' | 'client_secret', what: string) => {
+      const value = settings[key]
       if (!value) throw new ConfigError(`${key} is required (${what}); set ${key} or ${key}_env.`)
       return value
     }
@@ -94,10 +94,15 @@ export const intune = defineConnector<IntuneConfig>({
     if (!GUID.test(tenantId) && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(tenantId))
       throw new ConfigError(`tenant_id "${tenantId}" is neither a GUID nor a domain name.`)
     if (!GUID.test(clientId)) throw new ConfigError('client_id must be the application (client) ID, a GUID.')
-    const authority = rootUrl(settings, 'authority_url', 'https://login.microsoftonline.com', true)
+    const authority = rootUrl(
+      settings.authority_url,
+      'authority_url',
+      'https://login.microsoftonline.com',
+      true,
+    )
     // The Graph root is also the resource of the token scope, so it cannot carry /beta or /v1.0.
-    const graphUrl = rootUrl(settings, 'graph_url', 'https://graph.microsoft.com', false)
-    const groupId = textSetting(settings, 'group_id')
+    const graphUrl = rootUrl(settings.graph_url, 'graph_url', 'https://graph.microsoft.com', false)
+    const groupId = settings.group_id
     if (groupId && !GUID.test(groupId))
       throw new ConfigError(
         `group_id "${groupId}" must be the Entra group's object ID (a GUID), not its name.`,
@@ -107,7 +112,7 @@ export const intune = defineConnector<IntuneConfig>({
     )
     for (const [key] of plain)
       context.warn(`connector ${context.name}: ${key} uses http://; tokens travel unencrypted.`)
-    if (textSetting(settings, 'url'))
+    if (settings.url)
       context.warn(`connector ${context.name}: url is not used by intune; Graph is reached at graph_url.`)
     return {
       graphUrl,
@@ -130,9 +135,8 @@ export const intune = defineConnector<IntuneConfig>({
   },
 })
 
-function rootUrl(settings: ResolvedSettings, key: string, fallback: string, pathAllowed: boolean): string {
-  const value = textSetting(settings, key) ?? fallback
-  const url = parseUrlSetting(value, key)
+function rootUrl(value: string | undefined, key: string, fallback: string, pathAllowed: boolean): string {
+  const url = parseUrlSetting(value ?? fallback, key)
   const path = url.pathname.replace(/\/+$/, '')
   if ((path !== '' && !pathAllowed) || url.search !== '')
     throw new ConfigError(`${key} must be a root URL such as ${fallback}, without a path or query.`)
@@ -262,7 +266,7 @@ export function readGraph<T>(
     return { kind: 'failed', reason: `unexpected answer from Graph: ${excerpt(response)}` }
   }
   const reason = graphReason(response)
-  return isTransient(response.status) ? { kind: 'retryable', reason } : { kind: 'failed', reason }
+  return isRetryableStatus(response.status) ? { kind: 'retryable', reason } : { kind: 'failed', reason }
 }
 
 function readPage<T>(

@@ -1,16 +1,10 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import { textSetting } from '../config/select.js'
+import { type Exchange, recoveryOf, type TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
-import {
-  type Exchange,
-  excerpt,
-  isTransient,
-  recoveryOf,
-  type Session,
-  type TokenSource,
-  type Verdict,
-} from '../delivery/session.js'
+import { isRetryableStatus } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { JamfPolicy, PublicationFields } from '../events/endpoint-export.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
@@ -48,7 +42,7 @@ const jamfId = z.union([
   z.string().regex(/^[1-9]\d*$/, 'must be a Jamf object id'),
 ])
 
-export const jamf = defineConnector<JamfConfig>({
+export const jamf = defineConnector({
   provider: 'jamf',
   category: 'endpoint',
   title: 'Jamf Pro',
@@ -71,10 +65,10 @@ export const jamf = defineConnector<JamfConfig>({
   secrets: ['client_secret', 'password'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const baseUrl = jamfBaseUrl(textSetting(settings, 'url'))
-    const client = pairOf(settings, 'client_id', 'client_secret')
-    const account = pairOf(settings, 'username', 'password')
+  configure(settings, context): JamfConfig {
+    const baseUrl = jamfBaseUrl(settings.url)
+    const client = pairOf(['client_id', settings.client_id], ['client_secret', settings.client_secret])
+    const account = pairOf(['username', settings.username], ['password', settings.password])
     if (client && account)
       throw new ConfigError('set client_id + client_secret or username + password, not both.')
     if (!client && !account) {
@@ -164,12 +158,9 @@ export const jamf = defineConnector<JamfConfig>({
 })
 
 function pairOf(
-  settings: Record<string, unknown>,
-  first: string,
-  second: string,
+  [first, a]: [string, string | undefined],
+  [second, b]: [string, string | undefined],
 ): [string, string] | undefined {
-  const a = textSetting(settings, first)
-  const b = textSetting(settings, second)
   if (a && !b) throw new ConfigError(`${first} is set but ${second} is not; set ${second}_env too.`)
   if (b && !a) throw new ConfigError(`${second} is set but ${first} is not; set ${first} too.`)
   return a && b ? [a, b] : undefined
@@ -230,7 +221,7 @@ export function readAccountToken(response: HttpResponse): Verdict<string> {
     return { kind: 'failed', reason: `Jamf Pro answered ${response.status} without a token` }
   }
   const text = jamfErrorText(response)
-  if (isTransient(response.status)) return { kind: 'retryable', reason: text }
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason: text }
   if (response.status === 401) {
     return {
       kind: 'failed',
@@ -449,7 +440,7 @@ const PRIVILEGES = {
  */
 export function readFailure(response: HttpResponse, target: keyof typeof PRIVILEGES): Verdict<never> {
   const text = jamfErrorText(response)
-  if (isTransient(response.status)) return { kind: 'retryable', reason: text }
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason: text }
   const hints: Record<number, string> = {
     400: 'Jamf Pro refused the request as malformed',
     // The Classic API also answers 401, not 403, when the role lacks a privilege.

@@ -2,17 +2,11 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import { isSeverity, SEVERITIES, type Severity } from '../common/severity.js'
-import { textSetting } from '../config/select.js'
+import type { ExchangeResult, Recovery } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
-import { parseRetryAfter } from '../delivery/retry.js'
-import {
-  type ExchangeResult,
-  excerpt,
-  isTransient,
-  type Recovery,
-  type Session,
-  type Verdict,
-} from '../delivery/session.js'
+import { isRetryableStatus, parseRetryAfter } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
@@ -57,7 +51,7 @@ const KEY_FIELDS = [
   ...['execution_status', 'rollback_status', 'decision_count', 'blocked_count', 'approval_required_count'],
 ]
 
-export const jira = defineConnector<JiraConfig>({
+export const jira = defineConnector({
   provider: 'jira',
   category: 'itsm',
   title: 'Jira',
@@ -92,8 +86,8 @@ export const jira = defineConnector<JiraConfig>({
   secrets: ['token'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): JiraConfig {
+    const url = settings.url
     if (!url) {
       throw new ConfigError(
         'url is required (the Jira site, e.g. https://acme.atlassian.net, or a full /rest/api/3/issue URL); set url or url_env.',
@@ -108,7 +102,7 @@ export const jira = defineConnector<JiraConfig>({
       )
     }
     const apiVersion = configured ?? site.version ?? 3
-    const projectKey = textSetting(settings, 'project_key')
+    const projectKey = settings.project_key
     if (!projectKey) {
       throw new ConfigError(
         'project_key is required (the key of the Jira project issues are created in, e.g. SEC); set project_key.',
@@ -117,8 +111,8 @@ export const jira = defineConnector<JiraConfig>({
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(projectKey)) {
       throw new ConfigError(`project_key "${projectKey}" is not a Jira project key (e.g. SEC).`)
     }
-    const token = textSetting(settings, 'token')
-    const email = textSetting(settings, 'email')
+    const token = settings.token
+    const email = settings.email
     if (!token) {
       throw new ConfigError(
         `token is required (${email ? 'the Atlassian API token for email' : 'a Cloud API token with email, or a Data Center personal access token'}); set token_env.`,
@@ -144,13 +138,13 @@ export const jira = defineConnector<JiraConfig>({
       base: site.base,
       apiVersion,
       projectKey,
-      issueType: textSetting(settings, 'issue_type') ?? 'Task',
+      issueType: settings.issue_type ?? 'Task',
       authorization: basic ? basic.header : `Bearer ${token}`,
       basicBlob: basic?.blob,
       labels: labelsOf(settings.labels),
       priorityMap: priorityMapOf(settings.priority_map),
       dedupe: settings.dedupe !== false,
-      title: textSetting(settings, 'title'),
+      title: settings.title,
       headers: configuredHeaders(settings),
     }
   },
@@ -445,7 +439,7 @@ function readFailure(
   now: number,
 ): Verdict<never> {
   const reason = jiraErrorText(response)
-  if (isTransient(response.status)) {
+  if (isRetryableStatus(response.status)) {
     return { kind: 'retryable', reason, retryAfterMs: retryAfterMs(response, now) }
   }
   const project = config.projectKey
@@ -484,7 +478,7 @@ async function deliverIssue(
 ): Promise<ConnectorResult> {
   if (config.basicBlob) session.addSecret(config.basicBlob)
   const label = dedupeLabel(event.eventId)
-  session.idempotencyKey = label
+  session.setIdempotencyKey(label)
   const search = (step: string, withinMinutes?: number) =>
     session.exchange<string | null>({
       step,

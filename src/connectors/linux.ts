@@ -1,8 +1,7 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, statusText, type Verdict } from '../delivery/session.js'
+import { excerpt, statusText, type Verdict } from '../delivery/verdict.js'
 import type { PublicationFields } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
@@ -56,7 +55,7 @@ export interface FleetReceipt {
   duplicate: boolean
 }
 
-export const linux = defineConnector<LinuxConfig>({
+export const linux = defineConnector({
   provider: 'linux',
   category: 'endpoint',
   title: 'Linux fleet',
@@ -72,15 +71,15 @@ export const linux = defineConnector<LinuxConfig>({
   secrets: ['signing_secret', 'token'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): LinuxConfig {
+    const url = settings.url
     if (!url) throw new ConfigError('url is required (the fleet publication endpoint); set url or url_env.')
     const { protocol } = parseUrlSetting(url)
     if (protocol !== 'https:' && protocol !== 'http:') {
       throw new ConfigError(`url must be an https:// URL, not ${protocol}//.`)
     }
-    const secret = textSetting(settings, 'signing_secret')
-    const token = textSetting(settings, 'token')
+    const secret = settings.signing_secret
+    const token = settings.token
     if (!secret && !token) {
       throw new ConfigError(
         'signing_secret or token is required: an unauthenticated publication endpoint would let anyone push binaries and install scripts to the fleet; set signing_secret_env and/or token_env.',
@@ -107,7 +106,7 @@ export const linux = defineConnector<LinuxConfig>({
     // One id per connector and publication: retries and later re-publications of the same export
     // carry it, so the receiver drops duplicates instead of rolling the fleet out twice.
     const id = messageId(config.name, built.publication.publication_id)
-    session.idempotencyKey = id
+    session.setIdempotencyKey(id)
     const result = await session.exchange({
       step: 'publish to fleet',
       primary: true,

@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
-import type { ResolvedSettings } from '../config/resolve.js'
-import { textSetting } from '../config/select.js'
+import type { TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
-import { excerpt, readStatus, type Session, type TokenSource, type Verdict } from '../delivery/session.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, readStatus, type Verdict } from '../delivery/verdict.js'
 import { type Decision, type DeliveryEvent, describeDecision } from '../events/event.js'
 import { objectField, textField } from '../events/views.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
@@ -14,7 +14,7 @@ import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector } from './types.js'
+import { type ConnectorResult, defineConnector, type SettingsOf } from './types.js'
 
 /**
  * Microsoft Sentinel through Azure Monitor Logs (SPEC §3, §4.5, §8.1).
@@ -58,48 +58,52 @@ const MODE_KEYS: Record<SentinelMode, string> = {
 
 const text = () => z.string().min(1).optional()
 
-export const sentinel = defineConnector<SentinelConfig>({
+const sentinelSettings = {
+  mode: z
+    .enum(['logs-ingestion', 'data-collector', 'custom'])
+    .optional()
+    .describe(
+      'logs-ingestion (default), data-collector (legacy API, retired by Microsoft in 2026) or custom.',
+    ),
+  dcr_immutable_id: text().describe('Immutable id of the data collection rule (dcr-<32 hex>).'),
+  stream_name: text().describe('DCR input stream (default Custom-CAVRAEvents).'),
+  tenant_id: text().describe('Entra tenant of the app registration.'),
+  client_id: text().describe('Application (client) id of the app registration.'),
+  client_secret: text().describe('Client secret value of the app registration.'),
+  authority_url: text().describe('Entra authority (default https://login.microsoftonline.com).'),
+  scope: text().describe('Token scope (default https://monitor.azure.com//.default).'),
+  workspace_id: text().describe('Log Analytics workspace id (data-collector).'),
+  shared_key: text().describe('Workspace primary or secondary key, base64 (data-collector).'),
+  log_type: text().describe('Data Collector record type; the table becomes <log_type>_CL (default CAVRA).'),
+  token: text().describe('A bearer token obtained elsewhere (logs-ingestion) or the custom auth token.'),
+  authorization_scheme: text().describe('Scheme for token (default Bearer).'),
+  authorization: text().describe('The whole Authorization header value (compatibility).'),
+  api_key: text().describe('Sent in the header named by api_key_header (custom).'),
+  api_key_header: text().describe('Header for api_key (default x-api-key).'),
+}
+
+type SentinelSettings = SettingsOf<typeof sentinelSettings>
+
+export const sentinel = defineConnector({
   provider: 'sentinel',
   category: 'siem',
   title: 'Microsoft Sentinel',
   docs: 'https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview',
-  settings: {
-    mode: z
-      .enum(['logs-ingestion', 'data-collector', 'custom'])
-      .optional()
-      .describe(
-        'logs-ingestion (default), data-collector (legacy API, retired by Microsoft in 2026) or custom.',
-      ),
-    dcr_immutable_id: text().describe('Immutable id of the data collection rule (dcr-<32 hex>).'),
-    stream_name: text().describe('DCR input stream (default Custom-CAVRAEvents).'),
-    tenant_id: text().describe('Entra tenant of the app registration.'),
-    client_id: text().describe('Application (client) id of the app registration.'),
-    client_secret: text().describe('Client secret value of the app registration.'),
-    authority_url: text().describe('Entra authority (default https://login.microsoftonline.com).'),
-    scope: text().describe('Token scope (default https://monitor.azure.com//.default).'),
-    workspace_id: text().describe('Log Analytics workspace id (data-collector).'),
-    shared_key: text().describe('Workspace primary or secondary key, base64 (data-collector).'),
-    log_type: text().describe('Data Collector record type; the table becomes <log_type>_CL (default CAVRA).'),
-    token: text().describe('A bearer token obtained elsewhere (logs-ingestion) or the custom auth token.'),
-    authorization_scheme: text().describe('Scheme for token (default Bearer).'),
-    authorization: text().describe('The whole Authorization header value (compatibility).'),
-    api_key: text().describe('Sent in the header named by api_key_header (custom).'),
-    api_key_header: text().describe('Header for api_key (default x-api-key).'),
-  },
+  settings: sentinelSettings,
   secrets: ['client_secret', 'shared_key', 'token', 'authorization', 'api_key'],
   urlIsSecret: false,
 
-  configure(settings, context) {
+  configure(settings, context): SentinelConfig {
     const mode = selectMode(settings)
     const warn = (message: string) => context.warn(`connector ${context.name}: ${message}`)
-    if (!textSetting(settings, 'mode') && mode === 'custom') {
+    if (!settings.mode && mode === 'custom') {
       warn(
         'no dcr_immutable_id is set, so records are POSTed to url with static auth headers (custom mode, as the earlier tool did); Microsoft Sentinel ingests through the Logs Ingestion API: set dcr_immutable_id, tenant_id, client_id and client_secret_env.',
       )
     }
     const used = MODE_KEYS[mode].split(' ')
     const unused = [...new Set(Object.values(MODE_KEYS).join(' ').split(' '))].filter(
-      (key) => !used.includes(key) && textSetting(settings, key),
+      (key) => !used.includes(key) && settings[key as keyof SentinelSettings] !== undefined,
     )
     if (unused.length > 0) warn(`${unused.join(', ')}: not used in ${mode} mode.`)
     const headers = configuredHeaders(settings)
@@ -121,18 +125,17 @@ export const sentinel = defineConnector<SentinelConfig>({
 })
 
 /** Explicit `mode` wins; otherwise the keys present say which API the config was written for. */
-export function selectMode(settings: ResolvedSettings): SentinelMode {
-  const explicit = textSetting(settings, 'mode') as SentinelMode | undefined
-  if (explicit) return explicit
-  if (textSetting(settings, 'dcr_immutable_id')) return 'logs-ingestion'
-  if (textSetting(settings, 'workspace_id') && textSetting(settings, 'shared_key')) return 'data-collector'
-  const legacyAuth = ['api_key', 'authorization', 'token'].some((key) => textSetting(settings, key))
-  if (textSetting(settings, 'url') && legacyAuth) return 'custom'
+export function selectMode(settings: SentinelSettings): SentinelMode {
+  if (settings.mode) return settings.mode
+  if (settings.dcr_immutable_id) return 'logs-ingestion'
+  if (settings.workspace_id && settings.shared_key) return 'data-collector'
+  const legacyAuth = Boolean(settings.api_key || settings.authorization || settings.token)
+  if (settings.url && legacyAuth) return 'custom'
   return 'logs-ingestion'
 }
 
-function requireUrl(settings: ResolvedSettings, mode: SentinelMode): string {
-  const url = textSetting(settings, 'url')
+function requireUrl(settings: SentinelSettings, mode: SentinelMode): string {
+  const url = settings.url
   const what =
     mode === 'custom'
       ? 'the endpoint that receives the JSON array of records'
@@ -143,9 +146,9 @@ function requireUrl(settings: ResolvedSettings, mode: SentinelMode): string {
 }
 
 /** `{endpoint}/dataCollectionRules/{id}/streams/{stream}?api-version=2023-01-01` (Logs Ingestion REST API). */
-export function ingestionUrl(endpoint: string, settings: ResolvedSettings): string {
-  const dcr = textSetting(settings, 'dcr_immutable_id') ?? ''
-  const stream = textSetting(settings, 'stream_name') ?? 'Custom-CAVRAEvents'
+export function ingestionUrl(endpoint: string, settings: SentinelSettings): string {
+  const dcr = settings.dcr_immutable_id ?? ''
+  const stream = settings.stream_name ?? 'Custom-CAVRAEvents'
   const base = new URL(endpoint)
   // The immutableId property (dcr- + 32 hex), not the DCR's name or ARM resource id.
   const problem = !dcr
@@ -164,68 +167,71 @@ export function ingestionUrl(endpoint: string, settings: ResolvedSettings): stri
 }
 
 /** A fixed bearer credential, or an Entra client-credentials token fetched and cached by the session. */
-function ingestionAuth(settings: ResolvedSettings, warn: (message: string) => void): TokenSource | string {
-  const token = textSetting(settings, 'token')
-  const authorization = textSetting(settings, 'authorization')
-  const credentials = ['tenant_id', 'client_id', 'client_secret'].filter((key) => textSetting(settings, key))
+function ingestionAuth(settings: SentinelSettings, warn: (message: string) => void): TokenSource | string {
+  const token = settings.token
+  const authorization = settings.authorization
+  const { tenant_id, client_id, client_secret } = settings
+  const credentials = Object.entries({ tenant_id, client_id, client_secret })
+    .filter(([, value]) => value !== undefined)
+    .map(([key]) => key)
   if (token || authorization) {
     if (credentials.length > 0) {
       throw new ConfigError(`set either token (obtained elsewhere) or ${credentials.join(', ')}, not both.`)
     }
-    const scheme = textSetting(settings, 'authorization_scheme')
+    const scheme = settings.authorization_scheme
     if (token && scheme && scheme.toLowerCase() !== 'bearer') {
       throw new ConfigError(`authorization_scheme "${scheme}" is refused; Logs Ingestion takes Bearer.`)
     }
     return authorization ?? `Bearer ${token}`
   }
-  for (const key of ['tenant_id', 'client_id', 'client_secret']) {
-    if (!textSetting(settings, key)) {
-      throw new ConfigError(
-        `${key} is required for an Entra client-credentials token (or set token to a bearer token obtained elsewhere); set ${key}${key === 'client_secret' ? '_env' : ''}.`,
-      )
-    }
-  }
-  const authority = (textSetting(settings, 'authority_url') ?? DEFAULT_AUTHORITY).replace(/\/+$/, '')
+  const missing = (key: string) =>
+    new ConfigError(
+      `${key} is required for an Entra client-credentials token (or set token to a bearer token obtained elsewhere); set ${key}${key === 'client_secret' ? '_env' : ''}.`,
+    )
+  if (!tenant_id) throw missing('tenant_id')
+  if (!client_id) throw missing('client_id')
+  if (!client_secret) throw missing('client_secret')
+  const authority = (settings.authority_url ?? DEFAULT_AUTHORITY).replace(/\/+$/, '')
   if (isPlainHttpOffHost(authority))
     warn('authority_url uses http://; the client secret travels unencrypted.')
-  const scope = textSetting(settings, 'scope') ?? DEFAULT_SCOPE
+  const scope = settings.scope ?? DEFAULT_SCOPE
   // Client-credentials scopes must be `<resource>/.default` (Entra answers AADSTS1002012 otherwise).
   if (!scope.endsWith('/.default')) {
     throw new ConfigError(`scope "${scope}" must end in /.default, e.g. ${DEFAULT_SCOPE}.`)
   }
   return clientCredentialsToken({
     issuer: 'Entra',
-    tokenUrl: `${authority}/${encodeURIComponent(textSetting(settings, 'tenant_id')!)}/oauth2/v2.0/token`,
-    clientId: textSetting(settings, 'client_id')!,
-    clientSecret: textSetting(settings, 'client_secret')!,
+    tokenUrl: `${authority}/${encodeURIComponent(tenant_id)}/oauth2/v2.0/token`,
+    clientId: client_id,
+    clientSecret: client_secret,
     scope,
   })
 }
 
 function configureDataCollector(
-  settings: ResolvedSettings,
+  settings: SentinelSettings,
   headers: Record<string, string>,
   warn: (message: string) => void,
 ): SentinelConfig {
   warn(
     'the HTTP Data Collector API is deprecated and Microsoft retired it in September 2026; move to mode logs-ingestion (a DCR and an app registration).',
   )
-  const workspaceId = textSetting(settings, 'workspace_id')
+  const workspaceId = settings.workspace_id
   if (!workspaceId || !GUID.test(workspaceId)) {
     throw new ConfigError('workspace_id is required: the Log Analytics workspace id (a GUID).')
   }
-  const sharedKey = textSetting(settings, 'shared_key')
+  const sharedKey = settings.shared_key
   if (!sharedKey) throw new ConfigError('shared_key is required (the workspace key); set shared_key_env.')
   // The key is base64 and the HMAC is keyed with its decoded bytes (data-collector-api, "Authorization").
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sharedKey) || sharedKey.length % 4 !== 0) {
     throw new ConfigError('shared_key is not base64; copy the primary or secondary key as Azure shows it.')
   }
   // "Log-Type: letters, numbers and underscore only, up to 100 characters" (data-collector-api, headers).
-  const logType = textSetting(settings, 'log_type') ?? 'CAVRA'
+  const logType = settings.log_type ?? 'CAVRA'
   if (!/^[A-Za-z0-9_]{1,100}$/.test(logType)) {
     throw new ConfigError(`log_type "${logType}" may hold only letters, digits and _, at most 100.`)
   }
-  const url = dataCollectorUrl(workspaceId, textSetting(settings, 'url'))
+  const url = dataCollectorUrl(workspaceId, settings.url)
   if (isPlainHttpOffHost(url)) warn('url uses http://; the records travel unencrypted.')
   return { mode: 'data-collector', url, workspaceId, key: Buffer.from(sharedKey, 'base64'), logType, headers }
 }

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
-import type { ResolvedSettings } from '../config/resolve.js'
-import { textSetting } from '../config/select.js'
+import { recoveryOf } from '../delivery/exchange.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, isTransient, recoveryOf, type Session, type Verdict } from '../delivery/session.js'
+import { isRetryableStatus } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { PROMOTION_EVENT_TYPE, ROLLBACK_EVENT_TYPE } from '../events/release.js'
 import { objectField } from '../events/views.js'
@@ -59,7 +60,7 @@ const SYS_ID = /^[0-9a-f]{32}$/
 // The standard-change endpoint ignores these fields: the template owns them (POST /change/standard).
 const TEMPLATE_OWNED = ['description', 'backout_plan', 'test_plan', 'implementation_plan']
 
-export const servicenow = defineConnector<ServiceNowConfig>({
+export const servicenow = defineConnector({
   provider: 'servicenow',
   category: 'itsm',
   title: 'ServiceNow',
@@ -82,16 +83,16 @@ export const servicenow = defineConnector<ServiceNowConfig>({
   secrets: ['password', 'token'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): ServiceNowConfig {
+    const url = settings.url
     if (!url) {
       throw new ConfigError(
         'url is required (the instance, e.g. https://acme.service-now.com, or a full /api/now/table/<table> URL); set url or url_env.',
       )
     }
     const instance = instanceOf(url)
-    const api = textSetting(settings, 'api') === 'change' ? 'change' : 'table'
-    const named = textSetting(settings, 'table')
+    const api = settings.api === 'change' ? 'change' : 'table'
+    const named = settings.table
     if (named && instance.table && named !== instance.table) {
       throw new ConfigError(`table "${named}" contradicts the table in url ("${instance.table}"); keep one.`)
     }
@@ -100,11 +101,11 @@ export const servicenow = defineConnector<ServiceNowConfig>({
     if (api === 'change' && table !== 'change_request') {
       throw new ConfigError(`api "change" creates change_request records; table "${table}" cannot be used.`)
     }
-    const model = textSetting(settings, 'change_model')
+    const model = settings.change_model
     if (model && api !== 'change')
       context.warn(`connector ${context.name}: change_model applies to api: change only.`)
     const changeModel = parseChangeModel(model)
-    const display = textSetting(settings, 'correlation_display') ?? 'CAVRA'
+    const display = settings.correlation_display ?? 'CAVRA'
     if (display.length > CORRELATION_MAX || display.includes('^')) {
       throw new ConfigError(`correlation_display must be at most ${CORRELATION_MAX} characters, without "^".`)
     }
@@ -114,7 +115,7 @@ export const servicenow = defineConnector<ServiceNowConfig>({
         `connector ${context.name}: a standard change keeps only the fields its template exposes; unless the template includes correlation_id and correlation_display, re-deliveries cannot be recognised.`,
       )
     }
-    const assignmentGroup = textSetting(settings, 'assignment_group')
+    const assignmentGroup = settings.assignment_group
     if (assignmentGroup && !SYS_ID.test(assignmentGroup)) {
       context.warn(
         `connector ${context.name}: assignment_group is a reference field; give the group's sys_id.`,
@@ -134,10 +135,10 @@ export const servicenow = defineConnector<ServiceNowConfig>({
       lookupUrl: api === 'change' ? `${instance.base}/api/now/table/change_request` : tableUrl,
       ...credentials(settings),
       assignmentGroup,
-      category: textSetting(settings, 'category') ?? 'software',
+      category: settings.category ?? 'software',
       correlationDisplay: display,
       dedupe,
-      title: textSetting(settings, 'title'),
+      title: settings.title,
       headers: configuredHeaders(settings),
     }
   },
@@ -171,10 +172,13 @@ function tableCreateUrl(tableUrl: string): string {
   return `${tableUrl}?${new URLSearchParams({ sysparm_fields: 'sys_id,number', sysparm_exclude_reference_link: 'true' })}`
 }
 
-function credentials(settings: ResolvedSettings): { authorization: string; basicBlob?: string } {
-  const username = textSetting(settings, 'username')
-  const password = textSetting(settings, 'password')
-  const token = textSetting(settings, 'token')
+function credentials(settings: { username?: string; password?: string; token?: string }): {
+  authorization: string
+  basicBlob?: string
+} {
+  const username = settings.username
+  const password = settings.password
+  const token = settings.token
   if (token && (username || password))
     throw new ConfigError('set either username + password or token, not both.')
   if (token) return { authorization: `Bearer ${token}` }
@@ -352,7 +356,7 @@ function readFailure(
         : undefined
     return { kind: 'retryable', reason: text, retryAfterMs: untilReset }
   }
-  if (isTransient(response.status)) return { kind: 'retryable', reason: text }
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason: text }
   const hint = hintFor(response.status, message ?? '', config, step)
   return { kind: 'failed', reason: hint ? `${text}: ${hint}` : text }
 }
@@ -421,7 +425,7 @@ async function deliverRecord(
 ): Promise<ConnectorResult> {
   if (config.basicBlob) session.addSecret(config.basicBlob)
   const correlation = correlationId(event.eventId)
-  session.idempotencyKey = correlation
+  session.setIdempotencyKey(correlation)
   const headers = { ...config.headers, accept: 'application/json', authorization: config.authorization }
   const findExisting = () =>
     session.exchange<RecordRef | null>({

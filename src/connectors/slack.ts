@@ -1,8 +1,8 @@
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
-import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, isTransient, readStatus, type Verdict } from '../delivery/session.js'
+import { isRetryableStatus } from '../delivery/retry.js'
+import { excerpt, readStatus, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent, Fact } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { headline, SEVERITY_COLOUR, TRUNCATION_MARK } from './shared/presentation.js'
@@ -129,7 +129,7 @@ const SLACK_ERRORS: Record<string, { fix: string; retry?: true }> = {
   rollup_error: { fix: 'an error on Slack’s side', retry: true },
 }
 
-export const slack = defineConnector<SlackConfig>({
+export const slack = defineConnector({
   provider: 'slack',
   category: 'chatops',
   title: 'Slack',
@@ -138,8 +138,8 @@ export const slack = defineConnector<SlackConfig>({
   secrets: [],
   urlIsSecret: true,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): SlackConfig {
+    const url = settings.url
     if (!url) {
       throw new ConfigError(
         'url is required (the incoming webhook URL, https://hooks.slack.com/services/…); set url_env, the URL is a secret.',
@@ -161,7 +161,7 @@ export const slack = defineConnector<SlackConfig>({
         `connector ${context.name}: url uses http://; the webhook URL, a credential, travels unencrypted.`,
       )
     }
-    return { url, title: textSetting(settings, 'title'), headers: configuredHeaders(settings) }
+    return { url, title: settings.title, headers: configuredHeaders(settings) }
   },
 
   async deliver(event, config, session) {
@@ -313,7 +313,7 @@ export function readSlackResponse(response: HttpResponse): Verdict<null> {
   const known = /^[a-z_]+$/.test(body) ? SLACK_ERRORS[body] : undefined
   if (known) {
     const reason = `${body}: ${known.fix}`
-    return known.retry || isTransient(response.status)
+    return known.retry || isRetryableStatus(response.status)
       ? { kind: 'retryable', reason }
       : { kind: 'failed', reason }
   }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, type Session, statusText, type Verdict } from '../delivery/session.js'
+import type { Session } from '../delivery/session.js'
+import { excerpt, statusText, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes } from './shared/batching.js'
@@ -69,7 +69,7 @@ const HEC_CODES: Record<number, { meaning: string; retry?: true; fix?: string }>
   20: { meaning: 'HEC is unhealthy, queues are full and ack service unavailable', retry: true },
 }
 
-export const splunk = defineConnector<SplunkConfig>({
+export const splunk = defineConnector({
   provider: 'splunk',
   category: 'siem',
   title: 'Splunk HEC',
@@ -101,22 +101,22 @@ export const splunk = defineConnector<SplunkConfig>({
   secrets: ['token', 'authorization'],
   urlIsSecret: false,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): SplunkConfig {
+    const url = settings.url
     if (!url)
       throw new ConfigError(
         'url is required (the HEC base URL, e.g. https://splunk.example.com:8088); set url or url_env.',
       )
-    const token = textSetting(settings, 'token')
-    const authorization = textSetting(settings, 'authorization')
+    const token = settings.token
+    const authorization = settings.authorization
     if (!token && !authorization) throw new ConfigError('token is required (the HEC token); set token_env.')
-    const scheme = textSetting(settings, 'authorization_scheme')
+    const scheme = settings.authorization_scheme
     if (scheme && scheme.toLowerCase() !== 'splunk') {
       throw new ConfigError(
         `authorization_scheme "${scheme}" will be refused by HEC (code 3); remove it or set "Splunk".`,
       )
     }
-    const channel = textSetting(settings, 'channel') ?? randomUUID()
+    const channel = settings.channel ?? randomUUID()
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(channel)) {
       throw new ConfigError(`channel "${channel}" is not a GUID; HEC rejects it with code 11.`)
     }
@@ -127,10 +127,10 @@ export const splunk = defineConnector<SplunkConfig>({
       eventUrl,
       ackUrl,
       authorization: authorization ?? `Splunk ${token}`,
-      index: textSetting(settings, 'index'),
-      source: textSetting(settings, 'source') ?? 'cavra',
-      sourcetype: textSetting(settings, 'sourcetype') ?? 'cavra:evidence:json',
-      host: textSetting(settings, 'host'),
+      index: settings.index,
+      source: settings.source ?? 'cavra',
+      sourcetype: settings.sourcetype ?? 'cavra:evidence:json',
+      host: settings.host,
       channel,
       maxBatchBytes: typeof settings.max_batch_bytes === 'number' ? settings.max_batch_bytes : 1_000_000,
       ack: settings.ack === true,

@@ -1,8 +1,8 @@
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
-import { textSetting } from '../config/select.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, isTransient, type Verdict } from '../delivery/session.js'
+import { isRetryableStatus } from '../delivery/retry.js'
+import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { headline, truncate } from './shared/presentation.js'
@@ -84,7 +84,7 @@ const FLOW_ERRORS: Record<string, string> = {
 const AUTH_FIX =
   'use the complete URL copied from the trigger, with its sig parameter; a URL without sig belongs to a trigger that requires Entra sign-in, which cavra does not do: set the trigger\'s "Who can trigger the flow?" to "Anyone" and copy the new URL'
 
-export const teams = defineConnector<TeamsConfig>({
+export const teams = defineConnector({
   provider: 'teams',
   category: 'chatops',
   title: 'Microsoft Teams',
@@ -93,8 +93,8 @@ export const teams = defineConnector<TeamsConfig>({
   secrets: [],
   urlIsSecret: true,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): TeamsConfig {
+    const url = settings.url
     if (!url) {
       throw new ConfigError(
         'url is required (the URL of a Workflows trigger "When a Teams webhook request is received"); set url_env, the URL is a secret.',
@@ -130,7 +130,7 @@ export const teams = defineConnector<TeamsConfig>({
         `connector ${context.name}: url uses http://; the trigger URL, a credential, travels unencrypted.`,
       )
     }
-    return { url, title: textSetting(settings, 'title'), headers: configuredHeaders(settings) }
+    return { url, title: settings.title, headers: configuredHeaders(settings) }
   },
 
   async deliver(event, config, session) {
@@ -295,7 +295,7 @@ export function readTeamsResponse(response: HttpResponse): Verdict<{ runId: stri
           ? 'the message is larger than the flow accepts'
           : undefined)
   const reason = fix ? `${vendor}; ${fix}` : vendor
-  return isTransient(response.status) ? { kind: 'retryable', reason } : { kind: 'failed', reason }
+  return isRetryableStatus(response.status) ? { kind: 'retryable', reason } : { kind: 'failed', reason }
 }
 
 function flowError(body: string): { code: string; message: string } | undefined {

@@ -1,16 +1,15 @@
 import type { z } from 'zod'
-import type { ResolvedSettings } from '../config/resolve.js'
+import type { Category } from '../common/category.js'
 import type { Session } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
+import type { commonSettings } from './shared/settings.js'
 
 /**
  * The connector contract. A connector is one module that describes itself (provider kind,
- * category, vendor docs, settings), turns its resolved settings into a typed config, and
- * delivers an event through a `Session`: it builds requests and reads responses as pure
- * functions and never touches the network itself.
+ * category, vendor docs, settings), turns its typed settings into a config, and delivers an
+ * event through a `Session`: it builds requests and reads responses as pure functions and
+ * never touches the network itself.
  */
-
-export type Category = 'siem' | 'chatops' | 'itsm' | 'webhook' | 'endpoint'
 
 /** What a connector reports back; the session adds attempts, timing and the request record. */
 export type ConnectorResult =
@@ -36,7 +35,13 @@ export interface ConfigureContext {
   warn(message: string): void
 }
 
-export interface ConnectorDefinition<Config = unknown> {
+/**
+ * A connector's settings as `configure` receives them: the common keys plus its own, parsed
+ * by zod, with every `X_env` and `X_file` already replaced by its value.
+ */
+export type SettingsOf<Shape extends z.ZodRawShape> = z.infer<z.ZodObject<typeof commonSettings & Shape>>
+
+export interface ConnectorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape, Config = unknown> {
   /** Provider kind: the value of `provider` in the config. */
   provider: string
   category: Category
@@ -45,22 +50,43 @@ export interface ConnectorDefinition<Config = unknown> {
   /** Vendor API reference this module follows. */
   docs: string
   /**
-   * The provider's own keys. Every string key also accepts `<key>_env` and `<key>_file`.
+   * The provider's own keys. Every text key also accepts `<key>_env` and `<key>_file`.
    * Requiredness is checked by `configure`, only for connectors a command selects.
    */
-  settings: z.ZodRawShape
+  settings: Shape
   /** Keys whose values are secrets (resolved values are registered for scrubbing). */
-  secrets: readonly string[]
+  secrets: readonly (keyof Shape & string)[]
   /** The URL itself is a credential (Slack, Teams, webhook): only scheme and host are shown. */
   urlIsSecret: boolean
-  /** Turns resolved settings into the typed config; throws ConfigError naming the key. */
-  configure(settings: ResolvedSettings, context: ConfigureContext): Config
+  /** Turns typed settings into the connector's config; throws ConfigError naming the key. */
+  configure(settings: SettingsOf<Shape>, context: ConfigureContext): Config
   deliver(event: DeliveryEvent, config: Config, session: Session): Promise<ConnectorResult>
 }
 
-/** Identity helper that keeps each connector's Config type inferred. */
-export function defineConnector<Config>(
-  definition: ConnectorDefinition<Config>,
-): ConnectorDefinition<Config> {
+/** Any connector, as the registry and the delivery flow hold them. */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds connectors of every settings shape and config.
+export type AnyConnector = ConnectorDefinition<any, any>
+
+/** Identity helper that keeps each connector's settings and config types inferred. */
+export function defineConnector<Shape extends z.ZodRawShape, Config>(
+  definition: ConnectorDefinition<Shape, Config>,
+): ConnectorDefinition<Shape, Config> {
   return definition
+}
+
+/** A connector chosen for a command, with its settings resolved and validated. */
+export interface PreparedConnector {
+  name: string
+  provider: string
+  category: Category
+  definition: AnyConnector
+  config: unknown
+  /** Per-connector overrides of the command's --timeout and --retries. */
+  timeoutSeconds?: number
+  retries?: number
+  caFile?: string
+  secretValues: string[]
+  /** Header names that carry secrets (a configured api_key_header). */
+  secretHeaders: string[]
+  warnings: string[]
 }

@@ -1,12 +1,11 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import { textSetting } from '../config/select.js'
-import { compatibilityAuthSettings } from '../config/settings.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { excerpt, readStatus, type Verdict } from '../delivery/session.js'
+import { excerpt, readStatus, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
+import { compatibilityAuthSettings } from './shared/settings.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
 import { parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
@@ -26,7 +25,7 @@ export interface WebhookConfig {
 
 export const WEBHOOK_SCHEMA = 'cavra.webhook.evidence.v1'
 
-export const webhook = defineConnector<WebhookConfig>({
+export const webhook = defineConnector({
   provider: 'webhook',
   category: 'webhook',
   title: 'Webhook',
@@ -39,11 +38,11 @@ export const webhook = defineConnector<WebhookConfig>({
   secrets: ['signing_secret', 'token', 'authorization', 'api_key'],
   urlIsSecret: true,
 
-  configure(settings, context) {
-    const url = textSetting(settings, 'url')
+  configure(settings, context): WebhookConfig {
+    const url = settings.url
     if (!url) throw new ConfigError('url is required (the receiver endpoint); set url_env.')
     parseUrlSetting(url, 'url', { secret: true })
-    const secret = textSetting(settings, 'signing_secret')
+    const secret = settings.signing_secret
     if (!secret && Object.keys(compatibilityHeaders(settings)).length === 0) {
       context.warn(
         `connector ${context.name}: neither signing_secret nor an authorization key is set; the receiver cannot tell cavra's deliveries from anyone else's.`,
@@ -52,7 +51,7 @@ export const webhook = defineConnector<WebhookConfig>({
     return {
       name: context.name,
       url,
-      method: (textSetting(settings, 'method') as WebhookConfig['method'] | undefined) ?? 'POST',
+      method: (settings.method as WebhookConfig['method'] | undefined) ?? 'POST',
       key: secret ? signingKey(secret) : undefined,
       headers: { ...configuredHeaders(settings), ...compatibilityHeaders(settings) },
     }
@@ -61,7 +60,7 @@ export const webhook = defineConnector<WebhookConfig>({
   async deliver(event, config, session) {
     const body = Buffer.from(JSON.stringify(await webhookEnvelope(event)), 'utf8')
     const id = messageId(config.name, event.eventId)
-    session.idempotencyKey = id
+    session.setIdempotencyKey(id)
     const result = await session.exchange({
       step: 'post event',
       primary: true,

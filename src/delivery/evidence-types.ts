@@ -1,5 +1,5 @@
+import type { Category } from '../common/category.js'
 import type { Severity } from '../common/severity.js'
-import type { Category } from '../connectors/types.js'
 
 /** Shapes of the delivery result `cavra.connector.delivery.v1` (SPEC §5.2). */
 

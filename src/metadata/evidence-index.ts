@@ -1,7 +1,14 @@
-import type { EvidenceIndex } from '../cli/delivery-command.js'
 import type { DeliveryResult } from '../delivery/evidence-types.js'
+import type { StoreItem } from './chain.js'
 import { deliveryItem, type MetadataKind } from './items.js'
 import { appendItem, assertWritable } from './store.js'
+
+/** Where delivery results are indexed: the metadata store, or nowhere (a null index). */
+export interface EvidenceIndex {
+  /** Verifies the store can take an item; fails with exit 5 before anything is sent. */
+  prepare(): Promise<void>
+  append(result: DeliveryResult, evidencePath: string | null): Promise<StoreItem>
+}
 
 /** Indexes each delivery result as one item of the metadata store. */
 export function storeIndex(

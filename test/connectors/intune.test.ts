@@ -12,7 +12,7 @@ import {
   scriptBody,
 } from '../../src/connectors/intune.js'
 import type { HttpResponse } from '../../src/delivery/http.js'
-import { TokenCache } from '../../src/delivery/session.js'
+import { TokenCache } from '../../src/delivery/tokens.js'
 import { EntraEmulator } from '../emulators/entra.js'
 import { GraphEmulator } from '../emulators/graph.js'
 import { CANARY } from '../support/canaries.js'

@@ -15,7 +15,7 @@ import {
   scriptSearchRequest,
 } from '../../src/connectors/jamf.js'
 import { escapeXml, parseXml } from '../../src/connectors/shared/xml.js'
-import { TokenCache } from '../../src/delivery/session.js'
+import { TokenCache } from '../../src/delivery/tokens.js'
 import type { JamfPolicy, PublicationFields } from '../../src/events/endpoint-export.js'
 import type { DeliveryEvent } from '../../src/events/event.js'
 import { JamfEmulator, parseStrictXml, statusPage } from '../emulators/jamf.js'

@@ -17,7 +17,7 @@ import {
 } from '../../src/connectors/sentinel.js'
 import { siemRecords } from '../../src/connectors/shared/siem-records.js'
 import type { HttpResponse } from '../../src/delivery/http.js'
-import { TokenCache } from '../../src/delivery/session.js'
+import { TokenCache } from '../../src/delivery/tokens.js'
 import type { Decision, DeliveryEvent } from '../../src/events/event.js'
 import { EntraEmulator } from '../emulators/entra.js'
 import { CAVRA_STREAM_COLUMNS, MONITOR_SCOPE, SentinelEmulator } from '../emulators/sentinel.js'

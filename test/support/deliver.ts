@@ -1,13 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { expect } from 'vitest'
-import { loadConnectorConfig } from '../../src/config/load.js'
-import { prepareConnectors, selectConnectors } from '../../src/config/select.js'
-import { REGISTRY } from '../../src/connectors/index.js'
-import { deliverEvent } from '../../src/delivery/deliver.js'
 import type { DeliveryResult } from '../../src/delivery/evidence-types.js'
-import { TransportPool } from '../../src/delivery/http.js'
 import { Redactor } from '../../src/delivery/redact.js'
-import { Deadline } from '../../src/delivery/retry.js'
-import { TokenCache } from '../../src/delivery/session.js'
+import type { TokenCache } from '../../src/delivery/tokens.js'
 import { openArtifact } from '../../src/events/artifact.js'
 import { buildPublication, readExportManifest } from '../../src/events/endpoint-export.js'
 import type { DeliveryEvent } from '../../src/events/event.js'
@@ -19,6 +14,7 @@ import {
   rollbackEvent,
   rollbackExecutionSchema,
 } from '../../src/events/release.js'
+import { type Delivered, runDelivery } from '../../src/flow/run-delivery.js'
 import { leakedCanaries } from './canaries.js'
 import { PROJECT_ROOT } from './cli.js'
 import { Workspace } from './workspace.js'
@@ -44,41 +40,49 @@ export interface InProcessOptions {
 
 export async function deliverInProcess(
   options: InProcessOptions,
-): Promise<DeliveryResult & { redactor: Redactor }> {
+): Promise<DeliveryResult & { redactor: Redactor; evidence: string | null }> {
   const ws = new Workspace()
   try {
-    const path = ws.write('connectors.json', { connectors: options.connectors })
-    const config = await loadConnectorConfig(path, REGISTRY)
-    const selected = selectConnectors(config, options.providers ?? [], {
-      categories: options.categories ?? ['siem', 'chatops', 'itsm', 'webhook'],
-      command: 'test',
-    })
-    const prepared = prepareConnectors(config, selected, options.env)
+    const configPath = ws.write('connectors.json', { connectors: options.connectors })
     const redactor = new Redactor()
-    for (const connector of prepared) {
-      for (const secret of connector.secretValues) redactor.addSecret(secret)
-      for (const header of connector.secretHeaders) redactor.addSecretHeader(header)
-    }
     const event = typeof options.event === 'object' ? options.event : await firstEvent(options.event)
-    const transports = new TransportPool()
-    try {
-      const result = await deliverEvent(event, prepared, {
+    let delivered: Delivered | undefined
+    await runDelivery(
+      {
+        configPath,
+        providers: options.providers ?? [],
+        rule: { categories: options.categories ?? ['siem', 'chatops', 'itsm', 'webhook'], command: 'test' },
+        loadEvents: async () => ({
+          events: (async function* () {
+            yield event
+          })(),
+          warnings: [],
+          single: true,
+          dispose: async () => {},
+        }),
+        outputDir: ws.path('evidence'),
+        index: null,
         retries: options.retries ?? 2,
         timeoutMs: options.timeoutMs ?? 5000,
-        deadline: new Deadline(options.deadlineMs ?? 60_000),
+        deadlineMs: options.deadlineMs ?? 60_000,
         dryRun: options.dryRun ?? false,
+        env: options.env,
         redactor,
-        transports,
-        tokens: options.tokens ?? new TokenCache(),
-        concurrency: 8,
-      })
-      // Checked before any final scrubbing: the result must be clean by construction.
-      const text = JSON.stringify(result)
-      expect(leakedCanaries(text), 'a planted secret reached the delivery result').toEqual([])
-      return Object.assign(JSON.parse(text) as DeliveryResult, { redactor })
-    } finally {
-      await transports.close()
-    }
+        tokens: options.tokens,
+        warn: () => {},
+      },
+      (result) => {
+        delivered = result
+      },
+    )
+    if (!delivered) throw new Error('runDelivery delivered nothing')
+    // Checked before any final scrubbing: the result must be clean by construction.
+    const text = JSON.stringify(delivered.result)
+    expect(leakedCanaries(text), 'a planted secret reached the delivery result').toEqual([])
+    const evidence = delivered.evidencePath ? readFileSync(delivered.evidencePath, 'utf8') : null
+    if (evidence !== null)
+      expect(leakedCanaries(evidence), 'a planted secret reached the evidence').toEqual([])
+    return Object.assign(JSON.parse(text) as DeliveryResult, { redactor, evidence })
   } finally {
     ws.remove()
   }

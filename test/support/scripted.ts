@@ -1,7 +1,9 @@
+import type { Clock } from '../../src/delivery/clock.js'
 import type { HttpRequest, HttpResult, Transport } from '../../src/delivery/http.js'
 import { Redactor } from '../../src/delivery/redact.js'
 import { Deadline } from '../../src/delivery/retry.js'
-import { type Clock, Session, type SessionOptions, TokenCache } from '../../src/delivery/session.js'
+import { Session, type SessionOptions } from '../../src/delivery/session.js'
+import { TokenCache } from '../../src/delivery/tokens.js'
 
 /** Test doubles for the transport and the clock, for the pure retry logic. */
 

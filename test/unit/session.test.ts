@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import type { TokenSource } from '../../src/delivery/exchange.js'
 import type { HttpResponse, HttpResult } from '../../src/delivery/http.js'
 import { Redactor } from '../../src/delivery/redact.js'
 import { Deadline } from '../../src/delivery/retry.js'
-import { readStatus, TokenCache, type TokenSource } from '../../src/delivery/session.js'
+import { TokenCache } from '../../src/delivery/tokens.js'
+import { readStatus } from '../../src/delivery/verdict.js'
 import { response, ScriptedTransport, testSession, virtualClock } from '../support/scripted.js'
 
 /**
@@ -225,7 +227,7 @@ describe('Session.exchange (SPEC §5.1 retries)', () => {
     const s = session(transport, { dryRun: true })
     const result = await s.exchange({ ...post, primary: true })
     expect(result).toMatchObject({ ok: true, value: 0 })
-    expect(s.dryRunRequests).toEqual([
+    expect(s.report().dryRunRequests).toEqual([
       {
         step: 'create issue',
         method: 'POST',
@@ -234,6 +236,6 @@ describe('Session.exchange (SPEC §5.1 retries)', () => {
         body: '{}',
       },
     ])
-    expect(s.requestRecord()).toMatchObject({ body_bytes: 2 })
+    expect(s.report().request).toMatchObject({ body_bytes: 2 })
   })
 })

@@ -34,36 +34,17 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(IntegrationDeliver)
+    const [{ integrationEvents }, { storeIndex }, { DELIVERY_KINDS }] = await Promise.all([
+      import('../../flow/sources.js'),
+      import('../../metadata/evidence-index.js'),
+      import('../../flow/delivery-kinds.js'),
+    ])
+    const { metadataKind, source } = DELIVERY_KINDS.integration
+    const store = flags['metadata-json']
     await this.deliver(flags, {
-      command: 'integration deliver',
-      rule: { categories: ['siem', 'chatops', 'itsm', 'webhook'], command: 'integration deliver' },
-      defaultOutputDir: '.cavra/integrations/deliveries',
-      input: args.file,
-      index: flags['metadata-json'] ? await integrationIndex(flags['metadata-json']) : null,
-      loadEvents: async (input) => {
-        const [{ openArtifact }, { readEventFile, validateEventFile }] = await Promise.all([
-          import('../../events/artifact.js'),
-          import('../../events/integration-event.js'),
-        ])
-        const artifact = await openArtifact(input)
-        try {
-          const summary = await validateEventFile(artifact)
-          return {
-            events: readEventFile(artifact),
-            warnings: summary.warnings,
-            single: summary.events === 1,
-            dispose: () => artifact.dispose(),
-          }
-        } catch (error) {
-          await artifact.dispose()
-          throw error
-        }
-      },
+      kind: 'integration',
+      index: store ? storeIndex(store, metadataKind, source) : null,
+      loadEvents: () => integrationEvents(args.file),
     })
   }
-}
-
-async function integrationIndex(path: string) {
-  const { storeIndex } = await import('../../metadata/evidence-index.js')
-  return storeIndex(path, 'integration-connector-delivery', 'integration_deliver')
 }

@@ -1,20 +1,16 @@
-import type { ResolvedSettings } from '../../config/resolve.js'
-import { textSetting } from '../../config/select.js'
+import type { CommonSettings, CompatibilityAuth } from './settings.js'
 
 /**
- * Authorization headers from the earlier tool's keys (SPEC §3): `authorization` is the whole
- * header; `token` is sent as `<authorization_scheme> <token>` (default Bearer); `api_key` goes
- * in the header named by `api_key_header` (default x-api-key).
+ * Authorization headers from the earlier tool's keys: `authorization` is the whole header;
+ * `token` is sent as `<authorization_scheme> <token>` (default Bearer); `api_key` goes in the
+ * header named by `api_key_header` (default x-api-key).
  */
-export function compatibilityHeaders(settings: ResolvedSettings): Record<string, string> {
+export function compatibilityHeaders(settings: CompatibilityAuth): Record<string, string> {
   const headers: Record<string, string> = {}
-  const authorization = textSetting(settings, 'authorization')
-  const token = textSetting(settings, 'token')
-  if (authorization) headers.authorization = authorization
-  else if (token)
-    headers.authorization = `${textSetting(settings, 'authorization_scheme') ?? 'Bearer'} ${token}`
-  const apiKey = textSetting(settings, 'api_key')
-  if (apiKey) headers[(textSetting(settings, 'api_key_header') ?? 'x-api-key').toLowerCase()] = apiKey
+  if (settings.authorization) headers.authorization = settings.authorization
+  else if (settings.token)
+    headers.authorization = `${settings.authorization_scheme ?? 'Bearer'} ${settings.token}`
+  if (settings.api_key) headers[(settings.api_key_header ?? 'x-api-key').toLowerCase()] = settings.api_key
   return headers
 }
 
@@ -25,13 +21,8 @@ export function basicAuthorization(user: string, password: string): { header: st
 }
 
 /** Extra headers from the config, lower-cased so later keys override predictably. */
-export function configuredHeaders(settings: ResolvedSettings): Record<string, string> {
+export function configuredHeaders(settings: Pick<CommonSettings, 'headers'>): Record<string, string> {
   const headers: Record<string, string> = {}
-  const configured = settings.headers
-  if (configured && typeof configured === 'object') {
-    for (const [name, value] of Object.entries(configured as Record<string, unknown>)) {
-      if (typeof value === 'string') headers[name.toLowerCase()] = value
-    }
-  }
+  for (const [name, value] of Object.entries(settings.headers ?? {})) headers[name.toLowerCase()] = value
   return headers
 }

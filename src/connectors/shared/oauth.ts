@@ -1,12 +1,8 @@
+import type { TokenResult, TokenSource } from '../../delivery/exchange.js'
 import type { HttpResponse } from '../../delivery/http.js'
-import {
-  excerpt,
-  isTransient,
-  type Session,
-  type TokenResult,
-  type TokenSource,
-  type Verdict,
-} from '../../delivery/session.js'
+import { isRetryableStatus } from '../../delivery/retry.js'
+import type { Session } from '../../delivery/session.js'
+import { excerpt, type Verdict } from '../../delivery/verdict.js'
 import { jsonObject } from './json.js'
 
 /**
@@ -76,7 +72,7 @@ export function readTokenResponse(response: HttpResponse, issuer: string): Verdi
   const description =
     typeof body?.error_description === 'string' ? firstLine(body.error_description) : undefined
   const reason = code ? `${code}${description ? `: ${description}` : ''}` : excerpt(response)
-  if (isTransient(response.status)) return { kind: 'retryable', reason }
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason }
   const hint =
     code === 'invalid_client' || response.status === 401
       ? ' (check the client id and secret)'

@@ -1,14 +1,17 @@
-import type { PreparedConnector } from '../config/select.js'
+import type { PreparedConnector } from '../connectors/types.js'
+import type { AttemptObserver } from '../delivery/attempt-log.js'
+import { type Clock, systemClock } from '../delivery/clock.js'
+import { DELIVERY_SCHEMA, type DeliveryRecord, type DeliveryResult } from '../delivery/evidence-types.js'
+import type { Transport, TransportPool } from '../delivery/http.js'
+import type { Redactor } from '../delivery/redact.js'
+import type { Deadline } from '../delivery/retry.js'
+import { Session } from '../delivery/session.js'
+import type { TokenCache } from '../delivery/tokens.js'
 import type { DeliveryEvent } from '../events/event.js'
-import { DELIVERY_SCHEMA, type DeliveryRecord, type DeliveryResult } from './evidence-types.js'
-import type { Transport, TransportPool } from './http.js'
-import type { Redactor } from './redact.js'
-import type { Deadline } from './retry.js'
-import { type AttemptObserver, type Clock, Session, systemClock, type TokenCache } from './session.js'
 
 /**
- * Delivers one event to the selected connectors, concurrently and independently (SPEC §5.1):
- * one connector failing, hanging or throwing never stops the others; each ends as a
+ * Delivers one event to the selected connectors, concurrently and independently: one
+ * connector failing, hanging or throwing never stops the others; each ends as a
  * `DeliveryRecord`, and together they make the `cavra.connector.delivery.v1` result.
  */
 
@@ -124,13 +127,15 @@ async function deliverToConnector(
     }
   }
   const completedAt = clock.now()
+  const report = session.report()
+  const warnings = [...connector.warnings, ...(result.ok ? (result.warnings ?? []) : [])]
   const record: DeliveryRecord = {
     provider: connector.name,
     provider_type: connector.provider,
     category: connector.category,
     success: result.ok,
-    status_code: session.lastStatus,
-    attempt_count: session.attempts.length,
+    status_code: report.statusCode,
+    attempt_count: report.attempts.length,
     started_at: new Date(startedAt).toISOString(),
     completed_at: new Date(completedAt).toISOString(),
     duration_ms: Math.max(0, completedAt - startedAt),
@@ -138,20 +143,11 @@ async function deliverToConnector(
     remote_reference: result.remoteReference ?? null,
     deduplicated: result.ok ? result.deduplicated === true : false,
     records_sent: result.recordsSent ?? 0,
-    request: session.requestRecord(),
-    attempts: session.attempts,
-    ...warningsOf(connector.warnings, result, run.redactor),
-    ...(run.dryRun ? { dry_run_requests: session.dryRunRequests } : {}),
+    request: report.request,
+    attempts: report.attempts,
+    ...(warnings.length > 0 ? { warnings: warnings.map((warning) => run.redactor.scrub(warning)) } : {}),
+    ...(report.dryRunRequests ? { dry_run_requests: report.dryRunRequests } : {}),
   }
   progress.finished(record)
   return record
-}
-
-function warningsOf(
-  configured: readonly string[],
-  result: Awaited<ReturnType<PreparedConnector['definition']['deliver']>>,
-  redactor: Redactor,
-): { warnings?: string[] } {
-  const all = [...configured, ...(result.ok ? (result.warnings ?? []) : [])]
-  return all.length > 0 ? { warnings: all.map((warning) => redactor.scrub(warning)) } : {}
 }

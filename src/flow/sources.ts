@@ -1,0 +1,130 @@
+import { InputError } from '../common/errors.js'
+import type { SelectionRule } from '../config/select.js'
+import type { PreparedConnector } from '../connectors/types.js'
+import { type Artifact, nameOf, openArtifact } from '../events/artifact.js'
+import {
+  buildPublication,
+  ENDPOINT_PROVIDERS,
+  type EndpointProvider,
+  type ExportManifest,
+  readExportManifest,
+} from '../events/endpoint-export.js'
+import type { DeliveryEvent } from '../events/event.js'
+import { readEventFile, validateEventFile } from '../events/integration-event.js'
+import {
+  promotionEvent,
+  promotionExecutionSchema,
+  readReleaseArtifact,
+  rollbackEvent,
+  rollbackExecutionSchema,
+} from '../events/release.js'
+import { DELIVERY_KINDS } from './delivery-kinds.js'
+import type { EventSource } from './run-delivery.js'
+
+/** The inputs of each delivery kind, opened and validated completely before anything is sent. */
+
+/** An event file: one object, a JSON array or JSON Lines (`-` for standard input). */
+export async function integrationEvents(input: string): Promise<EventSource> {
+  const artifact = await openArtifact(input)
+  try {
+    const summary = await validateEventFile(artifact)
+    return {
+      events: readEventFile(artifact),
+      warnings: summary.warnings,
+      single: summary.events === 1,
+      dispose: () => artifact.dispose(),
+    }
+  } catch (error) {
+    await artifact.dispose()
+    throw error
+  }
+}
+
+/** A promotion or rollback execution, delivered as one audit event. */
+export async function releaseEvents(input: string, kind: 'promotion' | 'rollback'): Promise<EventSource> {
+  const artifact = await openArtifact(input)
+  try {
+    const event =
+      kind === 'promotion'
+        ? promotionEvent(
+            await readReleaseArtifact(artifact, promotionExecutionSchema, 'promotion execution'),
+            artifact,
+          )
+        : rollbackEvent(
+            await readReleaseArtifact(artifact, rollbackExecutionSchema, 'rollback execution'),
+            artifact,
+          )
+    return single(event, [], artifact)
+  } catch (error) {
+    await artifact.dispose()
+    throw error
+  }
+}
+
+/** An endpoint export: its manifest decides which connectors fit, its verified files the event. */
+export interface EndpointExportInput {
+  manifest: ExportManifest
+  rule: SelectionRule
+  loadEvents(connectors: readonly PreparedConnector[]): Promise<EventSource>
+  /** The store fields of a publication (ids and artifact hashes, never contents); after loadEvents. */
+  indexFields(publicationId: string): Record<string, unknown>
+}
+
+export async function endpointExport(manifestPath: string): Promise<EndpointExportInput> {
+  if (manifestPath === '-') {
+    throw new InputError(
+      'deliver-endpoint-export needs the manifest file itself: its folder holds the export files.',
+    )
+  }
+  const artifact = await openArtifact(manifestPath)
+  const manifest = await readExportManifest(artifact).catch(async (error) => {
+    await artifact.dispose()
+    throw error
+  })
+  const manifestName = nameOf(artifact)
+  const { command, categories } = DELIVERY_KINDS['endpoint-export']
+  let verifiedArtifacts: unknown[] = []
+  return {
+    manifest,
+    rule: {
+      categories,
+      command,
+      kinds: {
+        allowed: manifest.providers,
+        known: ENDPOINT_PROVIDERS,
+        outside: (name, provider) =>
+          new InputError(
+            `${manifestName}: the export has no ${provider} files (its providers are ${manifest.providers.join(', ')}), so connector "${name}" cannot publish it.`,
+            [
+              'Choose connectors for the providers the export was made for, or export again for this provider.',
+            ],
+          ),
+      },
+    },
+    async loadEvents(connectors) {
+      const kinds = [...new Set(connectors.map((connector) => connector.provider))] as EndpointProvider[]
+      const { event, warnings } = await buildPublication(artifact, manifest, kinds)
+      verifiedArtifacts = event.fields.artifacts as unknown[]
+      return single(event, warnings, artifact)
+    },
+    indexFields: (publicationId) => ({
+      publication_id: publicationId,
+      export_id: manifest.export_id,
+      channel: manifest.channel,
+      release: manifest.release,
+      approval_id: manifest.approval.approval_id ?? null,
+      artifacts: verifiedArtifacts,
+    }),
+  }
+}
+
+function single(event: DeliveryEvent, warnings: string[], artifact: Artifact): EventSource {
+  return {
+    events: (async function* () {
+      yield event
+    })(),
+    warnings,
+    single: true,
+    dispose: () => artifact.dispose(),
+  }
+}
