@@ -13,7 +13,6 @@ export abstract class CavraCommand extends Command {
   static override enableJsonFlag = true
 
   protected readonly redactor = new Redactor()
-  protected warnings: string[] = []
 
   override async init(): Promise<void> {
     installSecretGuard(this.redactor)
@@ -23,7 +22,6 @@ export abstract class CavraCommand extends Command {
   /** A warning on stderr (never on stdout, which --json keeps for the document). */
   protected note(message: string): void {
     const text = this.redactor.scrub(message)
-    this.warnings.push(text)
     const colour = colourFor(process.stderr)
     process.stderr.write(`${colour.yellow('Warning:')} ${text}\n`)
   }

@@ -8,6 +8,7 @@ import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import { jsonObject } from './shared/json.js'
 import { severityWord, truncate } from './shared/presentation.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
@@ -319,19 +320,15 @@ export function readIntakeResponse(response: HttpResponse, site: string | null):
 }
 
 function datadogErrors(body: string): string | undefined {
-  try {
-    const errors = (JSON.parse(body) as { errors?: unknown })?.errors
-    if (!Array.isArray(errors) || errors.length === 0) return undefined
-    return errors
-      .map((error) => {
-        if (typeof error === 'string') return error
-        const { title, detail } = (error ?? {}) as { title?: unknown; detail?: unknown }
-        return [title, detail].filter((part) => typeof part === 'string').join(': ') || JSON.stringify(error)
-      })
-      .join('; ')
-  } catch {
-    return undefined
-  }
+  const errors = jsonObject(body)?.errors
+  if (!Array.isArray(errors) || errors.length === 0) return undefined
+  return errors
+    .map((error) => {
+      if (typeof error === 'string') return error
+      const { title, detail } = (error ?? {}) as { title?: unknown; detail?: unknown }
+      return [title, detail].filter((part) => typeof part === 'string').join(': ') || JSON.stringify(error)
+    })
+    .join('; ')
 }
 
 async function deliverLogs(

@@ -4,7 +4,7 @@ import { ConfigError } from '../common/errors.js'
 import { isSeverity, SEVERITIES, type Severity } from '../common/severity.js'
 import type { ExchangeResult, Recovery } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
-import { isRetryableStatus, parseRetryAfter } from '../delivery/retry.js'
+import { isRetryableStatus, serverWaitMs } from '../delivery/retry.js'
 import type { Session } from '../delivery/session.js'
 import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
@@ -440,7 +440,7 @@ function readFailure(
 ): Verdict<never> {
   const reason = jiraErrorText(response)
   if (isRetryableStatus(response.status)) {
-    return { kind: 'retryable', reason, retryAfterMs: retryAfterMs(response, now) }
+    return { kind: 'retryable', reason, retryAfterMs: serverWaitMs(response.headers, now) }
   }
   const project = config.projectKey
   const permission = what === 'create' ? 'Create Issues' : 'Browse Projects'
@@ -461,14 +461,6 @@ export function jiraErrorText(response: HttpResponse): string {
     body?.errors && typeof body.errors === 'object' ? (body.errors as Record<string, unknown>) : {}
   const parts = [...messages, ...Object.entries(errors).map(([field, message]) => `${field}: ${message}`)]
   return parts.length > 0 ? parts.join('; ') : excerpt(response)
-}
-
-/** Retry-After (seconds or a date), else X-RateLimit-Reset, an ISO 8601 timestamp. */
-export function retryAfterMs(response: HttpResponse, now: number): number | undefined {
-  const retryAfter = parseRetryAfter(response.headers['retry-after'], now)
-  if (retryAfter !== undefined) return retryAfter
-  const reset = Date.parse(response.headers['x-ratelimit-reset'] ?? '')
-  return Number.isNaN(reset) ? undefined : Math.max(0, reset - now)
 }
 
 async function deliverIssue(

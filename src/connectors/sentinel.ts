@@ -150,20 +150,26 @@ export function ingestionUrl(endpoint: string, settings: SentinelSettings): stri
   const dcr = settings.dcr_immutable_id ?? ''
   const stream = settings.stream_name ?? 'Custom-CAVRAEvents'
   const base = new URL(endpoint)
-  // The immutableId property (dcr- + 32 hex), not the DCR's name or ARM resource id.
-  const problem = !dcr
-    ? 'dcr_immutable_id is required (the immutableId of the data collection rule).'
-    : !/^dcr-[0-9a-f]{32}$/i.test(dcr)
-      ? `dcr_immutable_id "${dcr}" is not an immutable id (dcr- and 32 hex digits), nor the DCR's name.`
-      : !/^(Custom|Microsoft)-[A-Za-z0-9_]+$/.test(stream)
-        ? `stream_name "${stream}" must name a DCR stream: Custom-<name> or Microsoft-<table>.`
-        : /\/dataCollectionRules\//i.test(base.pathname)
-          ? 'url must be the ingestion endpoint only; cavra adds /dataCollectionRules/… itself.'
-          : undefined
+  const problem = ingestionProblem(dcr, stream, base)
   if (problem) throw new ConfigError(problem)
   base.pathname = `${base.pathname.replace(/\/+$/, '')}/dataCollectionRules/${dcr}/streams/${stream}`
   base.search = `api-version=${INGESTION_API_VERSION}`
   return base.toString()
+}
+
+function ingestionProblem(dcr: string, stream: string, base: URL): string | undefined {
+  if (!dcr) return 'dcr_immutable_id is required (the immutableId of the data collection rule).'
+  // The immutableId property (dcr- + 32 hex), not the DCR's name or ARM resource id.
+  if (!/^dcr-[0-9a-f]{32}$/i.test(dcr)) {
+    return `dcr_immutable_id "${dcr}" is not an immutable id (dcr- and 32 hex digits), nor the DCR's name.`
+  }
+  if (!/^(Custom|Microsoft)-[A-Za-z0-9_]+$/.test(stream)) {
+    return `stream_name "${stream}" must name a DCR stream: Custom-<name> or Microsoft-<table>.`
+  }
+  if (/\/dataCollectionRules\//i.test(base.pathname)) {
+    return 'url must be the ingestion endpoint only; cavra adds /dataCollectionRules/… itself.'
+  }
+  return undefined
 }
 
 /** A fixed bearer credential, or an Entra client-credentials token fetched and cached by the session. */

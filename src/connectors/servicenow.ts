@@ -4,13 +4,14 @@ import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
 import { recoveryOf } from '../delivery/exchange.js'
 import type { HttpResponse } from '../delivery/http.js'
-import { isRetryableStatus } from '../delivery/retry.js'
+import { isRetryableStatus, serverWaitMs } from '../delivery/retry.js'
 import type { Session } from '../delivery/session.js'
 import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { PROMOTION_EVENT_TYPE, ROLLBACK_EVENT_TYPE } from '../events/release.js'
 import { objectField } from '../events/views.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { headline, severityWord, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -303,7 +304,7 @@ export function readLookupResponse(
   now = Date.now(),
 ): Verdict<RecordRef | null> {
   if (response.status >= 200 && response.status < 300) {
-    const result = objectField(parseJson(response.body))?.result
+    const result = jsonObject(response.body)?.result
     const row = objectField(Array.isArray(result) ? result[0] : undefined)
     const ours =
       row &&
@@ -325,7 +326,7 @@ export function readCreateResponse(
   now = Date.now(),
 ): Verdict<RecordRef> {
   if (response.status >= 200 && response.status < 300) {
-    const result = objectField(parseJson(response.body))?.result
+    const result = jsonObject(response.body)?.result
     // The Change API's own examples show `result` both as an object and as a one-element array.
     const row = objectField(Array.isArray(result) ? result[0] : result) ?? {}
     const fromLocation = /\/([0-9a-f]{32})$/.exec(response.headers.location ?? '')?.[1] ?? null
@@ -349,12 +350,7 @@ function readFailure(
   const { message, detail } = errorOf(response.body)
   const text = message ? `${message}${detail ? ` (${detail})` : ''}` : excerpt(response)
   if (response.status === 429) {
-    const reset = Number(response.headers['x-ratelimit-reset'])
-    const untilReset =
-      response.headers['retry-after'] === undefined && Number.isFinite(reset) && reset > 0
-        ? Math.max(0, reset * 1000 - now)
-        : undefined
-    return { kind: 'retryable', reason: text, retryAfterMs: untilReset }
+    return { kind: 'retryable', reason: text, retryAfterMs: serverWaitMs(response.headers, now) }
   }
   if (isRetryableStatus(response.status)) return { kind: 'retryable', reason: text }
   const hint = hintFor(response.status, message ?? '', config, step)
@@ -387,7 +383,7 @@ function hintFor(
 }
 
 function errorOf(body: string): { message?: string; detail?: string } {
-  const error = objectField(objectField(parseJson(body))?.error)
+  const error = objectField(jsonObject(body)?.error)
   return {
     message: typeof error?.message === 'string' ? error.message : undefined,
     detail: typeof error?.detail === 'string' ? error.detail : undefined,
@@ -408,14 +404,6 @@ function refOf(row: Record<string, unknown>): RecordRef {
 export function referenceOf(ref: RecordRef): string | null {
   if (ref.number && ref.sysId) return `${ref.number} (${ref.sysId})`
   return ref.number ?? ref.sysId
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
 }
 
 async function deliverRecord(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import type { HttpResponse } from '../delivery/http.js'
+import { isRetryableStatus } from '../delivery/retry.js'
 import type { Session } from '../delivery/session.js'
 import { excerpt, statusText, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
@@ -198,7 +199,7 @@ export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number
     return known?.retry ? { kind: 'retryable', reason } : { kind: 'failed', reason }
   }
   const reason = response.body.trim() === '' ? statusText(response.status) : excerpt(response)
-  if ([408, 429, 500, 502, 503, 504].includes(response.status)) return { kind: 'retryable', reason }
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason }
   return {
     kind: 'failed',
     reason: response.status === 404 ? `${reason} (is the URL a HEC endpoint?)` : reason,

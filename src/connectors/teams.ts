@@ -4,7 +4,9 @@ import type { HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
 import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
+import { objectField } from '../events/views.js'
 import { configuredHeaders } from './shared/auth.js'
+import { jsonObject } from './shared/json.js'
 import { headline, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost } from './shared/urls.js'
 import { defineConnector } from './types.js'
@@ -299,12 +301,8 @@ export function readTeamsResponse(response: HttpResponse): Verdict<{ runId: stri
 }
 
 function flowError(body: string): { code: string; message: string } | undefined {
-  try {
-    const error = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } })?.error
-    if (typeof error?.code !== 'string') return undefined
-    const message = typeof error.message === 'string' ? error.message : ''
-    return { code: error.code, message: message.replace(/\s+/g, ' ').trim().slice(0, 300) }
-  } catch {
-    return undefined
-  }
+  const error = objectField(jsonObject(body)?.error)
+  if (typeof error?.code !== 'string') return undefined
+  const message = typeof error.message === 'string' ? error.message : ''
+  return { code: error.code, message: message.replace(/\s+/g, ' ').trim().slice(0, 300) }
 }

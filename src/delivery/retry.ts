@@ -1,6 +1,6 @@
 /**
- * The retry policy of SPEC §5.1 as pure functions: which answers are transient, how long to
- * wait, and how Retry-After is read. The loop that applies them is in session.ts.
+ * The retry policy as pure functions: which answers are transient, how long to wait, and how
+ * a server's Retry-After is read. The loop that applies them is in retry-loop.ts.
  */
 
 /**
@@ -38,6 +38,20 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   const date = Date.parse(trimmed)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMs)
+}
+
+/**
+ * How long a server asked to wait: `Retry-After`, else `X-RateLimit-Reset`, which vendors
+ * write either as an ISO 8601 time (Jira Cloud, "Rate limiting") or as Unix seconds
+ * (ServiceNow, "Inbound REST API rate limiting").
+ */
+export function serverWaitMs(headers: Record<string, string>, nowMs: number): number | undefined {
+  const retryAfter = parseRetryAfter(headers['retry-after'], nowMs)
+  if (retryAfter !== undefined) return retryAfter
+  const reset = headers['x-ratelimit-reset']?.trim()
+  if (!reset) return undefined
+  const at = /^\d+(\.\d+)?$/.test(reset) ? Number(reset) * 1000 : Date.parse(reset)
+  return Number.isNaN(at) || at <= 0 ? undefined : Math.max(0, at - nowMs)
 }
 
 /** The wait before the next attempt: the server's Retry-After (capped) or a jittered backoff. */

@@ -130,8 +130,8 @@ export function brokenChain(path: string, chain: ChainReport): StoreError {
 }
 
 /**
- * Appends one item under the lock, sealing it into the chain. `build` gets nothing from the
- * store: the item is decided before the lock is taken, so the lock is held only for the write.
+ * Appends one item under the lock, sealing it into the chain. The item is built before the
+ * lock is taken, so the lock is held only for reading the head and writing.
  */
 export async function appendItem(path: string, item: StoreItem): Promise<StoreItem> {
   await mkdir(dirname(path), { recursive: true })

@@ -2,6 +2,7 @@ import { CavraCommand } from '../../cli/base-command.js'
 import { colourFor } from '../../cli/output.js'
 import { metadataJsonFlag } from '../../cli/store-flags.js'
 import { StoreError } from '../../common/errors.js'
+import { ExitCode } from '../../common/exit-codes.js'
 
 export default class MetadataVerify extends CavraCommand {
   static override summary = 'Verify the hash chain of the metadata store.'
@@ -39,7 +40,7 @@ Exit codes:
     }
     const colour = colourFor(process.stdout)
     if (chain.broken) {
-      process.exitCode = 5
+      process.exitCode = ExitCode.store
       const b = chain.broken
       if (!this.jsonEnabled()) {
         process.stdout.write(
