@@ -6,7 +6,7 @@ import { colourFor, installSecretGuard } from './output.js'
 
 /**
  * What every cavra command shares: `--json` (one document on stdout), errors that say what,
- * where and what to do (no stack trace unless DEBUG is set), the exit codes of SPEC §2.4,
+ * where and what to do (no stack trace unless DEBUG is set), the documented exit codes,
  * and a redactor that keeps every secret of the run out of stdout and stderr.
  */
 export abstract class CavraCommand extends Command {

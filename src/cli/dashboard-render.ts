@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk'
 import type { Alert, Dashboard, ProviderHealth } from '../metadata/dashboard.js'
 import { table } from './output.js'
 
-/** Renders a dashboard (SPEC §7) as aligned text, as GitHub-flavoured markdown, and as annotations. */
+/** Renders a dashboard as aligned text, as GitHub-flavoured markdown, and as annotations. */
 
 export function renderDashboardText(dashboard: Dashboard, title: string, colour: ChalkInstance): string {
   const level = levelColour(dashboard.alert_level, colour)

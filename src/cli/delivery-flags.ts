@@ -11,7 +11,7 @@ const seconds = Flags.custom<number>({
   },
 })
 
-/** Flags shared by every delivery command (SPEC §2.1). */
+/** Flags shared by every delivery command. */
 export const deliveryFlags = {
   config: Flags.string({
     char: 'c',

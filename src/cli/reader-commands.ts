@@ -48,7 +48,7 @@ export abstract class StoreReaderCommand extends CavraCommand {
     return parseSince(value)
   }
 
-  /** One page of rows, as the JSON document of SPEC §2.2 and as a table for people. */
+  /** One page of rows, as the history JSON document and as a table for people. */
   protected printHistory<R extends DeliveryRow>(
     schema: string,
     rows: readonly R[],

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 
-/** The metadata store flag every reader and release delivery takes (SPEC §2.1, §2.2). */
+/** The metadata store flag every reader and release delivery takes. */
 export const metadataJsonFlag = Flags.string({
   helpValue: 'PATH',
   description: 'The metadata store. Default: $CAVRA_METADATA_JSON, else .cavra/evidence/metadata.json.',

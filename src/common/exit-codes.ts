@@ -1,4 +1,4 @@
-/** Exit codes of SPEC §2.4; one table so help text, errors and tests agree. */
+/** The exit codes (docs/exit-codes.md); one table so help text, errors and tests agree. */
 export const ExitCode = {
   ok: 0,
   deliveryFailed: 1,

@@ -8,7 +8,7 @@ import type { AnyConnector } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
 import { rawEntryShape } from './entry-shape.js'
 
-/** Reads and strictly validates a connector configuration file (SPEC §3): JSON or YAML. */
+/** Reads and strictly validates a connector configuration file: JSON or YAML. */
 
 export interface ConnectorEntry {
   name: string

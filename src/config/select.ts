@@ -38,7 +38,7 @@ export interface SelectionRule {
 }
 
 /**
- * Picks the connectors a command uses (SPEC §2.1): without --provider every enabled connector
+ * Picks the connectors a command uses: without --provider every enabled connector
  * that fits; `all` the same; otherwise the named connectors, or every connector of a named
  * provider kind. Naming an unknown, disabled or unfitting connector is a configuration error.
  */

@@ -15,7 +15,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
- * Datadog Logs, HTTP intake v2 (SPEC §8.1).
+ * Datadog Logs, HTTP intake v2.
  * Docs: https://docs.datadoghq.com/api/latest/logs/send-logs/
  * `POST https://http-intake.logs.<site>/api/v2/logs` with `DD-API-KEY` and a JSON array of log
  * objects: one for the event, one per decision. Limits per request are 5 MB uncompressed and
@@ -55,7 +55,7 @@ export const MAX_REQUEST_BYTES = 5 * 1024 * 1024
 export const MAX_LOGS_PER_REQUEST = 1000
 export const MAX_LOG_BYTES = 1024 * 1024
 
-/** SPEC §4.5: Datadog's own status words; a critical event stays critical. */
+/** Datadog's own status words; a critical event stays critical. */
 export const DATADOG_STATUS: Record<Severity, string> = {
   critical: 'critical',
   high: 'error',

@@ -13,7 +13,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
- * Microsoft Intune through Microsoft Graph (SPEC §8.3 "Intune").
+ * Microsoft Intune through Microsoft Graph.
  * Docs: https://learn.microsoft.com/graph/api/resources/intune-shared-devicemanagementscript?view=graph-rest-beta
  * The export's install step becomes a Windows PowerShell platform script (`deviceManagementScript`,
  * beta only) named after the export's `display_name`: it runs the install command and fails unless
@@ -28,7 +28,7 @@ export interface IntuneConfig {
   headers: Record<string, string>
 }
 
-/** What the connector reads from a publication event (SPEC §4.4). */
+/** What the connector reads from a publication event. */
 export interface IntunePublication {
   publicationId: string
   exportId: string

@@ -14,7 +14,7 @@ import { childText, decodeEntities, el, elements, parseXml, serializeXml } from 
 import { defineConnector } from './types.js'
 
 /**
- * Jamf Pro (SPEC §8.3): an endpoint export becomes a script (Jamf Pro API) and a policy that runs
+ * Jamf Pro: an endpoint export becomes a script (Jamf Pro API) and a policy that runs
  * it on the export's custom event (Classic API), both named exactly the export's `policy_name`
  * and updated in place when the export is published again.
  * Docs: https://developer.jamf.com/jamf-pro/reference/scripts (Jamf Pro API scripts),

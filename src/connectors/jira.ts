@@ -15,7 +15,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
- * Jira issues (SPEC §8.2): one issue per event, and never a second one for the same event.
+ * Jira issues: one issue per event, and never a second one for the same event.
  * Cloud (REST v3): https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
  * Data Center (REST v2): https://developer.atlassian.com/server/jira/platform/jira-rest-api-example-create-issue-7897248/
  * Jira has no idempotency key, so every event carries a deterministic label
@@ -209,7 +209,7 @@ export function issueFields(event: DeliveryEvent, config: JiraConfig): Record<st
     description:
       config.apiVersion === 3 ? adfDescription(event, config.title) : wikiDescription(event, config.title),
     labels: [...new Set([...config.labels, 'cavra', label, `cavra-severity-${event.severity}`])],
-    // SPEC §4.5: no map entry, no priority (the project's default applies).
+    // No map entry, no priority (the project's default applies).
     ...(priority ? { priority: { name: priority } } : {}),
   }
 }

@@ -11,7 +11,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
 
 /**
- * Linux fleet publication (SPEC §8.3 "Linux fleet"): the verified `linux-fleet-manifest.json`
+ * Linux fleet publication: the verified `linux-fleet-manifest.json`
  * and `linux-install-cavra-runtime.sh` of an endpoint export, posted in one JSON document to
  * the fleet's publication receiver. There is no single Linux fleet API (FleetDM, Landscape,
  * Salt and AWX each differ), so cavra speaks one documented contract that a thin adapter in
@@ -29,7 +29,7 @@ export interface LinuxConfig {
 
 export const FLEET_SCHEMA = 'cavra.linux-fleet.publication.v1'
 
-/** The files a fleet publication carries, in the order they are sent (SPEC §8.3). */
+/** The files a fleet publication carries, in the order they are sent. */
 export const FLEET_ARTIFACTS = ['linux-fleet-manifest.json', 'linux-install-cavra-runtime.sh'] as const
 
 export interface FleetArtifact {

@@ -17,7 +17,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector, type SettingsOf } from './types.js'
 
 /**
- * Microsoft Sentinel through Azure Monitor Logs (SPEC §3, §4.5, §8.1).
+ * Microsoft Sentinel through Azure Monitor Logs.
  * Logs Ingestion API (default): https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview
  * HTTP Data Collector API (legacy): https://learn.microsoft.com/azure/azure-monitor/logs/data-collector-api
  * Every event becomes flat records (a summary plus one per decision) sent as JSON arrays,
@@ -251,7 +251,7 @@ export function dataCollectorUrl(workspaceId: string, base?: string): string {
   return url.toString()
 }
 
-/** SPEC §4.5: Sentinel's own severity words; a critical event is High, never lower. */
+/** Sentinel's own severity words; a critical event is High, never lower. */
 export function sentinelSeverity(severity: Severity): 'High' | 'Medium' | 'Low' | 'Informational' {
   if (severity === 'critical' || severity === 'high') return 'High'
   if (severity === 'medium') return 'Medium'

@@ -17,7 +17,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
- * ServiceNow change requests (SPEC §8.2), through the Table API
+ * ServiceNow change requests, through the Table API
  * (https://www.servicenow.com/docs/bundle/zurich-api-reference/page/integrate/inbound-rest/concept/c_TableAPI.html)
  * or the Change Management API
  * (https://www.servicenow.com/docs/bundle/zurich-api-reference/page/integrate/inbound-rest/concept/change-management-api.html).
@@ -209,7 +209,7 @@ export function correlationId(eventId: string): string {
   return `cavra:${head}~${digest}`
 }
 
-/** SPEC §4.5: ServiceNow's impact and urgency choices, 1 (High) to 3 (Low). */
+/** ServiceNow's impact and urgency choices, 1 (High) to 3 (Low). */
 export function severityLevel(severity: Severity): '1' | '2' | '3' {
   return severity === 'critical' ? '1' : severity === 'high' ? '2' : '3'
 }
@@ -400,7 +400,7 @@ function refOf(row: Record<string, unknown>): RecordRef {
   return { sysId: fieldValue(row.sys_id) ?? null, number: fieldValue(row.number) ?? null }
 }
 
-/** `CHG0030022 (c537bae64f411200adf9f8e18110c76e)`, as SPEC §5.2 shows it. */
+/** `CHG0030022 (c537bae64f411200adf9f8e18110c76e)`, as the evidence shows it. */
 export function referenceOf(ref: RecordRef): string | null {
   if (ref.number && ref.sysId) return `${ref.number} (${ref.sysId})`
   return ref.number ?? ref.sysId

@@ -10,7 +10,7 @@ import { isPlainHttpOffHost } from './shared/urls.js'
 import { defineConnector } from './types.js'
 
 /**
- * Slack incoming webhooks (SPEC §8.2): one Block Kit message per event.
+ * Slack incoming webhooks: one Block Kit message per event.
  * Docs: https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks
  * The webhook URL is the only credential (Slack revokes URLs it finds in public code), so it
  * is configured as a secret and its path is scrubbed from everything cavra writes.

@@ -14,7 +14,7 @@ import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
- * Splunk HTTP Event Collector (SPEC §8.1).
+ * Splunk HTTP Event Collector.
  * Docs: https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/http-event-collector-rest-api-endpoints
  * Events are JSON objects concatenated back to back (no array) and batched under
  * `max_batch_bytes`; the HEC `code` in each answer decides success, retry or a final error.

@@ -12,8 +12,8 @@ import { isPlainHttpOffHost } from './shared/urls.js'
 import { defineConnector } from './types.js'
 
 /**
- * Microsoft Teams through a Workflows trigger, "When a Teams webhook request is received"
- * (SPEC §8.2): one Adaptive Card per event, inside the message envelope whose `attachments`
+ * Microsoft Teams through a Workflows trigger, "When a Teams webhook request is received":
+ * one Adaptive Card per event, inside the message envelope whose `attachments`
  * the trigger's template loops over.
  * Docs: https://support.microsoft.com/office/create-incoming-webhooks-with-workflows-for-microsoft-teams-8ae491c7-0394-4861-ba59-055e33f75498
  * Limits: https://learn.microsoft.com/connectors/teams/#known-issues-and-limitations

@@ -11,7 +11,7 @@ import { parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
 
 /**
- * Generic webhook (SPEC §8.2): the cavra envelope, optionally signed with Standard Webhooks.
+ * Generic webhook: the cavra envelope, optionally signed with Standard Webhooks.
  * Docs: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
 

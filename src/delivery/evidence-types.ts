@@ -1,7 +1,7 @@
 import type { Category } from '../common/category.js'
 import type { Severity } from '../common/severity.js'
 
-/** Shapes of the delivery result `cavra.connector.delivery.v1` (SPEC §5.2). */
+/** Shapes of the delivery result `cavra.connector.delivery.v1`. */
 
 export const DELIVERY_SCHEMA = 'cavra.connector.delivery.v1'
 

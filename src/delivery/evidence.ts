@@ -5,7 +5,7 @@ import type { Redactor } from './redact.js'
 
 /**
  * Writes a delivery result as `<output>/<event_id>-<UTC yyyymmddThhmmssZ>-connector-delivery.json`
- * (SPEC §5.2). Files are created exclusively, so an earlier delivery's evidence is never
+ * (docs/evidence.md). Files are created exclusively, so an earlier delivery's evidence is never
  * overwritten: a second delivery in the same second gets a `-2` suffix. The JSON is scrubbed
  * of every secret of the run before it touches the disk.
  */

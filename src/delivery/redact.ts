@@ -1,5 +1,5 @@
 /**
- * Secret hygiene of SPEC §5.3. A `Redactor` knows every secret value of the run (configured
+ * Secret hygiene. A `Redactor` knows every secret value of the run (configured
  * secrets and credentials derived at run time: Basic blobs, OAuth tokens, signatures) and
  * removes them, in every encoding they may travel in, from anything that is written or printed.
  */

@@ -9,7 +9,7 @@ import type { DeliveryEvent, VerifiedFile } from './event.js'
 import { compactFacts } from './views.js'
 
 /**
- * Endpoint-management export bundles (SPEC §4.4): the manifest, its `checksums.txt` and the
+ * Endpoint-management export bundles: the manifest, its `checksums.txt` and the
  * per-provider files beside it. Nothing is published unless every file the selected providers
  * need sits inside the manifest's folder, is listed in checksums.txt and matches its SHA-256,
  * and the export's approval (when required and recorded) is granted.
@@ -92,7 +92,7 @@ export interface PublicationFields {
   [field: string]: unknown
 }
 
-/** `emp_` + 12 hex of sha256("<export_id>:<channel>:<version>:<sorted providers>") (SPEC §4.4). */
+/** `emp_` + 12 hex of sha256("<export_id>:<channel>:<version>:<sorted providers>"). */
 export function publicationId(
   manifest: Pick<ExportManifest, 'export_id' | 'channel' | 'release' | 'providers'>,
 ): string {
@@ -308,6 +308,6 @@ function validate<S extends z.ZodType>(schema: S, value: unknown, name: string, 
   if (parsed.success) return value as z.infer<S>
   const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))
   throw new InputError(`${name}: not a valid ${kind}:\n  - ${problems.join('\n  - ')}`, [
-    'Fix or re-export the bundle (SPEC §4.4); unknown extra fields are fine.',
+    'Fix or re-export the bundle (docs/inputs.md describes it); unknown extra fields are fine.',
   ])
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { canonicalJson } from '../common/canonical-json.js'
 import { type Severity, severityRank } from '../common/severity.js'
 
-/** One policy decision of an evidence bundle (SPEC §4.1); unknown fields are kept. */
+/** One policy decision of an evidence bundle; unknown fields are kept. */
 export interface Decision {
   decision_id?: string | number
   timestamp?: string
@@ -66,11 +66,11 @@ export interface DeliveryEvent {
   decisions(): AsyncIterable<Decision>
   view: EventView
   source: SourceArtifact | null
-  /** Verified sibling files of an endpoint export (SPEC §4.4); absent for other events. */
+  /** Verified sibling files of an endpoint export; absent for other events. */
   files?: readonly VerifiedFile[]
 }
 
-/** The fields that give an event its identity, in order (SPEC §4.1). */
+/** The fields that give an event its identity, in order. */
 export const IDENTITY_FIELDS = [
   'event_id',
   'session_id',

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { SEVERITIES } from '../common/severity.js'
 
 /**
- * zod schemas of an integration event (SPEC §4.1). Only the fields cavra reads are typed;
+ * zod schemas of an integration event. Only the fields cavra reads are typed;
  * everything else passes through untouched.
  */
 const severity = z.enum(SEVERITIES)

@@ -14,7 +14,7 @@ import { JsonScanError, readDecisions, type ScannedEvent, scanEvents } from './j
 import { buildView } from './views.js'
 
 /**
- * Integration events (SPEC §4.1) from a file holding one object, an array of objects or
+ * Integration events from a file holding one object, an array of objects or
  * JSON Lines. `validateEventFile` reads the whole file once and stops at the first problem,
  * so nothing is sent for a file that is bad anywhere; `readEventFile` then streams the
  * events one at a time for delivery.
@@ -150,7 +150,7 @@ function invalid(
   base: string,
 ): InputError {
   return new InputError(`${nameOf(artifact)}: line ${line}: ${describeIssue(issue, base)}.`, [
-    'Fix the artifact: SPEC §4.1 lists the fields cavra reads and the values they take.',
+    'Fix the artifact: docs/inputs.md lists the fields cavra reads and the values they take.',
   ])
 }
 

@@ -7,7 +7,7 @@ import type { DeliveryEvent, EventView } from './event.js'
 import { compactFacts } from './views.js'
 
 /**
- * Release-governance artifacts (SPEC §4.2 promotion execution, §4.3 rollback execution) and the
+ * Release-governance artifacts and the
  * audit events delivered for them. The audit event carries the artifact's fields plus the
  * derived ones every destination wants (environment, current and target ring, approval
  * state), and a view that says what was promoted or rolled back, between which rings, why,
@@ -34,7 +34,7 @@ const target = z.union([text, z.looseObject({ id: text })])
 const rollbackRef = z.looseObject({ target: z.string().optional(), ref: text, step: z.string().optional() })
 const timestamp = z.iso.datetime({ offset: true })
 
-/** What a promotion and a rollback execution both carry (SPEC §4.2, §4.3). */
+/** What a promotion and a rollback execution both carry. */
 const executionFields = {
   rollout_id: text,
   approval_id: text,
@@ -96,7 +96,7 @@ export async function readReleaseArtifact<S extends z.ZodType>(
     const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))
     throw new InputError(
       `${nameOf(artifact)}: not a valid ${kind}:\n  - ${problems.join('\n  - ')}${parsed.error.issues.length > 5 ? `\n  - and ${parsed.error.issues.length - 5} more` : ''}`,
-      [`The ${kind} must follow SPEC §4.2/§4.3; unknown extra fields are fine.`],
+      [`docs/inputs.md lists the fields of a ${kind}; unknown extra fields are fine.`],
     )
   }
   // The artifact as written (key order, extra fields), now known to match the schema.

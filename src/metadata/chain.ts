@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { canonicalJson } from '../common/canonical-json.js'
 
 /**
- * The hash chain of the metadata store (SPEC §6): each item's `record_hash` is the sha256 of
+ * The hash chain of the metadata store (docs/metadata-store.md): each item's `record_hash` is the sha256 of
  * its canonical JSON (RFC 8785) without `record_hash`; `prev_hash` is the previous item's
  * `record_hash`, 64 zeros for the first. Items of the earlier tool carry no hashes and form a
  * legacy prefix; an unhashed item after the chain has started is a break.

@@ -2,7 +2,7 @@ import type { StoreItem } from './chain.js'
 import type { DeliveryRow, PublicationRow } from './history.js'
 
 /**
- * Dashboards (SPEC §7), computed per connector from its own outcome in each record: a
+ * Dashboards, computed per connector from its own outcome in each record: a
  * connector that succeeded inside a failed batch counts as a success, and its attempts are its
  * own. An alert is open for each (connector, event) whose latest delivery failed; a later
  * successful re-delivery of that event to that connector resolves it.

@@ -2,7 +2,7 @@ import { UsageError } from '../common/errors.js'
 import type { StoreItem } from './chain.js'
 
 /**
- * Delivery history (SPEC §2.2) as pure functions over store items: one row per connector
+ * Delivery history as pure functions over store items: one row per connector
  * delivery, judged by that connector's own outcome, newest first. Items of the earlier tool's
  * format (a whole delivery result under `delivery`, or only provider lists) are read too.
  */

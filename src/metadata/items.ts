@@ -4,7 +4,7 @@ import type { StoreItem } from './chain.js'
 import { METADATA_SCHEMA } from './store.js'
 
 /**
- * Store items built from delivery results (SPEC §6): per-provider outcomes without the
+ * Store items built from delivery results (docs/metadata-store.md): per-provider outcomes without the
  * attempts or payloads (those stay in the evidence file the item points to).
  */
 

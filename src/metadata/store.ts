@@ -7,7 +7,7 @@ import { StoreError } from '../common/errors.js'
 import { type ChainReport, type StoreItem, seal, verifyChain } from './chain.js'
 
 /**
- * The metadata store (SPEC §6): one JSON document, read and written through lowdb. Every
+ * The metadata store (docs/metadata-store.md): one JSON document, read and written through lowdb. Every
  * append happens under an exclusive cross-process lock (`<file>.lock`), re-reads and verifies
  * the document, and replaces it atomically: a unique temp file in the same folder, fsync,
  * rename, fsync of the folder. A damaged document is never overwritten.

@@ -337,7 +337,7 @@ describe('cavra release deliver-endpoint-export', () => {
     expect(run.stdout).toContain(`POST ${stack.graph.url}/beta/deviceManagement/deviceManagementScripts`)
     expect(run.stdout).toContain(`POST ${stack.fleet.endpoint}`)
     expect(run.stdout).toContain('cavra.linux-fleet.publication.v1')
-    // Secrets and run-time credentials are redacted (SPEC §5.3): token form bodies, bearer tokens,
+    // Secrets and run-time credentials are redacted: token form bodies, bearer tokens,
     // the fleet signature; query values too.
     expect(run.stdout).toContain(
       'grant_type=client_credentials&client_id=cavra-publisher&client_secret=REDACTED',

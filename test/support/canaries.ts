@@ -1,6 +1,6 @@
 /**
  * Canary secrets planted in every test configuration. None of them may ever appear in any
- * output (stdout, stderr, evidence, metadata, dry-run), in any encoding (SPEC §5.3).
+ * output (stdout, stderr, evidence, metadata, dry-run), in any encoding.
  */
 export const CANARY = {
   splunkToken: '5f1c2e3d-4a5b-4c6d-8e7f-canary0splunk',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 
 /**
  * An independent judge of the store's hashes: a tiny sorted-keys serialiser written from the
- * documented rule (SPEC §6), not the product's canonical JSON.
+ * documented rule (docs/metadata-store.md), not the product's canonical JSON.
  */
 export function sortedJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`

@@ -31,7 +31,7 @@ async function configError(promise: Promise<unknown>): Promise<ConfigError> {
 }
 const rule = { categories: ['siem', 'chatops', 'itsm', 'webhook'] as const, command: 'integration deliver' }
 
-describe('connector configuration (SPEC §3)', () => {
+describe('connector configuration', () => {
   it('loads the shipped example and the earlier tool’s example', async () => {
     const example = await loadConnectorConfig(EXAMPLE, REGISTRY)
     expect(example.entries.map((e) => e.provider).sort()).toEqual(
@@ -152,7 +152,7 @@ describe('connector configuration (SPEC §3)', () => {
   })
 })
 
-describe('connector selection (SPEC §2.1)', () => {
+describe('connector selection', () => {
   async function config() {
     return loadConnectorConfig(
       write('c.json', {

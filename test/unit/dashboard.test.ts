@@ -9,7 +9,7 @@ import {
   publicationRows,
 } from '../../src/metadata/history.js'
 
-/** Dashboards (SPEC §7) over crafted store items, with a fixed clock. */
+/** Dashboards over crafted store items, with a fixed clock. */
 
 const NOW = new Date('2026-12-01T00:00:00.000Z')
 const PROMOTION = 'cavra.rollout_promotion_execution'

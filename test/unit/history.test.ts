@@ -10,7 +10,7 @@ import {
   publicationRows,
 } from '../../src/metadata/history.js'
 
-/** Delivery history (SPEC §2.2) over crafted store items. */
+/** Delivery history over crafted store items. */
 
 interface Delivery {
   provider: string

@@ -47,7 +47,7 @@ async function inputError(path: string): Promise<InputError> {
   throw new Error('expected an input error')
 }
 
-describe('integration events (SPEC §4.1)', () => {
+describe('integration events', () => {
   it('reads the sample evidence bundle: identity, severity, decisions and view', async () => {
     const [event] = await eventsOf(`${PROJECT_ROOT}/examples/events/siem-event.json`)
     expect(event!.eventId).toBe('sess-2026-11-28-ci-4812')
@@ -75,7 +75,7 @@ describe('integration events (SPEC §4.1)', () => {
     expect(summary.warnings[0]).toMatch(/declares max_severity high but holds a critical decision/)
   })
 
-  it('takes identity from the first present field in SPEC order', async () => {
+  it('takes identity from the first present of the identity fields, in their order', async () => {
     const ws = workspace()
     const file = ws.write(
       'e.jsonl',

@@ -4,7 +4,7 @@ import { GENESIS_HASH, recordHash, type StoreItem, seal, verifyChain } from '../
 import { expectedHash, sortedJson } from '../support/independent-hash.js'
 
 /**
- * The hash chain of the metadata store (SPEC §6), checked against hashes computed here from
+ * The hash chain of the metadata store (docs/metadata-store.md), checked against hashes computed here from
  * the documented rule: sha256 of the item's JSON with object keys sorted recursively and no
  * whitespace, without `record_hash`.
  */
@@ -36,7 +36,7 @@ function chainOf(items: StoreItem[], start = GENESIS_HASH): StoreItem[] {
   return sealed
 }
 
-describe('record hashes (SPEC §6 integrity)', () => {
+describe('record hashes', () => {
   it('the sorted-keys serialiser of this test follows the documented canonical form', () => {
     expect(sortedJson({ b: 1, a: { d: [1, 'x', { z: true, y: null }], c: null } })).toBe(
       '{"a":{"c":null,"d":[1,"x",{"y":null,"z":true}]},"b":1}',

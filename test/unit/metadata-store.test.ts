@@ -6,7 +6,7 @@ import { appendItem, assertWritable, readStore } from '../../src/metadata/store.
 import { expectedHash } from '../support/independent-hash.js'
 import { Workspace } from '../support/workspace.js'
 
-/** The metadata store (SPEC §6) on real files in a temporary folder. */
+/** The metadata store (docs/metadata-store.md) on real files in a temporary folder. */
 
 const ZEROS = '0'.repeat(64)
 const workspaces: Workspace[] = []

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encodingsOf, REDACTED, Redactor } from '../../src/delivery/redact.js'
 
-describe('Redactor (SPEC §5.3)', () => {
+describe('Redactor', () => {
   const secret = 'p@ss word/with+chars=="'
 
   it('scrubs a secret in its plain, base64, base64url, URL-encoded and JSON-escaped forms', () => {

@@ -10,7 +10,7 @@ import {
   parseRetryAfter,
 } from '../../src/delivery/retry.js'
 
-describe('retry policy (SPEC §5.1)', () => {
+describe('retry policy', () => {
   it('retries exactly the transient statuses', () => {
     const retryable = [408, 429, 500, 502, 503, 504]
     for (let status = 400; status < 600; status++) {

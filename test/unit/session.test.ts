@@ -40,7 +40,7 @@ const post = {
   dryRun: 0,
 }
 
-describe('Session.exchange (SPEC §5.1 retries)', () => {
+describe('Session.exchange', () => {
   it('retries 503 and succeeds, recording every attempt with its wait', async () => {
     const clock = virtualClock()
     const transport = new ScriptedTransport([response(503, 'busy'), response(201, '{"key":"SEC-1"}')])

@@ -7,7 +7,7 @@ import { ExitCode } from '../../common/exit-codes.js'
 export default class MetadataVerify extends CavraCommand {
   static override summary = 'Verify the hash chain of the metadata store.'
   static override description =
-    `Recomputes every item's record_hash and checks each prev_hash link (SPEC §6). Reports the item count and, if the chain is broken, the first broken link: its position, session_id, and the expected and found hash. Items of the earlier tool's format, without hashes, are counted as a legacy prefix.
+    `Recomputes every item's record_hash and checks each prev_hash link (docs/metadata-store.md). Reports the item count and, if the chain is broken, the first broken link: its position, session_id, and the expected and found hash. Items of the earlier tool's format, without hashes, are counted as a legacy prefix.
 
 Exit codes:
   0  the store is intact

@@ -2,7 +2,7 @@ import type { Severity } from '../../common/severity.js'
 import type { DeliveryEvent } from '../../events/event.js'
 
 /**
- * How chat and ITSM connectors say the severity (SPEC §4.5): always as a word as well as a
+ * How chat and ITSM connectors say the severity: always as a word as well as a
  * colour, so a critical rollback never reads as routine in any client or notification.
  */
 

@@ -2,7 +2,7 @@ import type { Severity } from '../../common/severity.js'
 import type { Decision, DeliveryEvent } from '../../events/event.js'
 
 /**
- * The records SIEM connectors send for an event (SPEC §5.1): one summary record, then one
+ * The records SIEM connectors send for an event: one summary record, then one
  * record per decision, streamed. Every record carries the event's identity so searches can
  * join them (`event_id`) and deduplicate retries.
  */
