@@ -1,5 +1,7 @@
 import type { ChalkInstance } from 'chalk'
+import { stripControl } from '../common/text.js'
 import type { Alert, Dashboard, ProviderHealth } from '../metadata/dashboard.js'
+import { markdownText } from './markdown.js'
 import { table } from './output.js'
 
 /** Renders a dashboard as aligned text, as GitHub-flavoured markdown, and as annotations. */
@@ -93,7 +95,7 @@ export function renderDashboardMarkdown(dashboard: Dashboard, title: string): st
       '|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|--:|',
       ...dashboard.providers.map(
         (p: ProviderHealth) =>
-          `| ${cell(p.provider)} | ${cell(p.provider_type)} | ${p.state} | ${p.total} | ${p.succeeded} | ${p.failed} | ${percent(p.success_rate)} | ${p.attempt_count} | ${ms(p.p50_duration_ms)} | ${ms(p.p95_duration_ms)} | ${p.last_success_at ?? '-'} | ${p.last_failure_at ?? '-'} | ${p.failure_streak} |`,
+          `| ${cell(p.provider)} | ${cell(p.provider_type)} | ${p.state} | ${p.total} | ${p.succeeded} | ${p.failed} | ${percent(p.success_rate)} | ${p.attempt_count} | ${ms(p.p50_duration_ms)} | ${ms(p.p95_duration_ms)} | ${cell(p.last_success_at ?? '-')} | ${cell(p.last_failure_at ?? '-')} | ${p.failure_streak} |`,
       ),
       '',
     )
@@ -113,7 +115,7 @@ export function renderDashboardMarkdown(dashboard: Dashboard, title: string): st
       '|---|---|---|---|---|',
       ...dashboard.latest.map(
         (p) =>
-          `| ${p.created_at} | ${cell(p.export_id ?? '-')} | ${cell(p.channel ?? '-')} | ${cell(p.release_version ?? '-')} | ${p.success ? 'published' : `failed: ${cell(p.failed_providers.join(', '))}`} |`,
+          `| ${cell(p.created_at)} | ${cell(p.export_id ?? '-')} | ${cell(p.channel ?? '-')} | ${cell(p.release_version ?? '-')} | ${p.success ? 'published' : `failed: ${cell(p.failed_providers.join(', '))}`} |`,
       ),
       '',
     )
@@ -133,7 +135,7 @@ export function renderDashboardMarkdown(dashboard: Dashboard, title: string): st
 export function githubAnnotations(alerts: readonly Alert[], title: string): string[] {
   return alerts.map((alert) => {
     const command = alert.severity === 'critical' ? 'error' : 'warning'
-    return `::${command} title=${escapeProperty(title)}::${escapeData(alert.message)}`
+    return `::${command} title=${escapeProperty(stripControl(title))}::${escapeData(stripControl(alert.message))}`
   })
 }
 
@@ -146,7 +148,7 @@ function escapeProperty(text: string): string {
 }
 
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+  return markdownText(text)
 }
 
 function percent(rate: number): string {

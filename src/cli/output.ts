@@ -1,10 +1,12 @@
 import { Chalk, type ChalkInstance } from 'chalk'
+import { neutraliseWorkflowCommands } from '../common/text.js'
 import type { Redactor } from '../delivery/redact.js'
 
 /**
  * Terminal output: colour only where it helps (a TTY, unless NO_COLOR; FORCE_COLOR wins),
- * and a last-line-of-defence guard that scrubs every secret of the run from anything written
- * to stdout or stderr, whoever writes it (oclif, listr2, or cavra itself).
+ * and a last-line-of-defence guard on stdout and stderr, whoever writes (oclif, listr2, or
+ * cavra itself): every secret of the run is scrubbed, and no line can start a GitHub Actions
+ * workflow command unless cavra emits it on purpose (`emitWorkflowCommand`).
  */
 
 export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
@@ -19,6 +21,7 @@ export const noColour = new Chalk({ level: 0 })
 type Write = NodeJS.WriteStream['write']
 
 const guarded = new WeakMap<NodeJS.WriteStream, Write>()
+let emittingWorkflowCommand = false
 
 /** Routes every write to stdout and stderr through `redactor.scrub`. Idempotent. */
 export function installSecretGuard(redactor: Redactor, streams = [process.stdout, process.stderr]): void {
@@ -29,16 +32,31 @@ export function installSecretGuard(redactor: Redactor, streams = [process.stdout
     const original = stream.write.bind(stream) as Write
     guarded.set(stream, original)
     const scrubbing = ((chunk: unknown, ...rest: unknown[]) => {
+      const inert = (text: string) =>
+        emittingWorkflowCommand ? redactor.scrub(text) : neutraliseWorkflowCommands(redactor.scrub(text))
       let safe = chunk
-      if (typeof chunk === 'string') safe = redactor.scrub(chunk)
+      if (typeof chunk === 'string') safe = inert(chunk)
       else if (chunk instanceof Uint8Array) {
         const text = Buffer.from(chunk).toString('utf8')
-        const scrubbed = redactor.scrub(text)
-        if (scrubbed !== text) safe = scrubbed
+        const cleaned = inert(text)
+        if (cleaned !== text) safe = cleaned
       }
       return (original as (...args: unknown[]) => boolean)(safe, ...rest)
     }) as Write
     stream.write = scrubbing
+  }
+}
+
+/**
+ * Writes one workflow command line (`::error title=…::…`) that the guard lets through;
+ * its data must already be escaped by the caller.
+ */
+export function emitWorkflowCommand(stream: NodeJS.WriteStream, line: string): void {
+  emittingWorkflowCommand = true
+  try {
+    stream.write(`${line.replace(/[\r\n]/g, ' ')}\n`)
+  } finally {
+    emittingWorkflowCommand = false
   }
 }
 

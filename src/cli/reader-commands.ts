@@ -1,10 +1,11 @@
 import { appendFile, writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
+import { inertText } from '../common/text.js'
 import type { StoreItem } from '../metadata/chain.js'
 import type { Dashboard } from '../metadata/dashboard.js'
 import type { DeliveryRow, PublicationRow, RowFilter } from '../metadata/history.js'
 import { CavraCommand } from './base-command.js'
-import { colourFor, noColour, table } from './output.js'
+import { colourFor, emitWorkflowCommand, noColour, table } from './output.js'
 import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
 
 /**
@@ -39,7 +40,8 @@ export abstract class StoreReaderCommand extends CavraCommand {
   protected async loadItems(flag: string | undefined): Promise<StoreItem[]> {
     const { metadataPathFrom, readStore } = await import('../metadata/store.js')
     const snapshot = await readStore(metadataPathFrom(flag, process.env))
-    return snapshot.document.items
+    // The chain was checked on the items as stored; what is shown is made inert.
+    return snapshot.document.items.map((item) => inertDeep(item) as StoreItem)
   }
 
   protected async since(value: string | undefined): Promise<Date | undefined> {
@@ -115,7 +117,7 @@ export abstract class StoreReaderCommand extends CavraCommand {
     if (process.env.GITHUB_ACTIONS === 'true') {
       // Workflow commands are read from the step's output; keep stdout pure JSON under --json.
       const stream = json && !flags.output ? process.stderr : process.stdout
-      for (const line of githubAnnotations(dashboard.alerts, title)) stream.write(`${line}\n`)
+      for (const line of githubAnnotations(dashboard.alerts, title)) emitWorkflowCommand(stream, line)
     }
     if (flags.output) {
       await writeFile(flags.output, text)
@@ -127,6 +129,16 @@ export abstract class StoreReaderCommand extends CavraCommand {
     process.stdout.write(text)
     return undefined
   }
+}
+
+/** Every string inside `value` made safe to print (control characters, workflow commands). */
+function inertDeep(value: unknown): unknown {
+  if (typeof value === 'string') return inertText(value)
+  if (Array.isArray(value)) return value.map(inertDeep)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, inertDeep(inner)]))
+  }
+  return value
 }
 
 function describeFilter(filter: RowFilter): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Category } from '../common/category.js'
 import { ConfigError } from '../common/errors.js'
+import { secretUrlParts } from '../common/secret-url.js'
 import { describeIssue } from '../common/zod-issues.js'
 import {
   COMPATIBILITY_SECRETS,
@@ -167,6 +168,9 @@ function prepareOne(
   const compatSecrets = COMPATIBILITY_SECRETS.map((key) => settings[key]).filter(
     (value): value is string => typeof value === 'string',
   )
+  const urlParts = Object.entries(settings)
+    .filter(([key, value]) => (key === 'url' || key.endsWith('_url')) && typeof value === 'string')
+    .flatMap(([key, value]) => secretUrlParts(value as string, key === 'url' && definition.urlIsSecret))
   return {
     name: entry.name,
     provider: entry.provider,
@@ -176,7 +180,7 @@ function prepareOne(
     timeoutSeconds: settings.timeout_seconds,
     retries: settings.retries,
     caFile: settings.ca_file,
-    secretValues: [...new Set([...resolution.secretValues, ...compatSecrets])],
+    secretValues: [...new Set([...resolution.secretValues, ...compatSecrets, ...urlParts])],
     secretHeaders: settings.api_key_header ? [settings.api_key_header] : [],
     warnings,
   }

@@ -1,3 +1,4 @@
+import { inertText } from '../common/text.js'
 import type { AttemptRecord } from './evidence-types.js'
 
 /** Told about every attempt as it is recorded (the live task list). */
@@ -37,7 +38,7 @@ export class AttemptLog {
       status_code: entry.status,
       outcome: entry.outcome,
       retry_after_ms: entry.retryAfterMs,
-      error: entry.error === null ? null : this.scrub(entry.error),
+      error: entry.error === null ? null : this.scrub(inertText(entry.error)),
     }
     if (entry.status !== null) this.status = entry.status
     this.records.push(record)

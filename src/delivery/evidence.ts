@@ -1,5 +1,7 @@
-import { mkdir, open, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { StoreError } from '../common/errors.js'
 import type { DeliveryResult } from './evidence-types.js'
 import type { Redactor } from './redact.js'
 
@@ -14,7 +16,9 @@ export async function writeEvidence(
   result: DeliveryResult,
   redactor: Redactor,
 ): Promise<string> {
-  await mkdir(dir, { recursive: true })
+  await mkdir(dir, { recursive: true }).catch((error) => {
+    throw evidenceError(dir, error, true)
+  })
   const stem = `${safeFileName(result.event_id)}-${compactUtc(result.generated_at)}`
   const text = `${redactor.scrub(JSON.stringify(result, null, 2))}\n`
   for (let copy = 1; ; copy++) {
@@ -24,19 +28,63 @@ export async function writeEvidence(
       handle = await open(path, 'wx', 0o644)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && copy < 1000) continue
-      throw error
+      throw evidenceError(path, error, true)
     }
     try {
       await handle.writeFile(text, 'utf8')
       await handle.sync()
     } catch (error) {
-      await handle.close()
+      await handle.close().catch(() => {})
       await rm(path, { force: true })
-      throw error
+      throw evidenceError(path, error, true)
     }
     await handle.close()
     return path
   }
+}
+
+/**
+ * Checks, before anything is sent, that evidence can be written to `dir`: it is (or can be
+ * made) a folder, and a file can be created in it. A regular file or an unwritable folder
+ * would otherwise only fail after the delivery was made.
+ */
+export async function assertEvidenceDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined
+    throw evidenceError(dir, error, false)
+  })
+  if (info && !info.isDirectory()) {
+    throw new StoreError(`${dir}: the evidence folder is ${info.isFile() ? 'a file' : 'not a folder'}.`, [
+      'Pass --output with a folder (it is created when missing).',
+    ])
+  }
+  const probe = join(dir, `.cavra-probe-${process.pid}-${randomBytes(4).toString('hex')}`)
+  try {
+    await mkdir(dir, { recursive: true })
+    await (await open(probe, 'wx', 0o600)).close()
+  } catch (error) {
+    throw evidenceError(dir, error, false)
+  } finally {
+    await rm(probe, { force: true }).catch(() => {})
+  }
+}
+
+function evidenceError(path: string, error: unknown, delivered: boolean): StoreError {
+  const code = (error as NodeJS.ErrnoException).code
+  const why =
+    code === 'ENOSPC'
+      ? 'no space left on the device'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'a read-only file system'
+          : code === 'ENOTDIR'
+            ? 'a part of the path is a file'
+            : (error as Error).message
+  const what = delivered
+    ? `the delivery was made, but its evidence could not be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was indexed.`
+    : `evidence cannot be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was sent.`
+  return new StoreError(what, ['Pass --output with a writable folder on a disk with free space.'])
 }
 
 /** Event ids come from artifacts; keep file names portable and inside the directory. */

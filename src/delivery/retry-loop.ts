@@ -1,3 +1,4 @@
+import { inertText, stripControl } from '../common/text.js'
 import type { AttemptLog } from './attempt-log.js'
 import type { Clock } from './clock.js'
 import {
@@ -7,7 +8,7 @@ import {
   type TokenResult,
   withToken,
 } from './exchange.js'
-import type { HttpRequest, HttpResult, Transport } from './http.js'
+import type { HttpRequest, HttpResponse, HttpResult, Transport } from './http.js'
 import type { RequestLog } from './request-log.js'
 import { type Deadline, nextDelayMs, parseRetryAfter } from './retry.js'
 import type { TokenCache } from './tokens.js'
@@ -94,7 +95,7 @@ export async function exchangeWithRetries<T>(
       attempts.record({ ...entry, outcome: 'success', retryAfterMs: null, error: null })
       return { ok: true, value: sent.verdict.value, status: sent.status, recovered: false }
     }
-    const reason = context.scrub(sent.verdict.reason)
+    const reason = context.scrub(inertText(sent.verdict.reason))
     if (sent.verdict.kind === 'failed' || retryIndex >= retries) {
       attempts.record({ ...entry, outcome: 'failed', retryAfterMs: null, error: reason })
       return settle(spec, context, attempt, sent.status, reason, sent.ambiguous)
@@ -198,7 +199,12 @@ function failure<T>(
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`
   const what =
     status === null ? `${context.title} ${spec.step} failed` : `HTTP ${status} from ${context.title}`
-  return { ok: false, status, error: context.scrub(`${what} after ${tries}: ${reason}`), ambiguous }
+  return {
+    ok: false,
+    status,
+    error: context.scrub(inertText(`${what} after ${tries}: ${reason}`)),
+    ambiguous,
+  }
 }
 
 function retryAfterOf(result: HttpResult, now: number): number | undefined {

@@ -6,6 +6,7 @@ import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf } from './artifact.js'
 import type { DeliveryEvent, VerifiedFile } from './event.js'
+import { identifier } from './identifier.js'
 import { compactFacts } from './views.js'
 
 /**
@@ -31,10 +32,10 @@ const text = z.string().min(1)
 
 export const exportManifestSchema = z.looseObject({
   schema_version: z.literal(EXPORT_SCHEMA),
-  export_id: text,
-  channel: text,
+  export_id: identifier,
+  channel: identifier,
   providers: z.array(z.enum(ENDPOINT_PROVIDERS)).min(1),
-  release: z.looseObject({ version: text, commit: text, repository: text }),
+  release: z.looseObject({ version: identifier, commit: text, repository: text }),
   approval: z.looseObject({
     required: z.boolean(),
     approval_id: z.string().nullable().optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { SEVERITIES } from '../common/severity.js'
+import { identifier } from './identifier.js'
 
 /**
  * zod schemas of an integration event. Only the fields cavra reads are typed;
@@ -7,7 +8,7 @@ import { SEVERITIES } from '../common/severity.js'
  */
 const severity = z.enum(SEVERITIES)
 const optionalText = z.string().optional()
-const identity = z.union([z.string(), z.number()]).nullable().optional()
+const identity = z.union([identifier, z.number()]).nullable().optional()
 
 export const decisionSchema = z.looseObject({
   decision_id: z.union([z.string(), z.number()]).optional(),
@@ -21,7 +22,7 @@ export const decisionSchema = z.looseObject({
 })
 
 export const eventHeaderSchema = z.looseObject({
-  event_type: z.string().min(1).optional(),
+  event_type: identifier.optional(),
   event_id: identity,
   session_id: identity,
   execution_id: identity,

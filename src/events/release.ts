@@ -4,6 +4,7 @@ import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf } from './artifact.js'
 import type { DeliveryEvent, EventView } from './event.js'
+import { identifier } from './identifier.js'
 import { compactFacts } from './views.js'
 
 /**
@@ -20,7 +21,12 @@ export const PROMOTION_EVENT_TYPE = 'cavra.rollout_promotion_execution'
 export const ROLLBACK_EVENT_TYPE = 'cavra.rollout_rollback_execution'
 
 const text = z.string().min(1)
-const release = z.looseObject({ version: text, commit: text, repository: text, ref: z.string().optional() })
+const release = z.looseObject({
+  version: identifier,
+  commit: text,
+  repository: text,
+  ref: z.string().optional(),
+})
 const rings = z.looseObject({ from: text, to: text })
 const approval = z.looseObject({
   state: text,
@@ -36,8 +42,8 @@ const timestamp = z.iso.datetime({ offset: true })
 
 /** What a promotion and a rollback execution both carry. */
 const executionFields = {
-  rollout_id: text,
-  approval_id: text,
+  rollout_id: identifier,
+  approval_id: identifier,
   created_at: timestamp,
   execution_environment: text,
   release,
@@ -53,8 +59,8 @@ const executionFields = {
 
 export const promotionExecutionSchema = z.looseObject({
   schema_version: z.literal(PROMOTION_SCHEMA),
-  execution_id: text,
-  request_id: text,
+  execution_id: identifier,
+  request_id: identifier,
   execution_status: text,
   ring_advancement: rings,
   ...executionFields,
@@ -62,8 +68,8 @@ export const promotionExecutionSchema = z.looseObject({
 
 export const rollbackExecutionSchema = z.looseObject({
   schema_version: z.literal(ROLLBACK_SCHEMA),
-  rollback_id: text,
-  promotion_execution_id: text,
+  rollback_id: identifier,
+  promotion_execution_id: identifier,
   rollback_status: text,
   rollback_reason: text,
   ring_rollback: rings,

@@ -1,3 +1,4 @@
+import { inertText } from '../common/text.js'
 import type { PreparedConnector } from '../connectors/types.js'
 import type { AttemptObserver } from '../delivery/attempt-log.js'
 import { type Clock, systemClock } from '../delivery/clock.js'
@@ -139,13 +140,15 @@ async function deliverToConnector(
     started_at: new Date(startedAt).toISOString(),
     completed_at: new Date(completedAt).toISOString(),
     duration_ms: Math.max(0, completedAt - startedAt),
-    error: result.ok ? null : run.redactor.scrub(result.error),
-    remote_reference: result.remoteReference ?? null,
+    error: result.ok ? null : run.redactor.scrub(inertText(result.error)),
+    remote_reference: result.remoteReference ? inertText(run.redactor.scrub(result.remoteReference)) : null,
     deduplicated: result.ok ? result.deduplicated === true : false,
     records_sent: result.recordsSent ?? 0,
     request: report.request,
     attempts: report.attempts,
-    ...(warnings.length > 0 ? { warnings: warnings.map((warning) => run.redactor.scrub(warning)) } : {}),
+    ...(warnings.length > 0
+      ? { warnings: warnings.map((warning) => run.redactor.scrub(inertText(warning))) }
+      : {}),
     ...(report.dryRunRequests ? { dry_run_requests: report.dryRunRequests } : {}),
   }
   progress.finished(record)

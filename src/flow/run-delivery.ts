@@ -2,7 +2,7 @@ import { loadConnectorConfig } from '../config/load.js'
 import { prepareConnectors, type SelectionRule, selectConnectors } from '../config/select.js'
 import { REGISTRY } from '../connectors/index.js'
 import type { PreparedConnector } from '../connectors/types.js'
-import { writeEvidence } from '../delivery/evidence.js'
+import { assertEvidenceDir, writeEvidence } from '../delivery/evidence.js'
 import type { DeliveryResult } from '../delivery/evidence-types.js'
 import { TransportPool } from '../delivery/http.js'
 import type { Redactor } from '../delivery/redact.js'
@@ -94,7 +94,9 @@ export async function runDelivery(
   try {
     for (const warning of source.warnings) plan.warn(warning)
     const index = plan.dryRun ? null : plan.index
+    // Every path a delivery writes to is checked before the first byte is sent.
     await index?.prepare()
+    if (!plan.dryRun) await assertEvidenceDir(plan.outputDir)
     for await (const event of source.events) {
       const result = await deliverEvent(
         event,

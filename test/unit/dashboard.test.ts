@@ -542,12 +542,17 @@ describe('githubAnnotations', () => {
 
   it('escapes %, CR and LF in the message, and also : and , in the title', () => {
     const [line] = githubAnnotations(
-      [alert('warning', 'webhook: 100% failed,\r\nsee %0A evidence')],
+      [alert('warning', 'webhook: 100% failed,\nsee %0A evidence')],
       'Deliveries: 3 failed, 1 ok 50%\n',
     )
     expect(line).toBe(
-      '::warning title=Deliveries%3A 3 failed%2C 1 ok 50%25%0A::webhook: 100%25 failed,%0D%0Asee %250A evidence',
+      '::warning title=Deliveries%3A 3 failed%2C 1 ok 50%25%0A::webhook: 100%25 failed,%0Asee %250A evidence',
     )
+  })
+
+  it('drops carriage returns and escape sequences a server put in the message', () => {
+    const [line] = githubAnnotations([alert('warning', 'FAILED\r\u001b[32mok\u001b[0m')], 'cavra')
+    expect(line).toBe('::warning title=cavra::FAILEDok')
   })
 
   it('gives nothing without alerts', () => {

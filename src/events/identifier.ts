@@ -1,0 +1,12 @@
+import { z } from 'zod'
+import { hasControl } from '../common/text.js'
+
+/**
+ * An identifier from an artifact (an event id, an event type, an export id): it names files,
+ * store items and records at the vendors, and is printed in terminals and CI logs, so it may
+ * not hold control characters or escape sequences.
+ */
+export const identifier = z
+  .string()
+  .min(1)
+  .refine((value) => !hasControl(value), 'must not contain control characters or escape sequences')
