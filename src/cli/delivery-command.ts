@@ -69,7 +69,8 @@ export abstract class DeliveryCommand extends CavraCommand {
       },
     )
     if (json && !summary.single) process.stdout.write(printed === 0 ? '[]\n' : '\n]\n')
-    if (summary.anyFailed && !flags['allow-failure']) process.exitCode = ExitCode.deliveryFailed
+    // A dry run sends nothing, so nothing can have failed to arrive: it exits 0.
+    if (summary.anyFailed && !dryRun && !flags['allow-failure']) process.exitCode = ExitCode.deliveryFailed
   }
 
   /** One document for a single event; an array, streamed as results arrive, for several. */

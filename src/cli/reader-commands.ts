@@ -115,8 +115,8 @@ export abstract class StoreReaderCommand extends CavraCommand {
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
     if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`)
     if (process.env.GITHUB_ACTIONS === 'true') {
-      // Workflow commands are read from the step's output; keep stdout pure JSON under --json.
-      const stream = json && !flags.output ? process.stderr : process.stdout
+      // The runner reads workflow commands from both streams; stdout stays one JSON document under --json.
+      const stream = this.jsonEnabled() || (json && !flags.output) ? process.stderr : process.stdout
       for (const line of githubAnnotations(dashboard.alerts, title)) emitWorkflowCommand(stream, line)
     }
     if (flags.output) {

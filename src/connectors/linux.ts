@@ -145,7 +145,7 @@ export function fleetPublication(
   const manifest = fields.linux_fleet_manifest
   if (typeof fields.publication_id !== 'string' || !manifest) {
     return {
-      error: `${event.eventType} ${event.eventId} is not an endpoint-export publication for linux; the Linux fleet connector publishes only endpoint exports (cavra release publish).`,
+      error: `${event.eventType} ${event.eventId} is not an endpoint-export publication for linux; the Linux fleet connector publishes only endpoint exports (cavra release deliver-endpoint-export).`,
     }
   }
   const artifacts: FleetArtifact[] = []

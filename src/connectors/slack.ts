@@ -97,7 +97,7 @@ const DEFECT = '; this is a defect in cavra: please report it with the --dry-run
 
 /**
  * Plain-text answers of the webhook (https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks;
- * the block, token and hook codes as observed, provider-apis.md §4), each with what to do.
+ * the block, token and hook codes as Slack answers them today), each with what to do.
  */
 const SLACK_ERRORS: Record<string, { fix: string; retry?: true }> = {
   invalid_payload: { fix: `Slack could not read the message body as JSON${DEFECT}` },
@@ -170,7 +170,8 @@ export const slack = defineConnector({
     for (const part of [path, path.split('/').pop() ?? '']) if (part.length > 0) session.addSecret(part)
     const body = Buffer.from(JSON.stringify(slackMessage(event, config.title)), 'utf8')
     // Incoming webhooks have no idempotency key and answer no message id
-    // (provider-apis.md §4): a retry after a timeout may post twice, which beats a lost alert.
+    // (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks): a retry after
+    // a timeout may post twice, which beats a lost alert.
     const result = await session.exchange({
       step: 'post message',
       primary: true,

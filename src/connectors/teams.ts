@@ -120,7 +120,8 @@ export const teams = defineConnector({
         `connector ${context.name}: url is an Office 365 connector webhook, which Microsoft has retired; create a Workflows trigger "When a Teams webhook request is received" in the channel and use its URL instead.`,
       )
     } else if (host.endsWith('.logic.azure.com')) {
-      // provider-apis.md §5: Microsoft moved trigger URLs and stopped the old ones on 2025-11-30.
+      // Microsoft moved trigger URLs to environment.api.powerplatform.com and stopped serving the
+      // logic.azure.com ones on 2025-11-30 (https://aka.ms/flowtriggerurlchange).
       context.warn(
         `connector ${context.name}: url is an older Workflows trigger URL (…logic.azure.com), which Microsoft no longer serves; copy the current URL from the trigger.`,
       )
@@ -140,8 +141,8 @@ export const teams = defineConnector({
     const sig = new URL(config.url).searchParams.get('sig')
     if (sig) session.addSecret(sig)
     const body = Buffer.from(JSON.stringify(teamsMessage(event, config.title)), 'utf8')
-    // The trigger has no idempotency key (provider-apis.md §5): a retry after a timeout may
-    // post twice, which beats a lost alert.
+    // The trigger has no idempotency key: a retry after a timeout may post twice, which beats
+    // a lost alert.
     const result = await session.exchange({
       step: 'post card',
       primary: true,

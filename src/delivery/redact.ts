@@ -60,7 +60,7 @@ export class Redactor {
     return this.scrub(text) !== text
   }
 
-  /** Header values: secret by name (§5.3) or because they carry a secret value. */
+  /** Header values: secret by name or because they carry a secret value. */
   redactHeaders(headers: Record<string, string>): Record<string, string> {
     const result: Record<string, string> = {}
     for (const [name, value] of Object.entries(headers)) {

@@ -140,7 +140,7 @@ export function filterRows<R extends DeliveryRow & Partial<PublicationRow>>(
 }
 
 /**
- * `--since`: an ISO time (`2026-11-28`, `2026-11-28T12:00:00Z`) or a duration back from now:
+ * `--since`: an ISO time (`2026-11-28`, `2026-11-28T12:00:00Z`; no zone means UTC) or a duration back from now:
  * `90m`, `24h`, `7d`, `2w`.
  */
 export function parseSince(value: string, now: Date = new Date()): Date {
@@ -151,7 +151,10 @@ export function parseSince(value: string, now: Date = new Date()): Date {
     if (!Number.isNaN(since.getTime())) return since
   } else {
     const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)
-    const parsed = date ? new Date(value) : undefined
+    // A time without a zone is UTC, as the store's timestamps are: the same flag means the same
+    // window on a laptop and on a CI runner.
+    const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(value) || !value.includes('T') ? value : `${value}Z`
+    const parsed = date ? new Date(zoned) : undefined
     // Date.parse rolls 2026-02-30 over to March; a date that does not exist is refused instead.
     if (parsed && !Number.isNaN(parsed.getTime()) && isRealDate(date!)) return parsed
   }

@@ -54,7 +54,7 @@ afterEach(() => {
 })
 
 describe('cavra integration deliver', () => {
-  it('delivers the sample bundle to Splunk (8 records) and a verifying webhook, and writes §5.2 evidence', async () => {
+  it('delivers the sample bundle to Splunk (8 records) and a verifying webhook, and writes the delivery evidence', async () => {
     setUp()
     const run = await cavra(['integration', 'deliver', 'siem-event.json'])
     expect(run.code, run.stderr).toBe(0)

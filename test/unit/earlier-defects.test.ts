@@ -55,7 +55,7 @@ import { response, ScriptedTransport, testSession, virtualClock } from '../suppo
 import { Workspace } from '../support/workspace.js'
 
 /**
- * The earlier tool's defects (reference §8, items 9–17), one block each. Every test here
+ * The earlier tool's known defects (items 9–17), one block each. Every test here
  * describes what the earlier tool did wrong and fails if that behaviour came back.
  */
 
