@@ -26,6 +26,14 @@ export abstract class CavraCommand extends Command {
     process.stderr.write(`${colour.yellow('Warning:')} ${text}\n`)
   }
 
+  /** The metadata store named by the flag, the environment or the default; repairs are noted. */
+  protected async openStore(
+    flag: string | undefined,
+  ): Promise<import('../metadata/metadata-store.js').MetadataStore> {
+    const { metadataPathFrom, openStore } = await import('../metadata/store.js')
+    return openStore(metadataPathFrom(flag, process.env), (message) => this.note(message))
+  }
+
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
     const exitCode = exitCodeOf(error)
     const actions = isCavraError(error) ? error.actions : usageActions(error, this.id)

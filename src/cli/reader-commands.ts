@@ -1,7 +1,5 @@
 import { appendFile, writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
-import { inertText } from '../common/text.js'
-import type { StoreItem } from '../metadata/chain.js'
 import type { Dashboard } from '../metadata/dashboard.js'
 import type { DeliveryRow, PublicationRow, RowFilter } from '../metadata/history.js'
 import { CavraCommand } from './base-command.js'
@@ -37,11 +35,15 @@ export const dashboardFlags = {
 }
 
 export abstract class StoreReaderCommand extends CavraCommand {
-  protected async loadItems(flag: string | undefined): Promise<StoreItem[]> {
-    const { metadataPathFrom, readStore } = await import('../metadata/store.js')
-    const snapshot = await readStore(metadataPathFrom(flag, process.env))
-    // The chain was checked on the items as stored; what is shown is made inert.
-    return snapshot.document.items.map((item) => inertDeep(item) as StoreItem)
+  /** The rows of the given store kinds, newest first, read from the store as a stream. */
+  protected async loadRows(flag: string | undefined, kinds: readonly string[]): Promise<DeliveryRow[]> {
+    const store = await this.openStore(flag)
+    try {
+      const { collectDeliveryRows } = await import('../metadata/history.js')
+      return await collectDeliveryRows(store.items(), kinds)
+    } finally {
+      await store.close()
+    }
   }
 
   protected async since(value: string | undefined): Promise<Date | undefined> {
@@ -129,16 +131,6 @@ export abstract class StoreReaderCommand extends CavraCommand {
     process.stdout.write(text)
     return undefined
   }
-}
-
-/** Every string inside `value` made safe to print (control characters, workflow commands). */
-function inertDeep(value: unknown): unknown {
-  if (typeof value === 'string') return inertText(value)
-  if (Array.isArray(value)) return value.map(inertDeep)
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, inertDeep(inner)]))
-  }
-  return value
 }
 
 function describeFilter(filter: RowFilter): string {

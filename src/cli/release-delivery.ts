@@ -20,18 +20,18 @@ export type ReleaseFlags = DeliveryFlags & { 'metadata-json'?: string; metadata:
 
 /** The metadata store index of a release delivery, or null with --no-metadata. */
 export async function releaseIndex(
+  store: (flag: string | undefined) => Promise<import('../metadata/metadata-store.js').MetadataStore>,
   flags: ReleaseFlags,
   kind: DeliveryKind,
   extra?: (result: import('../delivery/evidence-types.js').DeliveryResult) => Record<string, unknown>,
 ): Promise<EvidenceIndex | null> {
   if (!flags.metadata) return null
-  const [{ storeIndex }, { metadataPathFrom }, { DELIVERY_KINDS }] = await Promise.all([
+  const [{ storeIndex }, { DELIVERY_KINDS }] = await Promise.all([
     import('../metadata/evidence-index.js'),
-    import('../metadata/store.js'),
     import('../flow/delivery-kinds.js'),
   ])
   const { metadataKind, source } = DELIVERY_KINDS[kind]
-  return storeIndex(metadataPathFrom(flags['metadata-json'], process.env), metadataKind, source, extra)
+  return storeIndex(await store(flags['metadata-json']), metadataKind, source, extra)
 }
 
 export interface ReleaseCommandSpec {
@@ -61,7 +61,7 @@ ${EXIT_CODE_HELP}`
       const { releaseEvents } = await import('../flow/sources.js')
       await this.deliver(flags, {
         kind: spec.kind,
-        index: await releaseIndex(flags, spec.kind),
+        index: await releaseIndex((flag) => this.openStore(flag), flags, spec.kind),
         loadEvents: () => releaseEvents(args.file, spec.kind),
       })
     }

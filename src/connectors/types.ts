@@ -18,6 +18,10 @@ export type ConnectorResult =
       remoteReference: string | null
       recordsSent: number
       deduplicated?: boolean
+      /** Records cut to fit the vendor's field or event limits (the full record stays in the artifact). */
+      recordsShortened?: number
+      /** The destination accepted the request for later processing (an HTTP 202), not yet done. */
+      acceptedAsync?: boolean
       /** Something the destination said that the user should know (a field it ignored). */
       warnings?: string[]
     }
@@ -25,6 +29,7 @@ export type ConnectorResult =
       ok: false
       error: string
       recordsSent?: number
+      recordsShortened?: number
       remoteReference?: string | null
     }
 

@@ -44,6 +44,10 @@ export interface DeliveryRecord {
   remote_reference: string | null
   deduplicated: boolean
   records_sent: number
+  /** Records cavra shortened to fit the vendor's limits, with a visible marker. */
+  records_shortened: number
+  /** Present and true when the destination accepted the request for later processing (202). */
+  accepted_async?: boolean
   request: RequestRecord | null
   attempts: AttemptRecord[]
   warnings?: string[]

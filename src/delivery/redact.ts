@@ -8,6 +8,8 @@ export const REDACTED = 'REDACTED'
 
 /** Shorter values would mask ordinary words; no real credential is this short. */
 const MIN_SECRET_LENGTH = 4
+/** A secret's beginning this long or longer is scrubbed wherever it stands alone. */
+const PREFIX_LENGTH = 8
 
 const SECRET_HEADER_NAMES = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
 const SECRET_HEADER_PARTS = ['key', 'token', 'secret', 'signature', 'auth']
@@ -44,13 +46,21 @@ export class Redactor {
     return this.forms.size
   }
 
-  /** Replaces every known secret form in `text` with `REDACTED`. */
+  /**
+   * Replaces every known secret form in `text` with `REDACTED`, and also the beginning of one
+   * (8 characters or more) that a server or a cut left behind: a secret's prefix narrows a
+   * guess as much as the secret itself. URLs are scrubbed by their secret parts instead, so
+   * that every `https://` is not taken for the start of a webhook URL.
+   */
   scrub(text: string): string {
     if (this.forms.size === 0 || text.length === 0) return text
     if (!this.ordered) this.ordered = [...this.forms].sort((a, b) => b.length - a.length)
     let result = text
     for (const form of this.ordered) {
       if (result.includes(form)) result = result.split(form).join(REDACTED)
+    }
+    for (const form of this.ordered) {
+      if (form.length > PREFIX_LENGTH && !form.includes('://')) result = scrubPrefixes(result, form)
     }
     return result
   }
@@ -100,18 +110,62 @@ export class Redactor {
   }
 }
 
-/** The plain value and the encodings a secret travels in: base64, base64url, URL and JSON escaping. */
+/** Replaces each place where `form` begins (8 characters or more of it) with `REDACTED`. */
+function scrubPrefixes(text: string, form: string): string {
+  const start = form.slice(0, PREFIX_LENGTH)
+  let at = text.indexOf(start)
+  if (at === -1) return text
+  let result = ''
+  let from = 0
+  while (at !== -1) {
+    let length = PREFIX_LENGTH
+    while (length < form.length && text[at + length] === form[length]) length++
+    result += `${text.slice(from, at)}${REDACTED}`
+    from = at + length
+    at = text.indexOf(start, from)
+  }
+  return result + text.slice(from)
+}
+
+/**
+ * The plain value and the encodings a secret travels in: base64 and base64url (also the core
+ * of each as it appears inside a longer encoded text, at any of the three byte alignments),
+ * URL encoding and JSON escaping.
+ */
 export function encodingsOf(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8')
   const base64 = bytes.toString('base64')
-  const base64url = bytes.toString('base64url')
   return [
     value,
     base64,
     base64.replace(/=+$/, ''),
-    base64url,
+    bytes.toString('base64url'),
+    ...alignedCores(bytes, 'base64'),
+    ...alignedCores(bytes, 'base64url'),
     encodeURIComponent(value),
     new URLSearchParams({ v: value }).toString().slice(2),
     JSON.stringify(value).slice(1, -1),
   ]
+}
+
+/**
+ * A secret inside a longer text that is then base64-encoded (`Cannot POST /hooks/<secret>`,
+ * encoded whole) starts at some byte offset; its encoding there differs by alignment. For
+ * each offset the characters that depend on the secret's bytes alone are the same wherever
+ * it sits, so those cores are scrubbed too.
+ */
+function alignedCores(bytes: Buffer, encoding: 'base64' | 'base64url'): string[] {
+  const cores: string[] = []
+  for (const offset of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes])
+      .toString(encoding)
+      .replace(/=+$/, '')
+    const total = offset + bytes.length
+    // Whole 3-byte groups only: the first depends on the bytes before, the last on those after.
+    const from = offset === 0 ? 0 : 4
+    const to = Math.floor(total / 3) * 4
+    const core = encoded.slice(from, to)
+    if (core.length >= 8) cores.push(core)
+  }
+  return cores
 }

@@ -1,15 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
+import { type FileHandle, mkdtemp, open, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { InputError } from '../common/errors.js'
 import type { JsonScanError } from './json-scan.js'
+import {
+  notUtf8Error,
+  PositionCounter,
+  syntaxError,
+  type TextPosition,
+  tooDeepError,
+  Utf8Validator,
+} from './json-text.js'
 
 /**
- * An input artifact on disk. Standard input (`-`) is first spooled to a private temp file,
- * so every artifact can be streamed more than once without being held in memory.
+ * An input artifact on disk. Standard input (`-`), named pipes and process substitution
+ * (`<(…)`, which passes /dev/fd/N) are first spooled to a private temp file, so every artifact
+ * can be streamed more than once without being held in memory: a pipe can be read only once.
  */
 export interface Artifact {
   /** What the user named: a path as given, or `-`. */
@@ -18,7 +27,9 @@ export interface Artifact {
   file: string
   sha256: string
   bytes: number
-  /** Removes the spool file of standard input; a no-op for real files. */
+  /** Whether `file` is a spool copy of a pipe (standard input, a FIFO, /dev/fd/N). */
+  spooled?: boolean
+  /** Removes the spool file of a pipe; a no-op for real files. */
   dispose(): Promise<void>
 }
 
@@ -26,57 +37,81 @@ export async function openArtifact(
   path: string,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<Artifact> {
-  if (path === '-') return spoolStdin(stdin)
-  let info: Awaited<ReturnType<typeof stat>>
+  if (path === '-') return spool('-', () => stdin)
+  let info: Stats
   try {
     info = await stat(path)
   } catch (error) {
-    throw new InputError(`${path}: cannot read the file (${describeFsError(error)}).`, [
-      'Check the path; pass - to read the artifact from standard input.',
-    ])
+    throw cannotRead(path, error)
   }
   if (info.isDirectory()) {
     throw new InputError(`${path}: is a directory, not a JSON file.`, [
       'Pass the path of the JSON artifact itself.',
     ])
   }
+  // A named pipe or `<(…)`: read what arrives, once, like standard input.
+  if (info.isFIFO()) return spool(path, () => createReadStream(path))
+  if (!info.isFile()) {
+    throw new InputError(`${path}: is ${describeFileType(info)}, not a JSON file.`, [
+      'Pass the path of the JSON artifact itself, or - to read it from standard input.',
+    ])
+  }
+  // O_NONBLOCK: should the path have been swapped for a FIFO since stat, opening it must not
+  // wait for a writer; fstat on the open handle then tells what was really opened.
+  let handle: FileHandle
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (error) {
+    throw cannotRead(path, error)
+  }
+  let digest: Digest
+  try {
+    if (!(await handle.stat()).isFile()) {
+      throw new InputError(`${path}: changed while it was being opened; it is no longer a regular file.`, [
+        'Run the command again once the artifact is written.',
+      ])
+    }
+    digest = await digestOf(handle.createReadStream({ autoClose: false, start: 0 }), path)
+  } finally {
+    await handle.close()
+  }
   const artifact: Artifact = {
     displayPath: path,
     file: path,
-    sha256: await sha256OfFile(path),
-    bytes: info.size,
+    sha256: digest.sha256,
+    bytes: digest.bytes,
     dispose: async () => {},
   }
-  await assertLooksLikeJson(artifact)
+  await assertLooksLikeJson(artifact, digest)
   return artifact
 }
 
-async function spoolStdin(stdin: NodeJS.ReadableStream): Promise<Artifact> {
+/** A pipe copied to a private file (0600 in a 0700 folder), hashed and checked on the way. */
+async function spool(displayPath: string, source: () => NodeJS.ReadableStream): Promise<Artifact> {
   const dir = await mkdtemp(join(tmpdir(), 'cavra-stdin-'))
   const file = join(dir, `${randomUUID()}.json`)
-  const hash = createHash('sha256')
-  let bytes = 0
-  await pipeline(
-    stdin,
-    async function* (source: AsyncIterable<Buffer | string>) {
-      for await (const chunk of source) {
-        const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-        hash.update(buffer)
-        bytes += buffer.length
-        yield buffer
-      }
-    },
-    createWriteStream(file, { mode: 0o600 }),
-  )
-  const artifact: Artifact = {
-    displayPath: '-',
-    file,
-    sha256: hash.digest('hex'),
-    bytes,
-    dispose: () => rm(dir, { recursive: true, force: true }),
-  }
+  const remove = () => rm(dir, { recursive: true, force: true })
+  const digest = new DigestBuilder()
   try {
-    await assertLooksLikeJson(artifact)
+    await pipeline(
+      source(),
+      async function* (chunks: AsyncIterable<Buffer | string>) {
+        for await (const chunk of chunks) {
+          const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+          digest.update(buffer)
+          yield buffer
+        }
+      },
+      createWriteStream(file, { mode: 0o600 }),
+    )
+  } catch (error) {
+    await remove()
+    throw cannotRead(displayPath, error)
+  }
+  const { sha256, bytes } = digest.done()
+  const artifact: Artifact = { displayPath, file, sha256, bytes, spooled: true, dispose: remove }
+  try {
+    await assertLooksLikeJson(artifact, digest.done())
   } catch (error) {
     await artifact.dispose()
     throw error
@@ -84,53 +119,89 @@ async function spoolStdin(stdin: NodeJS.ReadableStream): Promise<Artifact> {
   return artifact
 }
 
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
+interface Digest {
+  sha256: string
+  bytes: number
+  /** The first 4 KB, to tell binary files from text. */
+  head: Buffer
+  /** Offset and value of the first byte that is not UTF-8, or -1. */
+  invalidAt: number
+  invalidByte: number
 }
 
-/** Rejects empty and binary files with a message that says so, instead of a parser error. */
-async function assertLooksLikeJson(artifact: Artifact): Promise<void> {
+const HEAD_BYTES = 4096
+
+/** Hash, size, head and UTF-8 validity of a file in one streaming pass. */
+class DigestBuilder {
+  private readonly hash = createHash('sha256')
+  private readonly utf8 = new Utf8Validator()
+  private readonly headChunks: Buffer[] = []
+  private headBytes = 0
+  private bytes = 0
+  private result: Digest | undefined
+
+  update(chunk: Buffer): void {
+    this.hash.update(chunk)
+    this.utf8.update(chunk)
+    this.bytes += chunk.length
+    if (this.headBytes < HEAD_BYTES) {
+      const part = chunk.subarray(0, HEAD_BYTES - this.headBytes)
+      this.headChunks.push(Buffer.from(part))
+      this.headBytes += part.length
+    }
+  }
+
+  done(): Digest {
+    if (!this.result) {
+      this.utf8.end()
+      this.result = {
+        sha256: this.hash.digest('hex'),
+        bytes: this.bytes,
+        head: Buffer.concat(this.headChunks),
+        invalidAt: this.utf8.invalidAt,
+        invalidByte: this.utf8.invalidByte,
+      }
+    }
+    return this.result
+  }
+}
+
+async function digestOf(stream: NodeJS.ReadableStream, name: string): Promise<Digest> {
+  const digest = new DigestBuilder()
+  try {
+    for await (const chunk of stream) digest.update(chunk as Buffer)
+  } catch (error) {
+    throw cannotRead(name, error)
+  }
+  return digest.done()
+}
+
+/**
+ * Rejects empty, binary, non-UTF-8 and blank files with a message that says so, instead of a
+ * parser error. The whole file is UTF-8-checked (JSON text is UTF-8, RFC 8259 §8.1): the
+ * parsers would otherwise turn a bad byte anywhere into U+FFFD silently.
+ */
+async function assertLooksLikeJson(artifact: Artifact, digest: Digest): Promise<void> {
   const name = nameOf(artifact)
   if (artifact.bytes === 0) {
     throw new InputError(`${name}: the file is empty; expected a JSON object, a JSON array or JSON Lines.`, [
       'Check that the producer finished writing the artifact.',
     ])
   }
-  const handle = await open(artifact.file, 'r')
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0)
-    const head = buffer.subarray(0, bytesRead)
-    if (head.includes(0) || !isUtf8Prefix(head)) {
-      throw new InputError(`${name}: looks like a binary file, not JSON text.`, [
-        'Pass the JSON artifact (for an evidence bundle, its siem-event.json).',
-      ])
-    }
-    if (head.toString('utf8').trim() === '' && artifact.bytes <= 4096) {
-      throw new InputError(
-        `${name}: holds only white space; expected a JSON object, a JSON array or JSON Lines.`,
-      )
-    }
-  } finally {
-    await handle.close()
+  if (digest.head.includes(0)) {
+    throw new InputError(`${name}: looks like a binary file, not JSON text.`, [
+      'Pass the JSON artifact (for an evidence bundle, its siem-event.json).',
+    ])
   }
-}
-
-/** UTF-8 validity of a prefix that may end in the middle of a character. */
-function isUtf8Prefix(bytes: Buffer): boolean {
-  for (let trim = 0; trim < 4 && trim <= bytes.length; trim++) {
-    if (isValidUtf8(bytes.subarray(0, bytes.length - trim))) return true
+  if (digest.invalidAt >= 0) {
+    const at = await positionInFile(artifact.file, digest.invalidAt)
+    throw notUtf8Error(name, digest.invalidAt, digest.invalidByte, at)
   }
-  return false
-}
-
-function isValidUtf8(bytes: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-    return true
-  } catch {
-    return false
+  if (digest.head.toString('utf8').trim() === '' && artifact.bytes <= HEAD_BYTES) {
+    throw new InputError(
+      `${name}: holds only white space; expected a JSON object, a JSON array or JSON Lines.`,
+      ['Check that the producer finished writing the artifact.'],
+    )
   }
 }
 
@@ -140,21 +211,45 @@ export function nameOf(artifact: Pick<Artifact, 'displayPath'>): string {
 
 /** Turns a scanner error into an input error that names the file, line and column. */
 export async function scanErrorToInputError(artifact: Artifact, error: JsonScanError): Promise<InputError> {
-  const { line, column } = await lineAndColumn(artifact.file, error.offset)
-  const where = error.jsonPath ? ` (${error.jsonPath})` : ''
-  return new InputError(`${nameOf(artifact)}: line ${line}, column ${column}${where}: ${error.message}.`, [
-    'Fix the JSON (a linter such as `jq . FILE` shows the same spot), then run the command again.',
-  ])
+  const at = await positionInFile(artifact.file, error.offset)
+  if (error.kind === 'depth') return tooDeepError(nameOf(artifact), at)
+  return syntaxError(nameOf(artifact), at, error.message, error.jsonPath)
 }
 
-async function lineAndColumn(file: string, offset: number): Promise<{ line: number; column: number }> {
-  // Only read on the error path; artifacts that fail to parse are not worth streaming for this.
-  const prefix = (await readFile(file)).subarray(0, offset)
-  const lastNewline = prefix.lastIndexOf(10)
-  let line = 1
-  for (const byte of prefix) if (byte === 10) line++
-  const column = Buffer.from(prefix.subarray(lastNewline + 1)).toString('utf8').length + 1
-  return { line, column }
+/** Line and column of a byte offset, streaming the file up to it (only on the error path). */
+async function positionInFile(file: string, offset: number): Promise<TextPosition> {
+  const counter = new PositionCounter()
+  if (offset > 0) {
+    for await (const chunk of createReadStream(file, { start: 0, end: offset - 1 })) {
+      counter.advance(chunk as Buffer)
+    }
+  }
+  return counter.position
+}
+
+/** The message for a file that cannot be opened or read, with what to do about it. */
+function cannotRead(path: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException)?.code
+  const denied = code === 'EACCES' || code === 'EPERM'
+  return new InputError(
+    `${path === '-' ? 'standard input' : path}: cannot read the file (${describeFsError(error)}).`,
+    [
+      denied
+        ? 'Make the file readable by the user running cavra (for example chmod u+r FILE), or run cavra as a user who may read it.'
+        : 'Check the path; pass - to read the artifact from standard input.',
+    ],
+  )
+}
+
+/** What kind of file system object `info` is, for messages ("a named pipe (FIFO)"). */
+export function describeFileType(info: Stats): string {
+  if (info.isDirectory()) return 'a directory'
+  if (info.isFIFO()) return 'a named pipe (FIFO)'
+  if (info.isSocket()) return 'a socket'
+  if (info.isCharacterDevice()) return 'a character device'
+  if (info.isBlockDevice()) return 'a block device'
+  if (info.isSymbolicLink()) return 'a symbolic link'
+  return 'a special file'
 }
 
 export function describeFsError(error: unknown): string {

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto'
-import { lstat, readFile, realpath } from 'node:fs/promises'
+import { constants, type Stats } from 'node:fs'
+import { type FileHandle, open, readFile, realpath, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { z } from 'zod'
 import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
-import { type Artifact, nameOf } from './artifact.js'
+import { type Artifact, describeFileType, describeFsError, nameOf } from './artifact.js'
 import type { DeliveryEvent, VerifiedFile } from './event.js'
 import { identifier } from './identifier.js'
+import { parseJsonDocument } from './json-text.js'
 import { compactFacts } from './views.js'
 
 /**
@@ -105,7 +107,14 @@ export function publicationId(
 }
 
 export async function readExportManifest(artifact: Artifact): Promise<ExportManifest> {
-  const value = await parseJsonFile(artifact.file, nameOf(artifact))
+  if (artifact.spooled) {
+    // A pipe's content was copied to a temp folder, which is not where the export's files are.
+    throw new InputError(
+      `${nameOf(artifact)}: the export manifest must be a regular file in the export folder, not a pipe; its folder holds the files to publish.`,
+      ['Pass the path of endpoint-management-export-manifest.json inside the export folder.'],
+    )
+  }
+  const value = parseJsonDocument(await readFile(artifact.file), nameOf(artifact))
   return validate(exportManifestSchema, value, nameOf(artifact), 'endpoint-management export manifest')
 }
 
@@ -180,7 +189,7 @@ export async function buildPublication(
   for (const { provider, field, file, schema, kind } of providerFiles) {
     if (!selected.includes(provider)) continue
     const record: Record<string, unknown> = fields
-    record[field] = validate(schema as z.ZodType, parseJson(contentOf(file), file), file, kind)
+    record[field] = validate(schema as z.ZodType, parseJsonDocument(contentOf(file), file), file, kind)
   }
   const id = fields.publication_id
   const event: DeliveryEvent = {
@@ -222,14 +231,13 @@ export async function buildPublication(
 /** Parses checksums.txt (sha256sum format: `<hex>  <name>` or `<hex> *<name>`). */
 export async function readChecksums(folder: string, manifestName: string): Promise<Map<string, string>> {
   const path = join(folder, 'checksums.txt')
-  let content: string
-  try {
-    content = await readFile(path, 'utf8')
-  } catch {
+  const found = await readExportFile(folder, 'checksums.txt', manifestName)
+  if (!found) {
     throw new InputError(`${manifestName}: checksums.txt is missing beside the manifest (${path}).`, [
       'Export the bundle again; publication needs the sha256sum list of its files.',
     ])
   }
+  const content = found.toString('utf8')
   const sums = new Map<string, string>()
   for (const [index, raw] of content.split(/\r?\n/).entries()) {
     const line = raw.trim()
@@ -250,24 +258,12 @@ async function verifyFile(
   checksums: Map<string, string>,
   manifestName: string,
 ): Promise<VerifiedFile> {
-  const path = join(folder, file)
   const expected = checksums.get(file)
   if (expected === undefined) {
     throw new InputError(`${manifestName}: ${file} is not listed in checksums.txt; it cannot be verified.`)
   }
-  let stats: Awaited<ReturnType<typeof lstat>>
-  try {
-    stats = await lstat(path)
-  } catch {
-    throw new InputError(`${manifestName}: ${file} is missing from the export folder ${folder}.`)
-  }
-  if (stats.isSymbolicLink()) {
-    const target = await realpath(path).catch(() => '')
-    if (!target || !isWithin(folder, target)) {
-      throw new InputError(`${manifestName}: ${file} is a link that leaves the export folder; refusing it.`)
-    }
-  }
-  const content = await readFile(path)
+  const content = await readExportFile(folder, file, manifestName)
+  if (!content) throw new InputError(`${manifestName}: ${file} is missing from the export folder ${folder}.`)
   const actual = createHash('sha256').update(content).digest('hex')
   if (actual !== expected) {
     throw new InputError(
@@ -276,6 +272,75 @@ async function verifyFile(
     )
   }
   return { name: file, sha256: actual, bytes: content.length, content }
+}
+
+/**
+ * Reads one file of the export folder (`folder` is already a real path), or returns undefined
+ * when it does not exist. Its real path must stay inside the folder (no links out, also through
+ * a linked sub-folder), and it must be a regular file: a directory cannot be read and a FIFO
+ * would block the command until something writes to it, so neither is ever opened.
+ */
+async function readExportFile(
+  folder: string,
+  file: string,
+  manifestName: string,
+): Promise<Buffer | undefined> {
+  const refuse = (
+    problem: string,
+    action = 'Export the bundle again: every file of an export is a regular file inside its folder.',
+  ) => new InputError(`${manifestName}: ${file} ${problem}`, [action])
+  let real: string
+  try {
+    real = await realpath(join(folder, file))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // Missing, or a link to something missing: either way there is nothing to publish.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw cannotReadExportFile(manifestName, file, error)
+  }
+  if (!isWithin(folder, real)) {
+    throw refuse(`is a link that leaves the export folder; refusing it (it resolves to ${real}).`)
+  }
+  let info: Stats
+  try {
+    info = await stat(real)
+  } catch (error) {
+    throw cannotReadExportFile(manifestName, file, error)
+  }
+  if (!info.isFile()) {
+    throw refuse(
+      `in the export folder is ${describeFileType(info)}, not a regular file; refusing the whole publication.`,
+    )
+  }
+  // O_NOFOLLOW and O_NONBLOCK: were the file swapped for a link or a FIFO since the checks
+  // above, opening fails or returns at once instead of following it out or blocking.
+  let handle: FileHandle
+  try {
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (error) {
+    throw cannotReadExportFile(manifestName, file, error)
+  }
+  try {
+    const opened = await handle.stat()
+    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) {
+      throw refuse('changed while it was being read; refusing the whole publication.')
+    }
+    return await handle.readFile()
+  } catch (error) {
+    if (error instanceof InputError) throw error
+    throw cannotReadExportFile(manifestName, file, error)
+  } finally {
+    await handle.close()
+  }
+}
+
+function cannotReadExportFile(manifestName: string, file: string, error: unknown): InputError {
+  return new InputError(
+    `${manifestName}: cannot read ${file} in the export folder (${describeFsError(error)}).`,
+    [
+      'Make the export readable by the user running cavra (for example chmod -R u+r FOLDER), or run cavra as a user who may read it.',
+    ],
+  )
 }
 
 function assertInside(folder: string, file: string, what: string): void {
@@ -289,18 +354,6 @@ function assertInside(folder: string, file: string, what: string): void {
 function isWithin(folder: string, path: string): boolean {
   const rel = relative(folder, path)
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)
-}
-
-async function parseJsonFile(file: string, name: string): Promise<unknown> {
-  return parseJson(await readFile(file), name)
-}
-
-function parseJson(content: Buffer, name: string): unknown {
-  try {
-    return JSON.parse(content.toString('utf8'))
-  } catch (error) {
-    throw new InputError(`${name}: not valid JSON (${(error as Error).message}).`)
-  }
 }
 
 /** Validates `value` and returns it as written (key order and extra fields kept), typed by `schema`. */

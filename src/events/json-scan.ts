@@ -41,16 +41,29 @@ export type DecisionVisitor = (
   position: number,
 ) => void
 
-/** A malformed file: `offset` is the byte where reading stopped. */
+/**
+ * A malformed file: `offset` is the byte where reading stopped. `depth` marks a document nested
+ * deeper than the limit, which is reported in its own words.
+ */
 export class JsonScanError extends Error {
   constructor(
     message: string,
     readonly offset: number,
     readonly jsonPath?: string,
+    readonly kind: 'syntax' | 'depth' = 'syntax',
   ) {
     super(message)
   }
 }
+
+/**
+ * How deeply a JSON input may nest. Real governance artifacts nest a handful of levels; the
+ * limit exists so that a hostile or corrupt file (100,000 `[`) is refused up front, instead of
+ * overflowing the stack in whatever later walks the value recursively (JSON.stringify in the
+ * connectors, canonical JSON for event identity and the store's hash chain, redaction). 256
+ * leaves those walkers a wide margin while accepting anything a producer plausibly writes.
+ */
+export const MAX_JSON_DEPTH = 256
 
 const CHUNK_BYTES = 64 * 1024
 
@@ -106,6 +119,7 @@ class EventScanner {
   private decisionStart = 0
   private decisionCount = 0
   private pendingDecisions: (ByteRange & { count: number }) | null = null
+  private lastTokenOffset = 0
 
   constructor(
     private readonly onDecision: DecisionVisitor | undefined,
@@ -130,7 +144,7 @@ class EventScanner {
   end(): void {
     if (this.layout === undefined) throw new JsonScanError('the file holds no JSON value', 0)
     if (this.depth > 0 || (this.layout === 'array' && !this.arrayClosed)) {
-      throw new JsonScanError('the JSON ends before it is complete (is the file truncated?)', this.bytesSeen)
+      throw new JsonScanError(TRUNCATED, this.bytesSeen)
     }
     try {
       this.tokenizer.end()
@@ -141,16 +155,13 @@ class EventScanner {
 
   private translate(error: unknown): unknown {
     // Errors thrown by our own callbacks (a decision that fails validation) pass through.
-    if (!(error instanceof TokenizerError || error instanceof TokenParserError)) return error
-    const message = error instanceof Error ? error.message : String(error)
-    const position = /position "?(\d+)"?/.exec(message)
-    const offset = position ? Number(position[1]) : this.bytesSeen
-    const unexpected = /Unexpected "([^"]*)"/.exec(message)
-    const what = unexpected ? `unexpected ${JSON.stringify(unexpected[1])}` : message
-    return new JsonScanError(`not valid JSON: ${what}`, offset)
+    const problem = describeStreamError(error, this.lastTokenOffset, this.bytesSeen)
+    return problem ? new JsonScanError(problem.problem, problem.offset) : error
   }
 
   private route(token: ParsedTokenInfo): void {
+    // The token parser's own errors carry no position; this is the token it was given.
+    this.lastTokenOffset = token.offset
     if (this.layout === undefined) this.start(token)
     else if (this.layout === 'array' && this.arrayClosed && token.token !== TokenType.SEPARATOR) {
       throw new JsonScanError('unexpected content after the closing "]" of the event array', token.offset)
@@ -234,7 +245,7 @@ class EventScanner {
       this.onDecision?.(event, value, typeof key === 'number' ? key : this.decisionCount - 1)
     }
     this.decisionParser.write(token)
-    this.depth++
+    this.adjustDepth(token)
     // The event parser sees an empty array in place of the decisions.
     this.eventParser?.write(token)
   }
@@ -266,8 +277,18 @@ class EventScanner {
   }
 
   private adjustDepth(token: ParsedTokenInfo): void {
-    if (token.token === TokenType.LEFT_BRACE || token.token === TokenType.LEFT_BRACKET) this.depth++
-    else if (token.token === TokenType.RIGHT_BRACE || token.token === TokenType.RIGHT_BRACKET) this.depth--
+    if (token.token === TokenType.LEFT_BRACE || token.token === TokenType.LEFT_BRACKET) {
+      // Stopping here keeps the values the token parsers build (and everything that later walks
+      // them recursively: canonical JSON, JSON.stringify, redaction) within the limit.
+      if (++this.depth > MAX_JSON_DEPTH) {
+        throw new JsonScanError(
+          `nested deeper than ${MAX_JSON_DEPTH} levels`,
+          token.offset,
+          undefined,
+          'depth',
+        )
+      }
+    } else if (token.token === TokenType.RIGHT_BRACE || token.token === TokenType.RIGHT_BRACKET) this.depth--
   }
 
   private remember(token: ParsedTokenInfo): void {
@@ -296,4 +317,71 @@ function describeToken(token: ParsedTokenInfo): string {
     default:
       return JSON.stringify(String(token.value))
   }
+}
+
+/**
+ * What went wrong where, for an error of the tokenizer or the token parser; undefined for any
+ * other error. The tokenizer names the absolute byte position in its message (its "chunk
+ * position" is relative to the current chunk, hence useless here); the token parser names
+ * none, so the caller passes the offset of the token it was writing.
+ */
+export function describeStreamError(
+  error: unknown,
+  tokenOffset: number,
+  endOffset: number,
+): { offset: number; problem: string } | undefined {
+  if (error instanceof TokenizerError) {
+    const absolute = /absolute position "?(\d+)"?/.exec(error.message)
+    const unexpected = /^Unexpected "([\s\S]*?)" at/.exec(error.message)
+    if (/ended in the middle of a token/.test(error.message)) return { offset: endOffset, problem: TRUNCATED }
+    return {
+      offset: absolute ? Number(absolute[1]) : tokenOffset,
+      problem: `not valid JSON: ${unexpected ? `unexpected ${JSON.stringify(unexpected[1])}` : error.message}`,
+    }
+  }
+  if (error instanceof TokenParserError) {
+    // "Unexpected COMMA (\",\") in state VALUE": the parenthesis holds the token as JSON.
+    const unexpected = /^Unexpected (?:partial )?\w+ \((.*)\) in state/.exec(error.message)
+    return {
+      offset: tokenOffset,
+      problem: `not valid JSON: ${unexpected ? `unexpected ${unexpected[1]}` : error.message}`,
+    }
+  }
+  return undefined
+}
+
+const TRUNCATED = 'the JSON ends before it is complete (is the file truncated?)'
+
+/**
+ * Finds where a document JSON.parse refused goes wrong, and why, by running it through the
+ * streaming tokenizer and parser, which know the byte offset of every token. Undefined when
+ * they find nothing wrong (the caller then falls back on JSON.parse's own message).
+ */
+export function locateJsonError(bytes: Uint8Array): { offset: number; problem: string } | undefined {
+  const tokenizer = new Tokenizer()
+  // No paths: nothing is emitted, the parser only checks the grammar.
+  const parser = new TokenParser({ paths: [], keepStack: false })
+  let offset = 0
+  let tokens = 0
+  tokenizer.onToken = (token) => {
+    offset = token.offset
+    tokens++
+    if (parser.isEnded) {
+      throw new TokenParserError(
+        `Unexpected ${TokenType[token.token]} (${JSON.stringify(token.value)}) in state ENDED`,
+      )
+    }
+    parser.write(token)
+  }
+  parser.onValue = () => {}
+  try {
+    tokenizer.write(bytes)
+    tokenizer.end()
+  } catch (error) {
+    return describeStreamError(error, offset, bytes.length)
+  }
+  if (parser.isEnded) return undefined
+  return tokens === 0
+    ? { offset: 0, problem: 'the file holds no JSON value' }
+    : { offset: bytes.length, problem: TRUNCATED }
 }

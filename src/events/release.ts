@@ -5,6 +5,7 @@ import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf } from './artifact.js'
 import type { DeliveryEvent, EventView } from './event.js'
 import { identifier } from './identifier.js'
+import { parseJsonDocument } from './json-text.js'
 import { compactFacts } from './views.js'
 
 /**
@@ -85,18 +86,8 @@ export async function readReleaseArtifact<S extends z.ZodType>(
   schema: S,
   kind: string,
 ): Promise<z.infer<S>> {
-  const content = await readFile(artifact.file, 'utf8')
-  let value: unknown
-  try {
-    value = JSON.parse(content)
-  } catch (error) {
-    const position = /position (\d+)/.exec((error as Error).message)
-    const before = position ? content.slice(0, Number(position[1])) : ''
-    const where = position
-      ? ` line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}:`
-      : ''
-    throw new InputError(`${nameOf(artifact)}:${where} not valid JSON; expected a ${kind}.`)
-  }
+  // Checked for UTF-8, nesting depth and syntax (with line and column) before it is parsed.
+  const value = parseJsonDocument(await readFile(artifact.file), nameOf(artifact))
   const parsed = schema.safeParse(value, { reportInput: true })
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))

@@ -144,6 +144,8 @@ async function deliverToConnector(
     remote_reference: result.remoteReference ? inertText(run.redactor.scrub(result.remoteReference)) : null,
     deduplicated: result.ok ? result.deduplicated === true : false,
     records_sent: result.recordsSent ?? 0,
+    records_shortened: result.recordsShortened ?? 0,
+    ...(result.ok && result.acceptedAsync ? { accepted_async: true } : {}),
     request: report.request,
     attempts: report.attempts,
     ...(warnings.length > 0

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto'
 import { canonicalJson } from '../common/canonical-json.js'
 
 /**
- * The hash chain of the metadata store (docs/metadata-store.md): each item's `record_hash` is the sha256 of
- * its canonical JSON (RFC 8785) without `record_hash`; `prev_hash` is the previous item's
- * `record_hash`, 64 zeros for the first. Items of the earlier tool carry no hashes and form a
- * legacy prefix; an unhashed item after the chain has started is a break.
+ * The hash chain of the metadata store (docs/metadata-store.md): each item's `record_hash` is
+ * the sha256 of its canonical JSON (RFC 8785) without `record_hash`; `prev_hash` is the
+ * previous item's `record_hash`, 64 zeros for the first. Items of the earlier tool carry no
+ * hashes and form a legacy prefix; an unhashed item after the chain has started is a break.
  */
 
 export const GENESIS_HASH = '0'.repeat(64)
@@ -23,8 +23,31 @@ export function seal(item: StoreItem, previous: string): StoreItem {
   return { ...withPrevious, record_hash: recordHash(withPrevious) }
 }
 
+/**
+ * Whether `item`'s record_hash is the hash of the item. `canonicalLine`, when given, is the
+ * text the item was parsed from: if that text is the item's canonical JSON, hashing it with
+ * the record_hash member cut out gives the answer without re-serialising the item, and a
+ * match proves the text canonical (sha256 admits no practical collision). Otherwise the
+ * item is serialised canonically.
+ */
+export function hashMatches(item: StoreItem, stored: string, canonicalLine?: string): boolean {
+  if (canonicalLine !== undefined) {
+    const member = `"record_hash":${JSON.stringify(stored)}`
+    const at = canonicalLine.indexOf(member)
+    if (at > 0) {
+      let start = at
+      let end = at + member.length
+      if (canonicalLine[start - 1] === ',') start--
+      else if (canonicalLine[end] === ',') end++
+      const without = canonicalLine.slice(0, start) + canonicalLine.slice(end)
+      if (createHash('sha256').update(without).digest('hex') === stored) return true
+    }
+  }
+  return recordHash(item) === stored
+}
+
 export interface ChainBreak {
-  /** 1-based position of the item in `items`. */
+  /** 1-based position of the item in the store. */
   position: number
   session_id: string | null
   field: 'prev_hash' | 'record_hash'
@@ -44,65 +67,82 @@ export interface ChainReport {
 
 const HEX64 = /^[0-9a-f]{64}$/
 
-export function verifyChain(items: readonly StoreItem[]): ChainReport {
-  let legacy = 0
-  let chained = 0
-  let head = GENESIS_HASH
-  let started = false
-  for (const [index, item] of items.entries()) {
-    const position = index + 1
+/** Walks the chain one item at a time, so a store of any size is checked in constant memory. */
+export class ChainWalker {
+  private total = 0
+  private legacy = 0
+  private chained = 0
+  private head = GENESIS_HASH
+  private started = false
+  private broken: ChainBreak | null = null
+
+  /** Checks the next item; the first break is kept and returned, and ends the walk. */
+  push(item: StoreItem, canonicalLine?: string): ChainBreak | null {
+    const position = ++this.total
+    // After a break the walk only counts, so a report still says how many items there are.
+    if (this.broken) return this.broken
     const sessionId = typeof item.session_id === 'string' ? item.session_id : null
     const hasHashes = 'record_hash' in item || 'prev_hash' in item
     if (!hasHashes) {
-      if (started) {
-        return report(items, legacy, chained, head, {
+      if (this.started) {
+        return this.fail({
           position,
           session_id: sessionId,
           field: 'record_hash',
-          expected: recordHash({ ...item, prev_hash: head }),
+          expected: recordHash({ ...item, prev_hash: this.head }),
           found: null,
           reason: 'an item without hashes follows the hash chain (inserted or stripped)',
         })
       }
-      legacy++
-      continue
+      this.legacy++
+      return null
     }
-    started = true
+    this.started = true
     const previous = typeof item.prev_hash === 'string' ? item.prev_hash : null
-    if (previous !== head) {
-      return report(items, legacy, chained, head, {
+    if (previous !== this.head) {
+      return this.fail({
         position,
         session_id: sessionId,
         field: 'prev_hash',
-        expected: head,
+        expected: this.head,
         found: previous,
         reason: 'prev_hash does not match the previous item (an item was removed, reordered or edited)',
       })
     }
     const stored = typeof item.record_hash === 'string' ? item.record_hash : null
-    const actual = recordHash(item)
-    if (stored === null || !HEX64.test(stored) || stored !== actual) {
-      return report(items, legacy, chained, head, {
+    if (stored === null || !HEX64.test(stored) || !hashMatches(item, stored, canonicalLine)) {
+      return this.fail({
         position,
         session_id: sessionId,
         field: 'record_hash',
-        expected: actual,
+        expected: recordHash(item),
         found: stored,
         reason: 'record_hash does not match the item (the item was edited after it was written)',
       })
     }
-    head = stored
-    chained++
+    this.head = stored
+    this.chained++
+    return null
   }
-  return report(items, legacy, chained, head, null)
+
+  report(): ChainReport {
+    return {
+      total: this.total,
+      legacy: this.legacy,
+      chained: this.chained,
+      head: this.head,
+      broken: this.broken,
+    }
+  }
+
+  private fail(broken: ChainBreak): ChainBreak {
+    this.broken = broken
+    return broken
+  }
 }
 
-function report(
-  items: readonly StoreItem[],
-  legacy: number,
-  chained: number,
-  head: string,
-  broken: ChainBreak | null,
-): ChainReport {
-  return { total: items.length, legacy, chained, head, broken }
+export function verifyChain(items: Iterable<StoreItem>): ChainReport {
+  const walker = new ChainWalker()
+  for (const item of items) walker.push(item)
+  return walker.report()
 }

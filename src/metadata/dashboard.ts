@@ -1,5 +1,4 @@
-import type { StoreItem } from './chain.js'
-import type { DeliveryRow, PublicationRow } from './history.js'
+import type { DeliveryRow, PublicationRow, RecordSummary } from './history.js'
 
 /**
  * Dashboards, computed per connector from its own outcome in each record: a
@@ -89,12 +88,11 @@ export function buildDashboard(
   const inWindow = options.since
     ? rows.filter((row) => Date.parse(row.created_at) >= options.since!.getTime())
     : [...rows]
-  const records = new Map<string, StoreItem>()
-  for (const row of inWindow) records.set(row.session_id, row.item)
+  const records = new Map<string, RecordSummary>()
+  for (const row of inWindow) records.set(row.session_id, row.record)
   const event_types: Record<string, number> = {}
-  for (const item of records.values()) {
-    const type = String(item.event_type ?? 'unknown')
-    event_types[type] = (event_types[type] ?? 0) + 1
+  for (const record of records.values()) {
+    event_types[record.event_type] = (event_types[record.event_type] ?? 0) + 1
   }
   const byProvider = groupBy(inWindow, (row) => row.provider)
   const providers = [...byProvider.entries()]
@@ -202,7 +200,7 @@ function latestPublications(rows: readonly PublicationRow[]): PublicationSummary
   const seen = new Map<string, PublicationSummary>()
   for (const row of rows) {
     if (seen.has(row.session_id)) continue
-    const item = row.item
+    const { record } = row
     seen.set(row.session_id, {
       session_id: row.session_id,
       created_at: row.created_at,
@@ -210,9 +208,9 @@ function latestPublications(rows: readonly PublicationRow[]): PublicationSummary
       export_id: row.export_id,
       channel: row.channel,
       release_version: row.release_version,
-      success: item.delivery_success === true,
-      providers: Array.isArray(item.providers) ? (item.providers as string[]) : [],
-      failed_providers: Array.isArray(item.failed_providers) ? (item.failed_providers as string[]) : [],
+      success: record.delivery_success,
+      providers: record.providers,
+      failed_providers: record.failed_providers,
     })
     if (seen.size === 10) break
   }

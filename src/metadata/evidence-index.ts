@@ -1,7 +1,7 @@
 import type { DeliveryResult } from '../delivery/evidence-types.js'
 import type { StoreItem } from './chain.js'
 import { deliveryItem, type MetadataKind } from './items.js'
-import { appendItem, assertWritable } from './store.js'
+import type { MetadataStore } from './metadata-store.js'
 
 /** Where delivery results are indexed: the metadata store, or nowhere (a null index). */
 export interface EvidenceIndex {
@@ -12,14 +12,14 @@ export interface EvidenceIndex {
 
 /** Indexes each delivery result as one item of the metadata store. */
 export function storeIndex(
-  path: string,
+  store: MetadataStore,
   kind: MetadataKind,
   source: string,
   extra?: (result: DeliveryResult) => Record<string, unknown>,
 ): EvidenceIndex {
   return {
-    prepare: () => assertWritable(path),
+    prepare: () => store.prepareAppend(),
     append: (result, evidencePath) =>
-      appendItem(path, deliveryItem(result, { kind, source, evidencePath, extra: extra?.(result) })),
+      store.append(deliveryItem(result, { kind, source, evidencePath, extra: extra?.(result) })),
   }
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../common/errors.js'
+import { inertText } from '../common/text.js'
 import type { StoreItem } from './chain.js'
 
 /**
@@ -28,7 +29,15 @@ export interface DeliveryRow {
   delivery_evidence: string | null
   /** Position in the store: breaks ties between equal timestamps (later wins). */
   order: number
-  item: StoreItem
+  /** What the dashboards need of the whole record, shared by the record's rows. */
+  record: RecordSummary
+}
+
+export interface RecordSummary {
+  event_type: string
+  delivery_success: boolean
+  providers: string[]
+  failed_providers: string[]
 }
 
 export interface PublicationRow extends DeliveryRow {
@@ -38,26 +47,55 @@ export interface PublicationRow extends DeliveryRow {
   release_version: string | null
 }
 
-export function deliveryRows(items: readonly StoreItem[], kinds: readonly string[]): DeliveryRow[] {
+/** Rows of every item of the given kinds, newest first. */
+export function deliveryRows(items: Iterable<StoreItem>, kinds: readonly string[]): DeliveryRow[] {
   const rows: DeliveryRow[] = []
-  for (const [order, item] of items.entries()) {
-    if (!kinds.includes(String(item.metadata_kind))) continue
-    for (const delivery of deliveriesOf(item)) rows.push(rowOf(item, delivery, order))
-  }
+  let order = 0
+  for (const item of items) rows.push(...rowsOf(item, order++, kinds))
   return rows.sort(newestFirst)
 }
 
-export function publicationRows(items: readonly StoreItem[]): PublicationRow[] {
-  return deliveryRows(items, [PUBLICATION_KIND]).map((row) => {
-    const release = row.item.release as { version?: unknown } | undefined
-    return {
-      ...row,
-      publication_id: text(row.item.publication_id) ?? row.event_id,
-      export_id: text(row.item.export_id),
-      channel: text(row.item.channel),
-      release_version: text(release?.version),
-    }
-  })
+/** The same over a stream of items: the store is never held in memory, only the rows. */
+export async function collectDeliveryRows(
+  items: AsyncIterable<StoreItem>,
+  kinds: readonly string[],
+): Promise<DeliveryRow[]> {
+  const rows: DeliveryRow[] = []
+  let order = 0
+  for await (const item of items) rows.push(...rowsOf(item, order++, kinds))
+  return rows.sort(newestFirst)
+}
+
+export function publicationRows(items: Iterable<StoreItem>): PublicationRow[] {
+  return deliveryRows(items, [PUBLICATION_KIND]) as PublicationRow[]
+}
+
+export async function collectPublicationRows(items: AsyncIterable<StoreItem>): Promise<PublicationRow[]> {
+  return (await collectDeliveryRows(items, [PUBLICATION_KIND])) as PublicationRow[]
+}
+
+function rowsOf(item: StoreItem, order: number, kinds: readonly string[]): DeliveryRow[] {
+  if (!kinds.includes(String(item.metadata_kind))) return []
+  const record: RecordSummary = {
+    event_type: text(item.event_type) ?? 'unknown',
+    delivery_success: item.delivery_success === true,
+    providers: Array.isArray(item.providers) ? (item.providers as unknown[]).map((p) => text(p) ?? '') : [],
+    failed_providers: Array.isArray(item.failed_providers)
+      ? (item.failed_providers as unknown[]).map((p) => text(p) ?? '')
+      : [],
+  }
+  const publication = item.metadata_kind === PUBLICATION_KIND ? publicationFields(item) : undefined
+  return deliveriesOf(item).map((delivery) => ({ ...rowOf(item, delivery, order, record), ...publication }))
+}
+
+function publicationFields(item: StoreItem): Omit<PublicationRow, keyof DeliveryRow> {
+  const release = item.release as { version?: unknown } | undefined
+  return {
+    publication_id: text(item.publication_id) ?? text(item.event_id),
+    export_id: text(item.export_id),
+    channel: text(item.channel),
+    release_version: text(release?.version),
+  }
 }
 
 export function newestFirst(
@@ -83,7 +121,7 @@ function deliveriesOf(item: StoreItem): RawDelivery[] {
   return providers.map((provider) => ({ provider, success: !failed.has(provider) }))
 }
 
-function rowOf(item: StoreItem, delivery: RawDelivery, order: number): DeliveryRow {
+function rowOf(item: StoreItem, delivery: RawDelivery, order: number, record: RecordSummary): DeliveryRow {
   const provider = text(delivery.provider) ?? 'unknown'
   return {
     session_id: text(item.session_id) ?? '',
@@ -102,12 +140,13 @@ function rowOf(item: StoreItem, delivery: RawDelivery, order: number): DeliveryR
     remote_reference: text(delivery.remote_reference),
     delivery_evidence: text(item.delivery_evidence),
     order,
-    item,
+    record,
   }
 }
 
+/** A field as text; the store may have been edited, so what is shown is made inert. */
 function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null
+  return typeof value === 'string' ? inertText(value) : typeof value === 'number' ? String(value) : null
 }
 
 export interface RowFilter {

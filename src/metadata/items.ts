@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { DeliveryResult } from '../delivery/evidence-types.js'
 import type { StoreItem } from './chain.js'
-import { METADATA_SCHEMA } from './store.js'
+import { METADATA_SCHEMA } from './store-layout.js'
 
 /**
  * Store items built from delivery results (docs/metadata-store.md): per-provider outcomes without the

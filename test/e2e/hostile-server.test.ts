@@ -73,7 +73,10 @@ function expectInert(text: string, where: string): void {
   expect(text, `${where} holds ##[`).not.toContain('##[')
   const commands = text.split('\n').filter((line) => /^\s*::/.test(line))
   // Only cavra's own annotations start a line with `::`; a server's text stays in their data.
-  for (const line of commands) expect(line, `${where} lets a server start a workflow command`).toMatch(/^::(error|warning) title=cavra connector deliver[^:]*::/)
+  for (const line of commands)
+    expect(line, `${where} lets a server start a workflow command`).toMatch(
+      /^::(error|warning) title=cavra connector deliver[^:]*::/,
+    )
   // Every 8-character prefix of every secret, in every encoding.
   expect(leakedCanaries(text), `${where} leaks a secret`).toEqual([])
 }

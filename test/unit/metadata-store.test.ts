@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileS
 import { afterEach, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/common/errors.js'
 import { seal, verifyChain } from '../../src/metadata/chain.js'
-import { appendItem, assertWritable, readStore } from '../../src/metadata/store.js'
 import { expectedHash } from '../support/independent-hash.js'
+import { appendItem, assertWritable, readStore } from '../support/store.js'
 import { Workspace } from '../support/workspace.js'
 
 /** The metadata store (docs/metadata-store.md) on real files in a temporary folder. */

@@ -84,3 +84,34 @@ describe('Redactor', () => {
     expect(redactor.scrub('x token-1234-extended y')).toBe(`x ${REDACTED} y`)
   })
 })
+
+describe('secrets inside longer encoded text and cut short', () => {
+  it('scrubs a secret base64-encoded inside a longer text, at every byte alignment', () => {
+    const redactor = new Redactor()
+    const secret = 'canary-path-T0KEN-9f3a'
+    redactor.addSecret(secret)
+    for (const before of ['', '/', '/h', '/hooks/', 'Cannot POST /hooks/']) {
+      for (const encoding of ['base64', 'base64url'] as const) {
+        const encoded = Buffer.from(`${before}${secret} and more`).toString(encoding)
+        const scrubbed = redactor.scrub(`echo: ${encoded}`)
+        // Decoding what is left must not give the secret back, whole or its first 8 characters.
+        const left = scrubbed
+          .replace('echo: ', '')
+          .split('REDACTED')
+          .map((part) => Buffer.from(part, encoding).toString())
+        expect(left.join(''), `${before} / ${encoding}`).not.toContain(secret.slice(0, 8))
+      }
+    }
+  })
+
+  it('scrubs the beginning of a secret that a server or an excerpt cut left behind', () => {
+    const redactor = new Redactor()
+    redactor.addSecret('tok_9f8e7d6c5b4a39281706')
+    expect(redactor.scrub('bad token tok_9f8e7d6c5b...')).toBe('bad token REDACTED...')
+    expect(redactor.scrub('bad token tok_9f8e')).toBe('bad token REDACTED')
+    expect(redactor.scrub('bad token tok_9f8')).toBe('bad token tok_9f8')
+    // URLs are scrubbed by their secret parts, so https:// alone is not taken for one.
+    redactor.addSecret('https://hooks.example/services/T0001/B0001/abcdefghij')
+    expect(redactor.scrub('see https://docs.example/page')).toBe('see https://docs.example/page')
+  })
+})

@@ -43,7 +43,7 @@ ${EXIT_CODE_HELP}`
     const store = flags['metadata-json']
     await this.deliver(flags, {
       kind: 'integration',
-      index: store ? storeIndex(store, metadataKind, source) : null,
+      index: store ? storeIndex(await this.openStore(store), metadataKind, source) : null,
       loadEvents: () => integrationEvents(args.file),
     })
   }

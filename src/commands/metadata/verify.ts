@@ -20,15 +20,15 @@ Exit codes:
 
   async run(): Promise<Record<string, unknown> | undefined> {
     const { flags } = await this.parse(MetadataVerify)
-    const { metadataPathFrom, readStore } = await import('../../metadata/store.js')
-    const path = metadataPathFrom(flags['metadata-json'], process.env)
-    const snapshot = await readStore(path, { requireIntact: false })
-    if (!snapshot.exists) {
+    const store = await this.openStore(flags['metadata-json'])
+    const path = store.description
+    const verification = await store.verify().finally(() => store.close())
+    if (!verification.exists) {
       throw new StoreError(`${path}: no metadata store there, so nothing to verify.`, [
         'Pass --metadata-json with the store to verify, or set CAVRA_METADATA_JSON.',
       ])
     }
-    const { chain } = snapshot
+    const chain = verification.report
     const result = {
       path,
       intact: chain.broken === null,

@@ -20,13 +20,13 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Dashboard | undefined> {
     const { flags } = await this.parse(ConnectorDeliveryDashboard)
-    const items = await this.loadItems(flags['metadata-json'])
-    const [{ CONNECTOR_KINDS, deliveryRows }, { buildDashboard }] = await Promise.all([
+    const [{ CONNECTOR_KINDS }, { buildDashboard }] = await Promise.all([
       import('../../metadata/history.js'),
       import('../../metadata/dashboard.js'),
     ])
     const since = (await this.since(flags.since)) ?? null
-    const dashboard = buildDashboard(deliveryRows(items, CONNECTOR_KINDS), { kind: 'connector', since })
+    const rows = await this.loadRows(flags['metadata-json'], CONNECTOR_KINDS)
+    const dashboard = buildDashboard(rows, { kind: 'connector', since })
     return this.emitDashboard(dashboard, 'cavra connector deliveries', flags)
   }
 }

@@ -26,8 +26,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(ConnectorDeliveryHistory)
-    const items = await this.loadItems(flags['metadata-json'])
-    const { CONNECTOR_KINDS, deliveryRows, filterRows } = await import('../../metadata/history.js')
+    const { CONNECTOR_KINDS, filterRows } = await import('../../metadata/history.js')
     const filter = {
       provider: flags.provider,
       eventType: flags['event-type'],
@@ -35,7 +34,7 @@ ${EXIT_CODE_HELP}`
       success: flags.success,
       since: await this.since(flags.since),
     }
-    const rows = filterRows(deliveryRows(items, CONNECTOR_KINDS), filter)
+    const rows = filterRows(await this.loadRows(flags['metadata-json'], CONNECTOR_KINDS), filter)
     return this.printHistory('cavra.release.connector_delivery_history.v1', rows, flags, historyItem, filter)
   }
 }

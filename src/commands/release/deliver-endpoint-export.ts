@@ -31,7 +31,12 @@ ${EXIT_CODE_HELP}`
     await this.deliver(flags, {
       kind: 'endpoint-export',
       rule: input.rule,
-      index: await releaseIndex(flags, 'endpoint-export', (result) => input.indexFields(result.event_id)),
+      index: await releaseIndex(
+        (flag) => this.openStore(flag),
+        flags,
+        'endpoint-export',
+        (result) => input.indexFields(result.event_id),
+      ),
       loadEvents: input.loadEvents,
     })
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { historyFlags, publicationItem, StoreReaderCommand } from '../../cli/reader-commands.js'
 import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
+import type { PublicationRow } from '../../metadata/history.js'
 
 export default class EndpointPublicationHistory extends StoreReaderCommand {
   static override summary =
@@ -23,8 +24,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(EndpointPublicationHistory)
-    const items = await this.loadItems(flags['metadata-json'])
-    const { filterRows, publicationRows } = await import('../../metadata/history.js')
+    const { filterRows, PUBLICATION_KIND } = await import('../../metadata/history.js')
     const filter = {
       provider: flags.provider,
       exportId: flags['export-id'],
@@ -32,7 +32,10 @@ ${EXIT_CODE_HELP}`
       success: flags.success,
       since: await this.since(flags.since),
     }
-    const rows = filterRows(publicationRows(items), filter)
+    const rows = filterRows(
+      (await this.loadRows(flags['metadata-json'], [PUBLICATION_KIND])) as PublicationRow[],
+      filter,
+    )
     return this.printHistory(
       'cavra.endpoint_management.publication_history.v1',
       rows,

@@ -1,0 +1,24 @@
+import type { ChainReport, StoreItem } from './chain.js'
+
+/**
+ * The metadata store, whatever keeps it: commands append delivery items and read them back
+ * through this interface and never know which store they use.
+ */
+export interface MetadataStore {
+  /** Where the store is, for messages: a path (or a database URL without its password). */
+  readonly description: string
+  /** Checks, before anything is sent, that an append will be possible (StoreError otherwise). */
+  prepareAppend(): Promise<void>
+  /** Seals the item into the hash chain and appends it; returns the sealed item. */
+  append(item: StoreItem): Promise<StoreItem>
+  /** Every item in store order, the chain checked as they pass; damage is a StoreError. */
+  items(): AsyncIterable<StoreItem>
+  /** Walks the whole chain and reports, without throwing for a break. */
+  verify(): Promise<StoreVerification>
+  close(): Promise<void>
+}
+
+export interface StoreVerification {
+  exists: boolean
+  report: ChainReport
+}
