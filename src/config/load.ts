@@ -24,7 +24,10 @@ export interface ConnectorConfig {
 }
 
 export const DEFAULT_CONFIG_PATH = '.cavra/connectors.json'
-export const EXAMPLE_CONFIG = 'examples/connectors/cavra-connectors.example.json'
+
+import { EXAMPLE_CONFIG } from './config-file.js'
+
+export { EXAMPLE_CONFIG }
 
 /** Providers the earlier tool knew that cavra deliberately does not deliver to. */
 const RETIRED_PROVIDERS = new Set(['github', 'gitlab', 'azure_repos', 'github_actions', 'jenkins'])
@@ -56,27 +59,12 @@ export async function loadConnectorConfig(
   return { path, entries: validateDocument(path, document, registry) }
 }
 
-/**
- * How many nodes YAML aliases (`*name`) may expand to. Each alias is resolved by copying what
- * its anchor holds, so nine levels of nine aliases ("billion laughs") become 9^9 nodes in a
- * few hundred bytes; a connector configuration reuses a value a handful of times at most. This
- * is also the `yaml` package's own default, stated here so that it cannot silently change.
- */
-export const MAX_YAML_ALIAS_EXPANSION = 100
-
-/**
- * How many aliases a YAML configuration may hold at all. The `yaml` package resolves each
- * alias by searching the document for its anchor, both while composing and in toJS(), so
- * thousands of distinct aliases cost quadratic time (20,000 take about 12 s) even when none
- * expands much; they are counted on the syntax tree, in linear time, before composing.
- */
-export const MAX_YAML_ALIASES = 100
-
 async function parseDocument(path: string, text: string): Promise<unknown> {
   const extension = extname(path).toLowerCase()
   if (text.trim() === '')
     throw new ConfigError(`${path}: the file is empty.`, [`Start from ${EXAMPLE_CONFIG}.`])
-  if (extension === '.yaml' || extension === '.yml') return parseYamlConfig(path, text)
+  if (extension === '.yaml' || extension === '.yml')
+    return (await import('./yaml-config.js')).parseYamlConfig(path, text)
   try {
     return JSON.parse(text)
   } catch (error) {
@@ -90,64 +78,6 @@ async function parseDocument(path: string, text: string): Promise<unknown> {
     )
   }
 }
-
-async function parseYamlConfig(path: string, text: string): Promise<unknown> {
-  const { parseDocument: parseYaml, Parser, CST } = await import('yaml')
-  // Fewer `*` than the limit cannot hold more aliases: most files skip the count.
-  if (text.split('*').length - 1 > MAX_YAML_ALIASES) {
-    let aliases = 0
-    for (const token of new Parser().parse(text)) {
-      // Comments, directives and stray text between documents hold no aliases.
-      if (token.type !== 'document') continue
-      CST.visit(token, (item) => {
-        for (const part of [item.key, item.value]) if (part?.type === 'alias') aliases++
-        return aliases > MAX_YAML_ALIASES ? CST.visit.BREAK : undefined
-      })
-    }
-    if (aliases > MAX_YAML_ALIASES) {
-      throw new ConfigError(
-        `${path}: uses more than ${MAX_YAML_ALIASES} YAML aliases (*name); a connector configuration needs a few, and cavra refuses more rather than spend minutes resolving them.`,
-        ALIAS_ACTIONS,
-      )
-    }
-  }
-  const document = parseYaml(text, { uniqueKeys: true, prettyErrors: true })
-  if (document.errors.length > 0) {
-    const first = document.errors[0]!
-    const where = first.linePos?.[0] ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}: ` : ''
-    // The yaml parser is recursive; a document nested thousands of levels deep ends its
-    // stack, which it reports as an error of the document.
-    const problem = /call stack/i.test(first.message)
-      ? 'nested too deeply (a configuration needs a few levels)'
-      : first.message.split('\n')[0]
-    throw new ConfigError(`${path}: ${where}not valid YAML: ${problem}`, [
-      `Fix the YAML at that spot; compare with ${EXAMPLE_CONFIG}.`,
-    ])
-  }
-  try {
-    return document.toJS({ maxAliasCount: MAX_YAML_ALIAS_EXPANSION })
-  } catch (error) {
-    if (/alias count|resource exhaustion/i.test((error as Error).message)) {
-      throw new ConfigError(
-        `${path}: its YAML aliases (*name) expand to more than ${MAX_YAML_ALIAS_EXPANSION} nodes, as a "billion laughs" document does; cavra refuses it rather than expand it.`,
-        ALIAS_ACTIONS,
-      )
-    }
-    if (error instanceof RangeError) {
-      throw new ConfigError(
-        `${path}: not valid YAML: nested too deeply (a configuration needs a few levels).`,
-        [`Compare with ${EXAMPLE_CONFIG}.`],
-      )
-    }
-    throw new ConfigError(`${path}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, [
-      `Compare with ${EXAMPLE_CONFIG}.`,
-    ])
-  }
-}
-
-const ALIAS_ACTIONS = [
-  'Write the values out instead of reusing them through anchors (&name) and aliases (*name).',
-]
 
 /** 1-based line and column (in characters) of a UTF-16 index into `text`. */
 function lineAndColumn(text: string, index: number): { line: number; column: number } {

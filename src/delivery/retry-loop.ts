@@ -144,17 +144,32 @@ async function sendOnce<T>(
       ambiguous: result.failure.ambiguous,
     }
   }
-  const status = result.response.status
+  const response = inertResponse(result.response, context.scrub)
   return {
     request,
     result,
-    status,
+    status: response.status,
     startedAt,
     durationMs,
-    verdict: spec.read(result.response),
+    verdict: spec.read(response),
     ambiguous: false,
   }
 }
+
+/**
+ * What a connector reads of an answer: secrets scrubbed from the whole body before any
+ * excerpt is cut from it, and control characters removed. A body cut at the transport's size
+ * limit also loses its last bytes, where a secret cut by the limit could leave its beginning.
+ */
+export function inertResponse(response: HttpResponse, scrub: (text: string) => string): HttpResponse {
+  const body = response.truncated ? response.body.slice(0, -TRUNCATED_TAIL_CHARS) : response.body
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(response.headers)) headers[name] = scrub(stripControl(value))
+  return { ...response, headers, body: scrub(stripControl(body)) }
+}
+
+/** Longer than any credential cavra knows, in any encoding. */
+const TRUNCATED_TAIL_CHARS = 4096
 
 /** The end of an exchange that failed: an ambiguous last attempt may still have landed, so look once more. */
 async function settle<T>(

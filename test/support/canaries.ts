@@ -25,7 +25,10 @@ function secretAtoms(extra: string[]): string[] {
   const atoms = new Set<string>()
   for (const value of [...Object.values(CANARY), ...extra]) {
     if (value.startsWith('/')) {
-      for (const segment of value.split('/')) if (segment.length >= 8) atoms.add(segment)
+      // The segments that carry the secret: 8+ characters with a digit, or 20+ ('services' is not one).
+      for (const segment of value.split('/')) {
+        if ((segment.length >= 8 && /\d/.test(segment)) || segment.length >= 20) atoms.add(segment)
+      }
       continue
     }
     atoms.add(value)

@@ -3,21 +3,25 @@ import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
- * End-to-end tests run the built CLI; rebuild dist/ first when any source is newer than it,
- * so `npx vitest` alone never tests stale JavaScript.
+ * End-to-end tests run the built CLI; rebuild dist/ (the compiled sources and the bundles
+ * bin/run.js starts) first when any source is newer, so `npx vitest` alone never tests stale
+ * JavaScript.
  */
 export default function setup(): void {
   const root = join(import.meta.dirname, '..', '..')
-  const built = mtime(join(root, 'dist', 'commands.js'))
-  if (built !== 0 && newestSource(join(root, 'src')) <= built) return
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
+  const built = Math.min(
+    mtime(join(root, 'dist', 'commands.js')),
+    mtime(join(root, 'dist', 'cavra.cjs.cache')),
   )
+  const sources = Math.max(
+    newestSource(join(root, 'src')),
+    newestSource(join(root, 'build')),
+    mtime(join(root, 'bin', 'run.js')),
+  )
+  if (built !== 0 && sources <= built) return
+  const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' })
+  run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
+  run([join(root, 'build', 'bundle.mjs')])
 }
 
 function mtime(path: string): number {
