@@ -10,6 +10,7 @@ import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
 import { jsonObject } from './shared/json.js'
 import { severityWord, truncate } from './shared/presentation.js'
+import { type Fitted, fitFields, jsonBytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -19,9 +20,10 @@ import { type ConnectorResult, defineConnector } from './types.js'
  * Docs: https://docs.datadoghq.com/api/latest/logs/send-logs/
  * `POST https://http-intake.logs.<site>/api/v2/logs` with `DD-API-KEY` and a JSON array of log
  * objects: one for the event, one per decision. Limits per request are 5 MB uncompressed and
- * 1,000 logs; a log over 1 MB is accepted with 2xx and silently truncated, so cavra refuses
- * such a record before sending anything. Bodies are not gzipped: the limits apply to the
- * uncompressed bytes anyway, and the evidence hash and --dry-run show the JSON as sent.
+ * 1,000 logs; a log over 1 MB is accepted with 2xx and silently truncated, so cavra shortens
+ * such a log itself first, with a marker, and counts it. Bodies are not gzipped: the limits
+ * apply to the uncompressed bytes anyway, and the evidence hash and --dry-run show the JSON as
+ * sent.
  */
 
 export interface DatadogConfig {
@@ -51,9 +53,19 @@ export const DATADOG_SITES = [
 
 const INTAKE_PATH = '/api/v2/logs'
 const INTAKE_HOST_PREFIX = 'http-intake.logs.'
-export const MAX_REQUEST_BYTES = 5 * 1024 * 1024
+/**
+ * "Maximum content size per payload (uncompressed): 5MB" (Send logs), read as 5,000,000 bytes,
+ * what Datadog's own Agent batches to (`DefaultBatchMaxContentSize = 5000000`,
+ * https://github.com/DataDog/datadog-agent/blob/main/pkg/config/setup/config.go) and Vector's
+ * Datadog logs sink too (`MAX_PAYLOAD_BYTES = 5_000_000`,
+ * https://github.com/vectordotdev/vector/blob/master/src/sinks/datadog/logs/config.rs). A 413 is
+ * final, so a body over the intake's real limit would lose its batch and every later one.
+ */
+export const MAX_REQUEST_BYTES = 5_000_000
+/** "Maximum array size if sending multiple logs in an array: 1000 entries" (Send logs). */
 export const MAX_LOGS_PER_REQUEST = 1000
-export const MAX_LOG_BYTES = 1024 * 1024
+/** "Maximum size for a single log: 1MB" (Send logs), in decimal bytes likewise. */
+export const MAX_LOG_BYTES = 1_000_000
 
 /** Datadog's own status words; a critical event stays critical. */
 export const DATADOG_STATUS: Record<Severity, string> = {
@@ -247,49 +259,60 @@ function officialDate(time: string, nowMs: number): string | undefined {
   return new Date(ms).toISOString()
 }
 
+/**
+ * A log within 1,000,000 bytes. Datadog would keep a longer one with a 2xx and cut it silently
+ * ("Any log exceeding 1MB is accepted and truncated by Datadog", Send logs), losing its end; so
+ * the longest fields of its `cavra` attribute are shortened here with a visible marker (the
+ * message and tags are short already), and a record that still cannot fit is replaced by a
+ * stand-in naming it. Shortening is better for an operator than refusing: one oversized
+ * command no longer keeps every other decision of the event out of Datadog, the log says
+ * where it was cut, and the full record is in the source artifact.
+ */
+export function fitDatadogLog(
+  log: Record<string, unknown>,
+  bytes = jsonBytes(log),
+): Fitted<Record<string, unknown>> {
+  if (bytes <= MAX_LOG_BYTES) return { value: log, shortened: false }
+  const cavra = log.cavra as Record<string, unknown>
+  const cavraBudget = MAX_LOG_BYTES - (bytes - jsonBytes(cavra))
+  return { value: { ...log, cavra: fitFields(cavra, cavraBudget).value }, shortened: true }
+}
+
+/** The encoded logs, one at a time; the shortened ones are added to `shortened`. */
 async function* encodedLogs(
   event: DeliveryEvent,
   config: DatadogConfig,
   nowMs: number,
-): AsyncGenerator<{ record: SiemRecord; bytes: Buffer }> {
+  shortened: WeakSet<Buffer>,
+): AsyncGenerator<Buffer> {
   for await (const record of siemRecords(event)) {
-    yield { record, bytes: Buffer.from(JSON.stringify(datadogLog(record, config, nowMs)), 'utf8') }
+    const log = datadogLog(record, config, nowMs)
+    const bytes = Buffer.from(JSON.stringify(log), 'utf8')
+    if (bytes.length <= MAX_LOG_BYTES) {
+      yield bytes
+      continue
+    }
+    const fitted = Buffer.from(JSON.stringify(fitDatadogLog(log, bytes.length).value), 'utf8')
+    shortened.add(fitted)
+    yield fitted
   }
 }
 
 /**
- * Streams every log once, before anything is sent, and names the first one Datadog would
- * truncate. Only one log is held at a time.
+ * The request bodies: JSON arrays within 1,000 logs and 5,000,000 bytes, measured in UTF-8
+ * bytes, each with how many of its logs were shortened.
  */
-export async function findOversizedLog(
-  event: DeliveryEvent,
-  config: DatadogConfig,
-  nowMs: number,
-): Promise<string | undefined> {
-  for await (const { record, bytes } of encodedLogs(event, config, nowMs)) {
-    if (bytes.length <= MAX_LOG_BYTES) continue
-    const f = record.fields
-    const which =
-      record.kind === 'summary'
-        ? `the summary log of event ${event.eventId}`
-        : `the log of event ${event.eventId} decision_index ${f.decision_index}${f.decision_id !== undefined ? ` (decision_id ${f.decision_id})` : ''}`
-    return `${which} is ${bytes.length.toLocaleString('en-US')} bytes; Datadog silently truncates any log over ${MAX_LOG_BYTES.toLocaleString('en-US')} bytes (1 MB), so nothing was sent. Shorten that record at its source.`
-  }
-  return undefined
-}
-
-/** The request bodies: JSON arrays within 1,000 logs and 5 MB, measured in UTF-8 bytes. */
 export async function* requestBodies(
   event: DeliveryEvent,
   config: DatadogConfig,
   nowMs: number,
-): AsyncGenerator<{ body: Buffer; logs: number }> {
-  const logs = (async function* () {
-    for await (const { bytes } of encodedLogs(event, config, nowMs)) yield bytes
-  })()
+): AsyncGenerator<{ body: Buffer; logs: number; shortened: number }> {
+  const shortened = new WeakSet<Buffer>()
+  const logs = encodedLogs(event, config, nowMs, shortened)
   const limits = { maxBytes: MAX_REQUEST_BYTES, maxItems: MAX_LOGS_PER_REQUEST, framing: jsonArrayFraming }
   for await (const batch of batchByBytes(logs, limits)) {
-    yield { body: jsonArrayBody(batch), logs: batch.items.length }
+    const count = batch.items.filter((item) => shortened.has(item)).length
+    yield { body: jsonArrayBody(batch), logs: batch.items.length, shortened: count }
   }
 }
 
@@ -302,7 +325,8 @@ export function intakeHeaders(config: DatadogConfig): Record<string, string> {
  * 400 bad payload, 401 no key, 403 bad key or wrong site, 413 over 5 MB are final; 408, 429
  * and 5xx are retried (the Datadog Agent does the same, DataDog/documentation#32394). Errors
  * come as `{"errors": [...]}`. No Retry-After contract is documented; the session honours one
- * if it comes and otherwise backs off.
+ * if it comes and otherwise backs off. The 202 means "accepted for processing": the delivery
+ * reports it as accepted, not yet searchable.
  */
 export function readIntakeResponse(response: HttpResponse, site: string | null): Verdict<null> {
   const { status } = response
@@ -337,12 +361,12 @@ async function deliverLogs(
   session: Session,
 ): Promise<ConnectorResult> {
   const nowMs = Date.now()
-  const oversized = await findOversizedLog(event, config, nowMs)
-  if (oversized) return { ok: false, error: oversized, recordsSent: 0 }
   const headers = intakeHeaders(config)
   let sent = 0
+  let shortened = 0
   let requests = 0
-  for await (const { body, logs } of requestBodies(event, config, nowMs)) {
+  let allAccepted = true
+  for await (const { body, logs, shortened: cut } of requestBodies(event, config, nowMs)) {
     requests++
     const result = await session.exchange({
       step: `send batch ${requests}`,
@@ -353,10 +377,18 @@ async function deliverLogs(
     })
     if (!result.ok) {
       const accepted = sent > 0 ? ` (${requests - 1} earlier batch(es), ${sent} logs, were accepted)` : ''
-      return { ok: false, error: `${result.error}${accepted}`, recordsSent: sent }
+      return {
+        ok: false,
+        error: `${result.error}${accepted}`,
+        recordsSent: sent,
+        recordsShortened: shortened,
+      }
     }
     sent += logs
+    shortened += cut
+    allAccepted &&= result.status === 202
   }
   // 202 answers `{}`: Datadog hands back no reference to keep.
-  return { ok: true, remoteReference: null, recordsSent: sent }
+  const acceptedAsync = requests > 0 && allAccepted
+  return { ok: true, remoteReference: null, recordsSent: sent, recordsShortened: shortened, acceptedAsync }
 }

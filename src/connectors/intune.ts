@@ -9,6 +9,7 @@ import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
+import { recoveredWarnings } from './shared/outcomes.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
@@ -413,7 +414,9 @@ async function publish(
   if (!upsert.ok) return { ok: false, error: upsert.error }
   const id = upsert.value
   const reference = session.dryRun ? null : id
-  if (!config.groupId) return { ok: true, remoteReference: reference, recordsSent: 1 }
+  // Found after a lost answer: the script this delivery created, not a duplicate.
+  const recovered = recoveredWarnings(upsert.recovered)
+  if (!config.groupId) return { ok: true, remoteReference: reference, recordsSent: 1, ...recovered }
 
   const scriptUrl = `${scriptsUrl}/${encodeURIComponent(id)}`
   const partial = (error: string): ConnectorResult => ({
@@ -439,5 +442,5 @@ async function publish(
     })
     if (!assigned.ok) return partial(assigned.error)
   }
-  return { ok: true, remoteReference: reference, recordsSent: 1 }
+  return { ok: true, remoteReference: reference, recordsSent: 1, ...recovered }
 }

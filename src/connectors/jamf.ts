@@ -1,14 +1,15 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import { type Exchange, recoveryOf, type TokenSource } from '../delivery/exchange.js'
+import { type Exchange, type ExchangeResult, recoveryOf, type TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
-import type { Session } from '../delivery/session.js'
 import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { JamfPolicy, PublicationFields } from '../events/endpoint-export.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
+import { CookieJar } from './shared/cookies.js'
 import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
+import { LOST_ANSWER } from './shared/outcomes.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { childText, decodeEntities, el, elements, parseXml, serializeXml } from './shared/xml.js'
 import { defineConnector } from './types.js'
@@ -23,6 +24,13 @@ import { defineConnector } from './types.js'
  * Every call is made one after the other, never in parallel: Jamf asks API clients to keep at most
  * five concurrent connections because writes fan out into server work such as smart-group
  * recalculation (https://developer.jamf.com/jamf-pro/docs/jamf-pro-api-scalability-best-practices).
+ * Jamf Cloud runs several web-app nodes behind a load balancer and refreshes the cluster about
+ * once a minute, so a script created on one node is unknown to the next call's node until then
+ * (a policy naming it is refused, a lookup misses it and a second one is created); the cookies
+ * the server sets pin the client to one node, so every call of a delivery after the first sends
+ * them back ("Sticky Sessions for Jamf Cloud",
+ * https://developer.jamf.com/jamf-pro/docs/sticky-sessions-for-jamf-cloud). The cookie jar
+ * lives for one delivery of one connector.
  */
 
 export interface JamfConfig {
@@ -118,10 +126,16 @@ export const jamf = defineConnector({
         error: 'policy_name or trigger holds control characters, which XML 1.0 cannot carry.',
       }
     }
-    const auth = jamfToken(config)
+    // Cookies of this delivery only: the load balancer's pin, and any session cookie with it.
+    const jar = new CookieJar(
+      () => session.now(),
+      (value) => session.addSecret(value),
+    )
+    const send: Send = (spec) => session.exchange(jar.exchange(spec))
+    const auth = jar.tokenSource(jamfToken(config))
     const name = policy.policy_name
     const script = await upsert(
-      session,
+      send,
       auth,
       'script',
       { build: () => scriptSearchRequest(config, name), read: readScriptSearch(name) },
@@ -132,7 +146,7 @@ export const jamf = defineConnector({
     )
     if (!script.ok) return { ok: false, error: script.error, recordsSent: 0 }
     const saved = await upsert(
-      session,
+      send,
       auth,
       'policy',
       { build: () => policyLookupRequest(config, name), read: readPolicyLookup(name) },
@@ -149,10 +163,13 @@ export const jamf = defineConnector({
         remoteReference: session.dryRun ? null : `script:${script.id}`,
       }
     }
+    // An object found after a lost create answer is this delivery's own, not a duplicate.
+    const lost = [script.recovered ? 'script' : '', saved.recovered ? 'policy' : ''].filter(Boolean)
     return {
       ok: true,
       remoteReference: session.dryRun ? null : `policy:${saved.id} script:${script.id}`,
       recordsSent: 2,
+      ...(lost.length > 0 ? { warnings: lost.map((kind) => `${kind}: ${LOST_ANSWER}`) } : {}),
     }
   },
 })
@@ -232,22 +249,24 @@ export function readAccountToken(response: HttpResponse): Verdict<string> {
 }
 
 type Call<T> = Pick<Exchange<T>, 'build' | 'read'>
+/** Sends an exchange of this delivery (through its cookie jar). */
+type Send = <T>(spec: Exchange<T>) => Promise<ExchangeResult<T>>
 
 /** Looks an object up, then updates what it found or creates it; a lost create is looked up again. */
 async function upsert(
-  session: Session,
+  send: Send,
   auth: TokenSource,
   kind: 'script' | 'policy',
   lookup: Call<Found>,
   save: (id: Found) => Call<string>,
-): Promise<{ ok: true; id: string } | { ok: false; error: string }> {
+): Promise<{ ok: true; id: string; recovered: boolean } | { ok: false; error: string }> {
   const find: Exchange<Found> = { step: `find ${kind}`, ...lookup, auth, dryRun: null }
-  const found = await session.exchange(find)
+  const found = await send(find)
   if (!found.ok) return { ok: false, error: found.error }
   const id = found.value
   // Jamf has no idempotency key: a create that may have landed is found by its name, not resent.
-  const recover = async () => recoveryOf(await session.exchange(find), `the ${kind}`)
-  const saved = await session.exchange({
+  const recover = async () => recoveryOf(await send(find), `the ${kind}`)
+  const saved = await send({
     step: id ? `update ${kind} ${id}` : `create ${kind}`,
     primary: true,
     ...save(id),
@@ -256,7 +275,9 @@ async function upsert(
     recover: id ? undefined : recover,
     creates: kind,
   })
-  return saved.ok ? { ok: true, id: saved.value } : { ok: false, error: saved.error }
+  return saved.ok
+    ? { ok: true, id: saved.value, recovered: saved.recovered }
+    : { ok: false, error: saved.error }
 }
 
 const jsonHeaders = (config: JamfConfig) => ({ ...config.headers, accept: 'application/json' })

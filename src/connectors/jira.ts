@@ -10,21 +10,32 @@ import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
+import { recoveredWarnings } from './shared/outcomes.js'
 import { headline, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
 
 /**
  * Jira issues: one issue per event, and never a second one for the same event.
- * Cloud (REST v3): https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
+ * Cloud (REST v3, or v2): https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
  * Data Center (REST v2): https://developer.atlassian.com/server/jira/platform/jira-rest-api-example-create-issue-7897248/
  * Jira has no idempotency key, so every event carries a deterministic label
  * (`cavra-<12 hex of sha256(event_id)>`) that a JQL search finds before any create.
+ * Cloud and Data Center search differently: Cloud removed `/rest/api/{2,3}/search` (410 Gone)
+ * for `/rest/api/{2,3}/search/jql` (https://developer.atlassian.com/changelog/#CHANGE-2046),
+ * which Data Center does not have.
  */
+
+export type JiraDeployment = 'cloud' | 'datacenter'
 
 export interface JiraConfig {
   /** Site base without a trailing slash (a Data Center context path is kept). */
   base: string
+  /**
+   * Jira Cloud or Data Center / Server: decides how duplicates are searched for. `configure`
+   * always sets it; a config built by hand without it means Cloud for REST v3, else Data Center.
+   */
+  deployment?: JiraDeployment
   apiVersion: 2 | 3
   projectKey: string
   issueType: string
@@ -57,10 +68,18 @@ export const jira = defineConnector({
   title: 'Jira',
   docs: 'https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/',
   settings: {
+    deployment: z
+      .enum(['cloud', 'datacenter'])
+      .optional()
+      .describe(
+        'Where Jira runs: cloud (default for *.atlassian.net sites) or datacenter (Data Center / Server, default for other hosts). Decides the duplicate search: /rest/api/{2|3}/search/jql on Cloud, /rest/api/2/search on Data Center.',
+      ),
     api_version: z
       .union([z.literal(2), z.literal(3), z.enum(['2', '3'])])
       .optional()
-      .describe('REST API version: 3 for Jira Cloud (default), 2 for Data Center / Server.'),
+      .describe(
+        'REST API version: 3 (default on Cloud, description in Atlassian Document Format) or 2 (default and only version on Data Center; Cloud takes it too, with a wiki-markup description).',
+      ),
     project_key: z
       .string()
       .min(1)
@@ -101,7 +120,9 @@ export const jira = defineConnector({
         `connector ${context.name}: url names REST API ${site.version} but api_version is ${configured}; using ${configured}.`,
       )
     }
-    const apiVersion = configured ?? site.version ?? 3
+    const wanted = configured ?? site.version
+    const deployment = jiraDeployment(url, settings.deployment, wanted)
+    const apiVersion = wanted ?? (deployment === 'cloud' ? 3 : 2)
     const projectKey = settings.project_key
     if (!projectKey) {
       throw new ConfigError(
@@ -120,14 +141,14 @@ export const jira = defineConnector({
     }
     // Cloud takes API tokens only as Basic email:token (jira-rest-api-basic-authentication);
     // Data Center PATs only as Bearer, never as a Basic password (personal-access-token).
-    if (apiVersion === 3 && !email) {
+    if (deployment === 'cloud' && !email) {
       context.warn(
-        `connector ${context.name}: a token without email is sent as a Data Center personal access token (Bearer); Jira Cloud refuses that with 401. Set email for Cloud, or api_version: 2 for Data Center.`,
+        `connector ${context.name}: a token without email is sent as a Data Center personal access token (Bearer); Jira Cloud refuses that with 401. Set email for Cloud, or deployment: datacenter for Data Center.`,
       )
     }
-    if (apiVersion === 2 && email) {
+    if (deployment === 'datacenter' && email) {
       context.warn(
-        `connector ${context.name}: email + token is sent as Basic auth; Data Center expects a personal access token alone (Bearer), and failed Basic logins can trigger a CAPTCHA lockout.`,
+        `connector ${context.name}: email + token is sent as Basic auth; Data Center expects a personal access token alone (Bearer), and failed Basic logins can trigger a CAPTCHA lockout. If this is Jira Cloud under another host name, set deployment: cloud.`,
       )
     }
     const basic = email ? basicAuthorization(email, token) : undefined
@@ -136,6 +157,7 @@ export const jira = defineConnector({
     }
     return {
       base: site.base,
+      deployment,
       apiVersion,
       projectKey,
       issueType: settings.issue_type ?? 'Task',
@@ -151,6 +173,30 @@ export const jira = defineConnector({
 
   deliver: deliverIssue,
 })
+
+/**
+ * Cloud or Data Center: the `deployment` setting, else Cloud for an `*.atlassian.net` site (where
+ * every Jira Cloud site lives) or for REST API 3 (which only Cloud has, e.g. behind a proxy),
+ * else Data Center.
+ */
+export function jiraDeployment(
+  url: string,
+  configured: JiraDeployment | undefined,
+  apiVersion: 2 | 3 | undefined,
+): JiraDeployment {
+  const atlassian = /(^|\.)atlassian\.net$/i.test(parseUrlSetting(url).hostname)
+  if (configured === 'datacenter' && atlassian) {
+    throw new ConfigError(
+      `deployment is datacenter, but url is an *.atlassian.net site, which is Jira Cloud; remove deployment or set it to cloud.`,
+    )
+  }
+  if (configured === 'datacenter' && apiVersion === 3) {
+    throw new ConfigError(
+      'api_version 3 is a Jira Cloud API; Data Center and Server offer REST API 2 only. Set api_version: 2, or deployment: cloud.',
+    )
+  }
+  return configured ?? (atlassian || apiVersion === 3 ? 'cloud' : 'datacenter')
+}
 
 /** A site base, or a full `/rest/api/N/issue` URL (the earlier tool's JIRA_ISSUE_URL) whose N is kept. */
 export function jiraSite(url: string): { base: string; version?: 2 | 3 } {
@@ -215,45 +261,142 @@ export function issueFields(event: DeliveryEvent, config: JiraConfig): Record<st
 }
 
 /** Identity, time and ids of the event (not the whole artifact). */
-export function keyFields(event: DeliveryEvent): Record<string, unknown> {
+export function keyFields(
+  event: DeliveryEvent,
+  maxValue = Number.POSITIVE_INFINITY,
+): Record<string, unknown> {
+  const cut = (value: unknown) => (typeof value === 'string' ? truncate(value, maxValue) : value)
   const record: Record<string, unknown> = {
     event_id: event.eventId,
     event_type: event.eventType,
     severity: event.severity,
     timestamp: event.timestamp,
-    product: event.product,
+    product: cut(event.product),
   }
-  if (event.sessionId) record.session_id = event.sessionId
+  if (event.sessionId) record.session_id = cut(event.sessionId)
   for (const name of KEY_FIELDS) {
     const value = event.fields[name]
-    if (typeof value === 'string' || typeof value === 'number') record[name] = value
+    if (typeof value === 'string' || typeof value === 'number') record[name] = cut(value)
   }
   const release = event.fields.release as Record<string, unknown> | undefined
   if (release && typeof release === 'object') {
-    record.release = { version: release.version, commit: release.commit, repository: release.repository }
+    record.release = {
+      version: cut(release.version),
+      commit: cut(release.commit),
+      repository: cut(release.repository),
+    }
   }
   if (event.source) record.source_sha256 = event.source.sha256
   record.dedupe_label = dedupeLabel(event.eventId)
   return record
 }
 
+/**
+ * How much of the event a description shows. Jira refuses a description over 32,767
+ * characters ("The entered text is too long. It exceeds the allowed limit of 32,767
+ * characters.", fixed on Cloud: https://jira.atlassian.com/browse/JRACLOUD-68949; the Data
+ * Center default of `jira.text.field.character.limit`:
+ * https://confluence.atlassian.com/adminjiraserver/configuring-advanced-settings-938847853.html),
+ * and the issue is then never created. An ADF description counts as the JSON Jira stores, so
+ * its markup counts too.
+ */
+interface Limits {
+  /** Items shown per list (highlights, references); the rest are counted in a marker. */
+  items: number
+  /** Characters per text: the summary, each fact value and each list item. */
+  text: number
+  facts: number
+  /** Characters per string value of the event record (its ids and states). */
+  record: number
+}
+
+/** What the whole description must stay within: Jira's 32,767 less a margin for how Jira re-serializes ADF. */
+export const DESCRIPTION_BUDGET = 32_000
+const FULL: Limits = {
+  items: MAX_LIST_ITEMS,
+  text: MAX_TEXT,
+  facts: Number.POSITIVE_INFINITY,
+  record: Number.POSITIVE_INFINITY,
+}
+/** Tried in order when the full description is over budget; within each, lists are shortened first. */
+const SHORTER: readonly Limits[] = [
+  FULL,
+  { items: MAX_LIST_ITEMS, text: 500, facts: 20, record: 500 },
+  { items: MAX_LIST_ITEMS, text: 200, facts: 10, record: 200 },
+]
+/** The last resort, far below the budget whatever the event holds: no lists, no facts, short texts. */
+const MINIMAL: Limits = { items: 0, text: 100, facts: 0, record: 100 }
+
+/** `… and 12 more (see the source artifact).`: what a shortened list or table leaves out. */
+export function moreMarker(count: number): string {
+  return `… and ${count} more (see the source artifact).`
+}
+
 /** What the description says, in order; rendered as ADF for v3 and wiki markup for v2. */
-function outline(event: DeliveryEvent, title?: string) {
+function outline(event: DeliveryEvent, title: string | undefined, limits: Limits) {
   const { view } = event
-  const highlights = view.highlights?.items.slice(0, MAX_LIST_ITEMS) ?? []
-  const omitted = (view.highlights?.omitted ?? 0) + (view.highlights?.items.length ?? 0) - highlights.length
-  const lists = [
-    { heading: view.highlights?.heading ?? '', items: highlights, note: omitted },
-    { heading: 'References', items: view.references.slice(0, MAX_LIST_ITEMS), note: 0 },
-  ]
+  const lists: Array<{ heading: string; items: string[]; note: number }> = []
+  const highlights = view.highlights
+  if (highlights && highlights.items.length > 0) {
+    const items = highlights.items.slice(0, limits.items)
+    lists.push({
+      heading: highlights.heading,
+      items,
+      note: highlights.omitted + highlights.items.length - items.length,
+    })
+  }
+  if (view.references.length > 0) {
+    const items = view.references.slice(0, limits.items)
+    lists.push({ heading: 'References', items, note: view.references.length - items.length })
+  }
+  const facts = view.facts.slice(0, limits.facts)
   return {
     heading: headline(event, title),
     summary: view.summary,
-    facts: view.facts,
-    lists: lists.filter((list) => list.items.length > 0),
-    record: JSON.stringify(keyFields(event), null, 2),
+    facts,
+    factsOmitted: view.facts.length - facts.length,
+    lists,
+    record: JSON.stringify(keyFields(event, limits.record), null, 2),
     label: dedupeLabel(event.eventId),
+    text: limits.text,
   }
+}
+
+type Outline = ReturnType<typeof outline>
+
+/**
+ * The richest description that stays within `DESCRIPTION_BUDGET` as `measure` counts it: the
+ * full one when it fits; else, at each level of shorter texts, the most list items that fit
+ * (binary search; each list then ends with a marker counting what it left out); else the minimal one.
+ */
+function withinBudget<T>(
+  event: DeliveryEvent,
+  title: string | undefined,
+  render: (o: Outline) => T,
+  measure: (rendered: T) => number,
+): T {
+  const attempt = (limits: Limits) => {
+    const rendered = render(outline(event, title, limits))
+    return measure(rendered) <= DESCRIPTION_BUDGET ? rendered : undefined
+  }
+  for (const level of SHORTER) {
+    const full = attempt(level)
+    if (full !== undefined) return full
+    let best: T | undefined
+    let low = 0
+    let high = level.items - 1
+    while (low <= high) {
+      const middle = Math.floor((low + high) / 2)
+      const fits = attempt({ ...level, items: middle })
+      if (fits === undefined) high = middle - 1
+      else {
+        best = fits
+        low = middle + 1
+      }
+    }
+    if (best !== undefined) return best
+  }
+  return render(outline(event, title, MINIMAL))
 }
 
 const FOOTER = [
@@ -270,9 +413,9 @@ type AdfNode = {
 }
 type AdfDoc = { type: 'doc'; version: 1; content: AdfNode[] }
 
-const text = (value: string, mark?: 'code'): AdfNode => ({
+const text = (value: string, mark?: 'code', max = MAX_TEXT): AdfNode => ({
   type: 'text',
-  text: truncate(value, MAX_TEXT),
+  text: truncate(value, max),
   ...(mark ? { marks: [{ type: mark }] } : {}),
 })
 const paragraph = (...content: AdfNode[]): AdfNode => ({ type: 'paragraph', content })
@@ -282,20 +425,27 @@ const heading = (level: number, value: string): AdfNode => ({
   content: [text(value)],
 })
 /** http(s) references become links; the others (rollout://…) stay text. */
-const inline = (value: string): AdfNode =>
-  /^https?:\/\/\S+$/.test(value)
+const inline = (value: string, max: number): AdfNode =>
+  /^https?:\/\/\S+$/.test(value) && value.length <= max
     ? { type: 'text', text: value, marks: [{ type: 'link', attrs: { href: value } }] }
-    : text(value)
+    : text(value, undefined, max)
 
 /**
  * Atlassian Document Format (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/):
  * v3 refuses a plain string ("Operation value must be an Atlassian Document"); text nodes
- * must not be empty. Facts become a two-column table, lists bullet lists.
+ * must not be empty. Facts become a two-column table, lists bullet lists. The whole document,
+ * as JSON, stays within `DESCRIPTION_BUDGET`.
  */
 export function adfDescription(event: DeliveryEvent, title?: string): AdfDoc {
-  const o = outline(event, title)
-  const cell = (type: string, value: string): AdfNode => ({ type, content: [paragraph(text(value))] })
-  const content: AdfNode[] = [heading(2, o.heading), paragraph(text(o.summary))]
+  return withinBudget(event, title, renderAdf, (doc) => JSON.stringify(doc).length)
+}
+
+function renderAdf(o: Outline): AdfDoc {
+  const cell = (type: string, value: string): AdfNode => ({
+    type,
+    content: [paragraph(text(value, undefined, o.text))],
+  })
+  const content: AdfNode[] = [heading(2, o.heading), paragraph(text(o.summary, undefined, o.text))]
   if (o.facts.length > 0) {
     content.push({
       type: 'table',
@@ -306,12 +456,16 @@ export function adfDescription(event: DeliveryEvent, title?: string): AdfDoc {
       })),
     })
   }
+  if (o.factsOmitted > 0) content.push(paragraph(text(moreMarker(o.factsOmitted))))
   for (const list of o.lists) {
-    content.push(heading(3, list.heading), {
-      type: 'bulletList',
-      content: list.items.map((item) => ({ type: 'listItem', content: [paragraph(inline(item))] })),
-    })
-    if (list.note > 0) content.push(paragraph(text(`${list.note} more not shown.`)))
+    content.push(heading(3, list.heading))
+    if (list.items.length > 0) {
+      content.push({
+        type: 'bulletList',
+        content: list.items.map((item) => ({ type: 'listItem', content: [paragraph(inline(item, o.text))] })),
+      })
+    }
+    if (list.note > 0) content.push(paragraph(text(moreMarker(list.note))))
   }
   content.push(
     heading(3, 'Event record'),
@@ -325,22 +479,33 @@ export function adfDescription(event: DeliveryEvent, title?: string): AdfDoc {
  * Wiki markup reads `[x]`, `*x*`, `|`, `{x}`… as formatting, and a `-` that opens a word as
  * strikethrough or a dash; a backslash escapes each (Text Formatting Notation Help).
  */
-function wiki(value: string): string {
-  return truncate(value.replace(/\s+/g, ' ').trim(), MAX_TEXT)
+function wiki(value: string, max = MAX_TEXT): string {
+  return truncate(value.replace(/\s+/g, ' ').trim(), max)
     .replace(/[\\{}[\]|*_^~+?!#]/g, '\\$&')
     .replace(/(^|[\s(])-/g, '$1\\-')
 }
 
-/** Data Center's v2 description: a string in Jira's wiki markup (Text Formatting Notation). */
+/**
+ * Data Center's v2 description: a string in Jira's wiki markup (Text Formatting Notation),
+ * within `DESCRIPTION_BUDGET` characters.
+ */
 export function wikiDescription(event: DeliveryEvent, title?: string): string {
-  const o = outline(event, title)
-  const lines = [`h2. ${wiki(o.heading)}`, '', wiki(o.summary), '']
+  return withinBudget(event, title, renderWiki, (description) => description.length)
+}
+
+function renderWiki(o: Outline): string {
+  const lines = [`h2. ${wiki(o.heading)}`, '', wiki(o.summary, o.text), '']
   if (o.facts.length > 0) {
-    lines.push('||Field||Value||', ...o.facts.map((fact) => `|${wiki(fact.label)}|${wiki(fact.value)}|`), '')
+    lines.push(
+      '||Field||Value||',
+      ...o.facts.map((fact) => `|${wiki(fact.label, o.text)}|${wiki(fact.value, o.text)}|`),
+      '',
+    )
   }
+  if (o.factsOmitted > 0) lines.push(wiki(moreMarker(o.factsOmitted)), '')
   for (const list of o.lists) {
-    lines.push(`h3. ${wiki(list.heading)}`, ...list.items.map((item) => `* ${wiki(item)}`))
-    lines.push(...(list.note > 0 ? [`${list.note} more not shown.`] : []), '')
+    lines.push(`h3. ${wiki(list.heading)}`, ...list.items.map((item) => `* ${wiki(item, o.text)}`))
+    lines.push(...(list.note > 0 ? [wiki(moreMarker(list.note))] : []), '')
   }
   // Inside {code} nothing is markup, but the text must not close the block early.
   lines.push('h3. Event record', '{code:json}', o.record.replaceAll('{code', '{ code'), '{code}', '')
@@ -369,15 +534,18 @@ export function duplicateJql(config: JiraConfig, label: string, withinMinutes?: 
 }
 
 /**
- * v3: `POST /rest/api/3/search/jql` (the old `/search` is removed on Cloud, CHANGE-2046);
- * v2: `GET /rest/api/2/search` on Data Center. One key is all we need.
+ * Cloud: `POST /rest/api/{2|3}/search/jql` (the old `/search` answers 410 Gone on Cloud since
+ * CHANGE-2046, https://developer.atlassian.com/changelog/#CHANGE-2046; api-group-issue-search);
+ * Data Center: `GET /rest/api/2/search`
+ * (https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/search-search).
+ * One key is all we need, so one page of one issue is read (`isLast`/`nextPageToken` never matter).
  */
 export function searchRequest(config: JiraConfig, label: string, withinMinutes?: number): HttpRequest {
   const jql = duplicateJql(config, label, withinMinutes)
-  if (config.apiVersion === 3) {
+  if (deploymentOf(config) === 'cloud') {
     return {
       method: 'POST',
-      url: `${config.base}/rest/api/3/search/jql`,
+      url: `${config.base}/rest/api/${config.apiVersion}/search/jql`,
       headers: headersOf(config, true),
       body: JSON.stringify({ jql, fields: ['key'], maxResults: 1 }),
     }
@@ -388,6 +556,10 @@ export function searchRequest(config: JiraConfig, label: string, withinMinutes?:
     url: `${config.base}/rest/api/2/search?${query}`,
     headers: headersOf(config, false),
   }
+}
+
+function deploymentOf(config: JiraConfig): JiraDeployment {
+  return config.deployment ?? (config.apiVersion === 3 ? 'cloud' : 'datacenter')
 }
 
 /** The key of the first issue found, or null when there is none. */
@@ -448,7 +620,7 @@ function readFailure(
     401: 'check email and token: Cloud takes Basic email:API token, Data Center a personal access token alone',
     403: `the account lacks the ${permission} permission in project ${project}`,
     404: `project ${project} is not visible to this account, or url is not the Jira site`,
-    410: 'this Jira no longer offers the endpoint; check api_version',
+    410: `this Jira no longer offers the endpoint (cavra searched as ${deploymentOf(config) === 'cloud' ? 'Jira Cloud' : 'Data Center'}); check deployment`,
   }
   return { kind: 'failed', reason: fix[response.status] ? `${reason} (${fix[response.status]})` : reason }
 }
@@ -506,7 +678,15 @@ async function deliverIssue(
     dryRun: { how: 'created', key: null },
   })
 
-  if (created.ok) return { ok: true, remoteReference: created.value.key, recordsSent: 1 }
+  if (created.ok) {
+    // Found after a lost answer: the issue this delivery created, not a duplicate of an earlier one.
+    return {
+      ok: true,
+      remoteReference: created.value.key,
+      recordsSent: 1,
+      ...recoveredWarnings(created.value.how === 'found'),
+    }
+  }
   // An unanswered create is never re-sent blind; say how to finish the job safely.
   return {
     ok: false,

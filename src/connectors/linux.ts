@@ -6,6 +6,7 @@ import type { PublicationFields } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
+import { AttemptCounter, recoveredWarnings } from './shared/outcomes.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { defineConnector } from './types.js'
@@ -107,28 +108,42 @@ export const linux = defineConnector({
     // carry it, so the receiver drops duplicates instead of rolling the fleet out twice.
     const id = messageId(config.name, built.publication.publication_id)
     session.setIdempotencyKey(id)
+    const attempts = new AttemptCounter()
     const result = await session.exchange({
       step: 'publish to fleet',
       primary: true,
       // Built per attempt: the timestamp and signature are fresh, so a retry is never refused as
       // a replay by the receiver's tolerance window (Standard Webhooks, "Verifying webhook authenticity").
-      build: () => ({
-        method: 'POST',
-        url: config.url,
-        headers: fleetHeaders(config, id, body, session, Math.floor(session.now() / 1000)),
-        body,
-      }),
-      read: readFleetResponse,
-      dryRun: { deliveryId: null, duplicate: false },
+      build: () => {
+        attempts.sending()
+        return {
+          method: 'POST',
+          url: config.url,
+          headers: fleetHeaders(config, id, body, session, Math.floor(session.now() / 1000)),
+          body,
+        }
+      },
+      read: (response) => {
+        const lostBefore = attempts.answering()
+        const verdict = readFleetResponse(response)
+        return verdict.kind === 'ok' ? { kind: 'ok', value: { ...verdict.value, lostBefore } } : verdict
+      },
+      dryRun: { deliveryId: null, duplicate: false, lostBefore: false },
       // No `recover` hook: an ambiguous attempt is resent with the same webhook-id, and the
       // receiver's duplicate check answers with the delivery it already stored.
     })
     if (!result.ok) return { ok: false, error: result.error }
+    const { deliveryId, duplicate, lostBefore } = result.value
+    // A duplicate answer to the first attempt is an earlier publication's: nothing new reached
+    // the fleet. After an unanswered attempt it is that attempt, stored but unanswered.
+    if (duplicate && !lostBefore) {
+      return { ok: true, remoteReference: deliveryId, recordsSent: 0, deduplicated: true }
+    }
     return {
       ok: true,
-      remoteReference: result.value.deliveryId,
+      remoteReference: deliveryId,
       recordsSent: built.publication.artifacts.length,
-      deduplicated: result.value.duplicate,
+      ...recoveredWarnings(duplicate),
     }
   },
 })

@@ -12,6 +12,7 @@ import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
 import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
+import { type Fitted, fitFields, fitJson, jsonBytes, shortenText, utf8Bytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector, type SettingsOf } from './types.js'
@@ -21,7 +22,8 @@ import { type ConnectorResult, defineConnector, type SettingsOf } from './types.
  * Logs Ingestion API (default): https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview
  * HTTP Data Collector API (legacy): https://learn.microsoft.com/azure/azure-monitor/logs/data-collector-api
  * Every event becomes flat records (a summary plus one per decision) sent as JSON arrays,
- * batched by UTF-8 bytes under each API's per-call limit.
+ * batched by UTF-8 bytes under each API's per-call limit. Both APIs cut long column values
+ * silently, so no value is sent over their limit: cavra shortens it first, with a marker.
  */
 
 export type SentinelMode = 'logs-ingestion' | 'data-collector' | 'custom'
@@ -44,6 +46,24 @@ export const DATA_COLLECTOR_API_VERSION = '2016-04-01'
 export const INGESTION_MAX_BYTES = 1_000_000
 /** Data Collector: "Maximum of 30 MB per post" (data-collector-api, "Data limits"). */
 export const DATA_COLLECTOR_MAX_BYTES = 30_000_000
+/**
+ * Logs Ingestion: "Maximum size for field values: 64 KB. Fields longer than 64 KB are
+ * truncated." (https://learn.microsoft.com/azure/azure-monitor/service-limits#logs-ingestion-api).
+ * Microsoft does not say whether that KB is 1,000 or 1,024 bytes; 64,000 UTF-8 bytes fits both.
+ */
+export const INGESTION_MAX_VALUE_BYTES = 64_000
+/**
+ * Data Collector: "Maximum of 32 KB limit for field values. If the field value is greater than
+ * 32 KB, the data will be truncated." (https://learn.microsoft.com/azure/azure-monitor/logs/data-collector-api#data-limits);
+ * 32,000 UTF-8 bytes, likewise.
+ */
+export const DATA_COLLECTOR_MAX_VALUE_BYTES = 32_000
+
+/** The sizes a row must keep: each string value, and the row as JSON (within one call). */
+export interface SentinelLimits {
+  valueBytes: number
+  rowBytes?: number
+}
 
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com'
 const DEFAULT_SCOPE = 'https://monitor.azure.com//.default'
@@ -262,9 +282,65 @@ export function sentinelSeverity(severity: Severity): 'High' | 'Medium' | 'Low' 
  * One flat row. Logs Ingestion keeps only the columns the DCR stream declares (others are
  * dropped silently), so the names are fixed; the Data Collector API reserves `TimeGenerated`,
  * `RawData` and `tenant` (data-collector-api, "Reserved properties") and reads the time from
- * the field named in `time-generated-field` instead.
+ * the field named in `time-generated-field` instead. Values are kept within `limits` (the
+ * Logs Ingestion limit unless told otherwise).
  */
 export function sentinelRecord(
+  record: SiemRecord,
+  event: DeliveryEvent,
+  timeField: 'TimeGenerated' | 'EventTime',
+  limits: SentinelLimits = { valueBytes: INGESTION_MAX_VALUE_BYTES },
+): Record<string, unknown> {
+  return sentinelRow(record, event, timeField, limits).value
+}
+
+/**
+ * The row within `limits`, and whether anything was shortened. A long column keeps its start and
+ * ends with `…[truncated N bytes]`. `RawEvent` stays JSON whatever its size: the largest fields
+ * inside it are shortened first, and a record that still cannot fit is replaced by a JSON object
+ * saying how large it was (a cut JSON text would no longer parse). When the row as a whole is
+ * over `rowBytes`, its widest columns other than `RawEvent` give way further.
+ */
+export function sentinelRow(
+  record: SiemRecord,
+  event: DeliveryEvent,
+  timeField: 'TimeGenerated' | 'EventTime',
+  limits: SentinelLimits,
+): Fitted<Record<string, unknown>> {
+  const raw = fitFields(record.fields, limits.valueBytes)
+  let shortened = raw.shortened
+  let row = sentinelColumns(record, event, timeField)
+  for (const [name, value] of Object.entries(row)) {
+    if (typeof value === 'string' && utf8Bytes(value) > limits.valueBytes) {
+      row[name] = shortenText(value, limits.valueBytes)
+      shortened = true
+    }
+  }
+  const rawEvent = JSON.stringify(raw.value)
+  if (limits.rowBytes !== undefined && rowBytesAtMost(row, rawEvent) > limits.rowBytes) {
+    const total = jsonBytes({ ...row, RawEvent: rawEvent })
+    if (total > limits.rowBytes) {
+      const narrower = fitJson(row, limits.rowBytes - (total - jsonBytes(row)))
+      if (narrower) {
+        row = narrower.value
+        shortened = true
+      }
+    }
+  }
+  return { value: { ...row, RawEvent: rawEvent }, shortened }
+}
+
+/** A cheap upper bound of the row's JSON size: every character escaped at its widest (6 bytes). */
+function rowBytesAtMost(row: Record<string, unknown>, rawEvent: string): number {
+  let bytes = 16 + 6 * utf8Bytes(rawEvent)
+  for (const [name, value] of Object.entries(row)) {
+    bytes += name.length + 6 + (typeof value === 'string' ? 6 * utf8Bytes(value) : 32)
+  }
+  return bytes
+}
+
+/** Every column but `RawEvent`, as the record says them. */
+function sentinelColumns(
   record: SiemRecord,
   event: DeliveryEvent,
   timeField: 'TimeGenerated' | 'EventTime',
@@ -310,7 +386,6 @@ export function sentinelRecord(
           PolicyId: textField(f.policy_id),
           Reason: textField(f.reason),
         }),
-    RawEvent: JSON.stringify(f),
   }
 }
 
@@ -416,9 +491,18 @@ export function readDataCollectorResponse(response: HttpResponse): Verdict<null>
   return readStatus(response, null, () => (hint ? `${vendor} (${hint})` : vendor))
 }
 
-async function* encodeRecords(event: DeliveryEvent, timeField: 'TimeGenerated' | 'EventTime') {
+/** The encoded rows, one at a time; the shortened ones are added to `shortened`. */
+async function* encodeRecords(
+  event: DeliveryEvent,
+  timeField: 'TimeGenerated' | 'EventTime',
+  limits: SentinelLimits,
+  shortened: WeakSet<Buffer>,
+): AsyncGenerator<Buffer> {
   for await (const record of siemRecords(event)) {
-    yield Buffer.from(JSON.stringify(sentinelRecord(record, event, timeField)), 'utf8')
+    const row = sentinelRow(record, event, timeField, limits)
+    const bytes = Buffer.from(JSON.stringify(row.value), 'utf8')
+    if (row.shortened) shortened.add(bytes)
+    yield bytes
   }
 }
 
@@ -450,14 +534,21 @@ async function deliverRecords(
         ? readIngestionResponse
         : (response: HttpResponse) => readStatus(response, null)
   let sent = 0
+  let shortened = 0
   let batches = 0
-  const records = encodeRecords(event, collector ? 'EventTime' : 'TimeGenerated')
+  // The custom receiver stands in front of Sentinel, so the Logs Ingestion limits hold there too.
+  const limits: SentinelLimits = {
+    valueBytes: collector ? DATA_COLLECTOR_MAX_VALUE_BYTES : INGESTION_MAX_VALUE_BYTES,
+    rowBytes: maxBytes - jsonArrayFraming(1),
+  }
+  const shortenedRecords = new WeakSet<Buffer>()
+  const records = encodeRecords(event, collector ? 'EventTime' : 'TimeGenerated', limits, shortenedRecords)
   for await (const batch of batchByBytes(records, { maxBytes, framing: jsonArrayFraming })) {
     batches++
     const accepted = sent > 0 ? ` (${batches - 1} earlier batch(es), ${sent} records, were accepted)` : ''
     if (batch.bytes > maxBytes) {
       const error = `record ${sent + 1} alone is ${batch.bytes} bytes, above the ${maxBytes}-byte limit per call; it was not sent${accepted}`
-      return { ok: false, error, recordsSent: sent }
+      return { ok: false, error, recordsSent: sent, recordsShortened: shortened }
     }
     const body = jsonArrayBody(batch)
     // Neither API has an idempotency key: a batch resent after a timeout may land twice, and
@@ -470,8 +561,16 @@ async function deliverRecords(
       read,
       dryRun: null,
     })
-    if (!result.ok) return { ok: false, error: `${result.error}${accepted}`, recordsSent: sent }
+    if (!result.ok) {
+      return {
+        ok: false,
+        error: `${result.error}${accepted}`,
+        recordsSent: sent,
+        recordsShortened: shortened,
+      }
+    }
     sent += batch.items.length
+    shortened += batch.items.filter((item) => shortenedRecords.has(item)).length
   }
-  return { ok: true, remoteReference: null, recordsSent: sent }
+  return { ok: true, remoteReference: null, recordsSent: sent, recordsShortened: shortened }
 }

@@ -12,6 +12,7 @@ import { PROMOTION_EVENT_TYPE, ROLLBACK_EVENT_TYPE } from '../events/release.js'
 import { objectField } from '../events/views.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
+import { recoveredWarnings } from './shared/outcomes.js'
 import { headline, severityWord, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -450,10 +451,11 @@ async function deliverRecord(
     dryRun: { sysId: null, number: null },
   })
   if (!created.ok) return { ok: false, error: created.error }
+  // Found by the duplicate check after a lost answer: this delivery's own record, not a duplicate.
   return {
     ok: true,
     remoteReference: referenceOf(created.value),
     recordsSent: 1,
-    deduplicated: created.recovered,
+    ...recoveredWarnings(created.recovered),
   }
 }

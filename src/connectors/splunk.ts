@@ -9,6 +9,7 @@ import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { batchByBytes } from './shared/batching.js'
 import { jsonObject } from './shared/json.js'
+import { type Fitted, fitFields } from './shared/shorten.js'
 import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector } from './types.js'
@@ -18,6 +19,8 @@ import { type ConnectorResult, defineConnector } from './types.js'
  * Docs: https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/http-event-collector-rest-api-endpoints
  * Events are JSON objects concatenated back to back (no array) and batched under
  * `max_batch_bytes`; the HEC `code` in each answer decides success, retry or a final error.
+ * Each event is kept within `max_event_bytes` (the sourcetype's props.conf `TRUNCATE`), so
+ * Splunk never cuts one at indexing.
  */
 
 export interface SplunkConfig {
@@ -30,11 +33,23 @@ export interface SplunkConfig {
   host?: string
   channel: string
   maxBatchBytes: number
+  /** Largest `event` JSON in bytes (the sourcetype's TRUNCATE); 0 = no limit. */
+  maxEventBytes: number
   ack: boolean
   headers: Record<string, string>
 }
 
 const EVENT_PATH = '/services/collector/event'
+
+/**
+ * props.conf `TRUNCATE`: "The default maximum line length, in bytes. [...] Set to 0 if you
+ * never want truncation. Default: 10000" (https://docs.splunk.com/Documentation/Splunk/latest/Admin/Propsconf).
+ * Splunk applies it to `_raw` at indexing, after HEC has answered Success, and says nothing to
+ * the sender beyond a LineBreakingProcessor warning in its own _internal index.
+ */
+export const DEFAULT_MAX_EVENT_BYTES = 10_000
+/** Below this a record cannot even be replaced by its stand-in. */
+const MIN_MAX_EVENT_BYTES = 1_000
 
 /**
  * HEC reply codes ("Possible error codes", Troubleshoot HTTP Event Collector):
@@ -97,6 +112,14 @@ export const splunk = defineConnector({
       .min(1024)
       .optional()
       .describe('Largest request body in bytes (default 1000000).'),
+    max_event_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "Largest event in bytes, as the sourcetype's props.conf TRUNCATE allows; longer fields are shortened with a marker (default 10000, Splunk's TRUNCATE; 0 = no limit, when TRUNCATE = 0).",
+      ),
     ack: z.boolean().optional().describe('Poll indexer acknowledgement until indexed (default false).'),
   },
   secrets: ['token', 'authorization'],
@@ -121,6 +144,12 @@ export const splunk = defineConnector({
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(channel)) {
       throw new ConfigError(`channel "${channel}" is not a GUID; HEC rejects it with code 11.`)
     }
+    const maxEventBytes = settings.max_event_bytes ?? DEFAULT_MAX_EVENT_BYTES
+    if (maxEventBytes !== 0 && maxEventBytes < MIN_MAX_EVENT_BYTES) {
+      throw new ConfigError(
+        `max_event_bytes ${maxEventBytes} is too small; set the sourcetype's TRUNCATE (at least ${MIN_MAX_EVENT_BYTES}), or 0 for no limit.`,
+      )
+    }
     if (isPlainHttpOffHost(url))
       context.warn(`connector ${context.name}: url uses http://; the HEC token travels unencrypted.`)
     const { eventUrl, ackUrl } = hecUrls(url)
@@ -134,6 +163,7 @@ export const splunk = defineConnector({
       host: settings.host,
       channel,
       maxBatchBytes: typeof settings.max_batch_bytes === 'number' ? settings.max_batch_bytes : 1_000_000,
+      maxEventBytes,
       ack: settings.ack === true,
       headers: configuredHeaders(settings),
     }
@@ -176,6 +206,23 @@ export function hecEvent(record: SiemRecord, config: SplunkConfig): Record<strin
   }
 }
 
+/**
+ * The HEC event with its `event` within `max_event_bytes`. `TRUNCATE` cuts `_raw`, and for the
+ * `/event` endpoint `_raw` is the `event` value alone: `time`, `host`, `source`, `sourcetype`,
+ * `index` and `fields` are metadata, never part of the indexed text ("Format events for HTTP
+ * Event Collector": https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/format-events-for-http-event-collector).
+ * So the `event` JSON is what is measured; the envelope does not count. The indexed fields
+ * come from the whole record.
+ */
+export function fitHecEvent(record: SiemRecord, config: SplunkConfig): Fitted<Record<string, unknown>> {
+  const envelope = hecEvent(record, config)
+  if (config.maxEventBytes === 0) return { value: envelope, shortened: false }
+  const event = fitFields(record.fields, config.maxEventBytes)
+  return event.shortened
+    ? { value: { ...envelope, event: event.value }, shortened: true }
+    : { value: envelope, shortened: false }
+}
+
 export function hecHeaders(config: SplunkConfig): Record<string, string> {
   return {
     ...config.headers,
@@ -190,9 +237,14 @@ export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number
   const body = jsonObject(response.body)
   const code = typeof body?.code === 'number' ? body.code : undefined
   const text = typeof body?.text === 'string' ? body.text : undefined
-  if (response.status >= 200 && response.status < 300 && (code === undefined || code === 0)) {
+  const success = response.status >= 200 && response.status < 300
+  if (success && code === 0) {
     return { kind: 'ok', value: { ackId: typeof body?.ackId === 'number' ? body.ackId : null } }
   }
+  // HEC answers every request with JSON `{"text","code"}`, code 0 on success (Troubleshoot HTTP
+  // Event Collector, above). A 2xx without it came from something else: an SSO gateway's
+  // sign-in page or a captive portal answers 200 with HTML, and nothing reached Splunk.
+  if (success && code === undefined) return { kind: 'failed', reason: notFromHec(response) }
   if (code !== undefined) {
     const known = HEC_CODES[code]
     const reason = `HEC code ${code} (${text ?? known?.meaning ?? 'unknown'})${known?.fix ? `: ${known.fix}` : ''}`
@@ -206,9 +258,18 @@ export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number
   }
 }
 
-async function* encodeRecords(event: DeliveryEvent, config: SplunkConfig): AsyncGenerator<Buffer> {
-  for await (const record of siemRecords(event))
-    yield Buffer.from(JSON.stringify(hecEvent(record, config)), 'utf8')
+/** The encoded events, one at a time; the shortened ones are added to `shortened`. */
+async function* encodeRecords(
+  event: DeliveryEvent,
+  config: SplunkConfig,
+  shortened: WeakSet<Buffer>,
+): AsyncGenerator<Buffer> {
+  for await (const record of siemRecords(event)) {
+    const fitted = fitHecEvent(record, config)
+    const bytes = Buffer.from(JSON.stringify(fitted.value), 'utf8')
+    if (fitted.shortened) shortened.add(bytes)
+    yield bytes
+  }
 }
 
 async function deliverToHec(
@@ -218,10 +279,13 @@ async function deliverToHec(
 ): Promise<ConnectorResult> {
   const headers = hecHeaders(config)
   let sent = 0
+  let shortened = 0
   let batchNumber = 0
   let lastAck: number | null = null
   const acks: number[] = []
-  for await (const batch of batchByBytes(encodeRecords(event, config), { maxBytes: config.maxBatchBytes })) {
+  const shortenedRecords = new WeakSet<Buffer>()
+  const records = encodeRecords(event, config, shortenedRecords)
+  for await (const batch of batchByBytes(records, { maxBytes: config.maxBatchBytes })) {
     batchNumber++
     const body = Buffer.concat(batch.items)
     const result = await session.exchange({
@@ -238,10 +302,12 @@ async function deliverToHec(
         ok: false,
         error: `${result.error}${accepted}`,
         recordsSent: sent,
+        recordsShortened: shortened,
         remoteReference: refOf(lastAck),
       }
     }
     sent += batch.items.length
+    shortened += batch.items.filter((item) => shortenedRecords.has(item)).length
     if (result.value.ackId !== null) {
       lastAck = result.value.ackId
       acks.push(lastAck)
@@ -249,10 +315,24 @@ async function deliverToHec(
   }
   if (config.ack && !session.dryRun) {
     const pending = await awaitIndexing(acks, config, session)
-    if (pending.error)
-      return { ok: false, error: pending.error, recordsSent: sent, remoteReference: refOf(lastAck) }
+    if (pending.error) {
+      const remoteReference = refOf(lastAck)
+      return {
+        ok: false,
+        error: pending.error,
+        recordsSent: sent,
+        recordsShortened: shortened,
+        remoteReference,
+      }
+    }
   }
-  return { ok: true, remoteReference: refOf(lastAck), recordsSent: sent }
+  return { ok: true, remoteReference: refOf(lastAck), recordsSent: sent, recordsShortened: shortened }
+}
+
+function notFromHec(response: HttpResponse): string {
+  const type = response.headers['content-type']?.split(';')[0]?.trim() || 'no content type'
+  const said = response.body.trim() === '' ? 'an empty body' : `${type}: ${excerpt(response, 120)}`
+  return `the answer did not come from Splunk HEC (HEC answers JSON with "code": 0; this was ${said}): is a proxy or load balancer in between? Check url (it must reach HEC itself, usually port 8088) and the proxy settings`
 }
 
 function refOf(ackId: number | null): string | null {

@@ -153,10 +153,17 @@ export const teams = defineConnector({
         body,
       }),
       read: readTeamsResponse,
-      dryRun: { runId: null },
+      dryRun: { runId: null, accepted: false },
     })
     if (!result.ok) return { ok: false, error: result.error }
-    return { ok: true, remoteReference: result.value.runId, recordsSent: 1 }
+    if (!result.value.accepted) return { ok: true, remoteReference: result.value.runId, recordsSent: 1 }
+    return {
+      ok: true,
+      remoteReference: result.value.runId,
+      recordsSent: 1,
+      acceptedAsync: true,
+      warnings: [ACCEPTED_ASYNC],
+    }
   },
 })
 
@@ -281,10 +288,27 @@ function literal(text: string, run: CardElement = {}): CardElement {
   }
 }
 
-/** 200 or 202 (the flow run was queued; its body is empty) is success; the run id is kept. */
-export function readTeamsResponse(response: HttpResponse): Verdict<{ runId: string | null }> {
+/**
+ * What a 202 means: the trigger queued the flow run and answered before the card was posted,
+ * as it does unless the flow ends with a Response action
+ * (https://learn.microsoft.com/azure/connectors/connectors-native-reqres); a card the flow then
+ * fails to post shows only in the run history.
+ */
+export const ACCEPTED_ASYNC =
+  "Teams accepted the card for later processing (HTTP 202): the flow posts it after answering, so a card it fails to post shows only in the flow's run history."
+
+/**
+ * 2xx is success and the run id is kept: 200 when the flow answered after posting (a Response
+ * action), 202 when it only queued the run (`accepted`: posted later, not yet done).
+ */
+export function readTeamsResponse(
+  response: HttpResponse,
+): Verdict<{ runId: string | null; accepted: boolean }> {
   if (response.status >= 200 && response.status < 300) {
-    return { kind: 'ok', value: { runId: response.headers['x-ms-workflow-run-id'] ?? null } }
+    return {
+      kind: 'ok',
+      value: { runId: response.headers['x-ms-workflow-run-id'] ?? null, accepted: response.status === 202 },
+    }
   }
   const error = flowError(response.body)
   const vendor = error ? [error.code, error.message].filter(Boolean).join(': ') : excerpt(response)

@@ -5,6 +5,7 @@ import { excerpt, readStatus, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
+import { AttemptCounter, recoveredWarnings } from './shared/outcomes.js'
 import { compatibilityAuthSettings } from './shared/settings.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
 import { parseUrlSetting } from './shared/urls.js'
@@ -61,10 +62,12 @@ export const webhook = defineConnector({
     const body = Buffer.from(JSON.stringify(await webhookEnvelope(event)), 'utf8')
     const id = messageId(config.name, event.eventId)
     session.setIdempotencyKey(id)
+    const attempts = new AttemptCounter()
     const result = await session.exchange({
       step: 'post event',
       primary: true,
       build: () => {
+        attempts.sending()
         const headers: Record<string, string> = { ...config.headers, 'content-type': 'application/json' }
         if (config.key) {
           const signed = signMessage(config.key, id, Math.floor(session.now() / 1000), body)
@@ -73,11 +76,22 @@ export const webhook = defineConnector({
         }
         return { method: config.method, url: config.url, headers, body }
       },
-      read: readWebhookResponse,
-      dryRun: { deliveryId: null },
+      read: (response) => {
+        const lostBefore = attempts.answering()
+        const verdict = readWebhookResponse(response)
+        if (verdict.kind !== 'ok') return verdict
+        return { kind: 'ok', value: { ...verdict.value, lostBefore } }
+      },
+      dryRun: { deliveryId: null, duplicate: false, lostBefore: false },
     })
     if (!result.ok) return { ok: false, error: result.error }
-    return { ok: true, remoteReference: result.value.deliveryId, recordsSent: 1 }
+    const { deliveryId, duplicate, lostBefore } = result.value
+    // The receiver dropped a repeat of the webhook-id: an earlier delivery's, unless an attempt
+    // of this one went unanswered first (then it is that attempt, stored but unanswered).
+    if (duplicate && !lostBefore) {
+      return { ok: true, remoteReference: deliveryId, recordsSent: 0, deduplicated: true }
+    }
+    return { ok: true, remoteReference: deliveryId, recordsSent: 1, ...recoveredWarnings(duplicate) }
   },
 })
 
@@ -102,11 +116,20 @@ export async function webhookEnvelope(event: DeliveryEvent): Promise<Record<stri
 
 /**
  * Any 2xx is success; 410 Gone means the receiver asks to stop sending (Standard Webhooks,
- * "Delivery"); a 3xx is not followed. The receiver's `delivery_id` (or `id`) is kept.
+ * "Delivery"); a 3xx is not followed. The receiver's `delivery_id` (or `id`) is kept, and
+ * whether it says `duplicate: true` (it had stored this `webhook-id` already).
  */
-export function readWebhookResponse(response: HttpResponse): Verdict<{ deliveryId: string | null }> {
+export function readWebhookResponse(
+  response: HttpResponse,
+): Verdict<{ deliveryId: string | null; duplicate: boolean }> {
   if (response.status >= 200 && response.status < 300) {
-    return { kind: 'ok', value: { deliveryId: deliveryIdOf(response.body) } }
+    return {
+      kind: 'ok',
+      value: {
+        deliveryId: deliveryIdOf(response.body),
+        duplicate: jsonObject(response.body)?.duplicate === true,
+      },
+    }
   }
   if (response.status === 410) {
     return {
@@ -120,7 +143,7 @@ export function readWebhookResponse(response: HttpResponse): Verdict<{ deliveryI
       reason: `redirect to ${response.headers.location ? 'another location' : 'nowhere'} is not followed; configure the final URL`,
     }
   }
-  return readStatus(response, { deliveryId: null }, (r) => excerpt(r))
+  return readStatus(response, { deliveryId: null, duplicate: false }, (r) => excerpt(r))
 }
 
 function deliveryIdOf(body: string): string | null {

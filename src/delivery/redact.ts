@@ -50,17 +50,29 @@ export class Redactor {
    * Replaces every known secret form in `text` with `REDACTED`, and also the beginning of one
    * (8 characters or more) that a server or a cut left behind: a secret's prefix narrows a
    * guess as much as the secret itself. URLs are scrubbed by their secret parts instead, so
-   * that every `https://` is not taken for the start of a webhook URL.
+   * that every `https://` is not taken for the start of a webhook URL. For text that is
+   * written or printed.
    */
   scrub(text: string): string {
+    let result = this.scrubWhole(text)
+    if (this.forms.size === 0 || result.length === 0) return result
+    for (const form of this.ordered!) {
+      if (form.length > PREFIX_LENGTH && !form.includes('://')) result = scrubPrefixes(result, form)
+    }
+    return result
+  }
+
+  /**
+   * Replaces whole secret forms only: for an answer a connector still reads. A new token's
+   * beginning may equal an old one's (every JWT starts `eyJ0eXAi`), so prefixes stay until the
+   * text is written or printed.
+   */
+  scrubWhole(text: string): string {
     if (this.forms.size === 0 || text.length === 0) return text
     if (!this.ordered) this.ordered = [...this.forms].sort((a, b) => b.length - a.length)
     let result = text
     for (const form of this.ordered) {
       if (result.includes(form)) result = result.split(form).join(REDACTED)
-    }
-    for (const form of this.ordered) {
-      if (form.length > PREFIX_LENGTH && !form.includes('://')) result = scrubPrefixes(result, form)
     }
     return result
   }

@@ -36,7 +36,10 @@ export interface RetryLoopContext {
   onTokenIssued(token: string): void
   attempts: AttemptLog
   requests: RequestLog
+  /** For text that is recorded: whole secrets and their beginnings. */
   scrub(text: string): string
+  /** For an answer a connector still reads: whole secrets only. */
+  scrubWhole(text: string): string
 }
 
 interface Sent<T> {
@@ -144,7 +147,7 @@ async function sendOnce<T>(
       ambiguous: result.failure.ambiguous,
     }
   }
-  const response = inertResponse(result.response, context.scrub)
+  const response = inertResponse(result.response, context.scrubWhole)
   return {
     request,
     result,
@@ -157,15 +160,18 @@ async function sendOnce<T>(
 }
 
 /**
- * What a connector reads of an answer: secrets scrubbed from the whole body before any
- * excerpt is cut from it, and control characters removed. A body cut at the transport's size
- * limit also loses its last bytes, where a secret cut by the limit could leave its beginning.
+ * What a connector reads of an answer: whole secrets scrubbed from the body before any excerpt
+ * is cut from it (a cut that leaves a secret's beginning is caught when the reason is
+ * scrubbed), and control characters removed. A body cut at the transport's size limit also
+ * loses its last bytes, where a secret cut by the limit could leave its beginning. Headers are
+ * read for their values (Retry-After, Set-Cookie), so only control characters go; they reach
+ * the evidence only through reasons, which are scrubbed.
  */
-export function inertResponse(response: HttpResponse, scrub: (text: string) => string): HttpResponse {
+export function inertResponse(response: HttpResponse, scrubWhole: (text: string) => string): HttpResponse {
   const body = response.truncated ? response.body.slice(0, -TRUNCATED_TAIL_CHARS) : response.body
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(response.headers)) headers[name] = scrub(stripControl(value))
-  return { ...response, headers, body: scrub(stripControl(body)) }
+  for (const [name, value] of Object.entries(response.headers)) headers[name] = stripControl(value)
+  return { ...response, headers, body: scrubWhole(stripControl(body)) }
 }
 
 /** Longer than any credential cavra knows, in any encoding. */

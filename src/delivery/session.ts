@@ -77,6 +77,7 @@ export class Session implements Exchanger {
       attempts: this.attemptLog,
       requests: this.requestLog,
       scrub: (text) => options.redactor.scrub(text),
+      scrubWhole: (text) => options.redactor.scrubWhole(text),
     })
   }
 

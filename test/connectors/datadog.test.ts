@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Severity } from '../../src/common/severity.js'
 import {
   DATADOG_SITES,
@@ -12,7 +12,7 @@ import {
 } from '../../src/connectors/datadog.js'
 import { decisionRecord, siemRecords, summaryRecord } from '../../src/connectors/shared/siem-records.js'
 import type { Decision, DeliveryEvent } from '../../src/events/event.js'
-import { DatadogIntake } from '../emulators/datadog.js'
+import { DatadogIntake, PAYLOAD_TOO_LARGE } from '../emulators/datadog.js'
 import { CANARY } from '../support/canaries.js'
 import {
   deliverInProcess,
@@ -20,31 +20,17 @@ import {
   promotionFixtureEvent,
   rollbackFixtureEvent,
 } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const KEY = CANARY.datadogKey
 const intake = new DatadogIntake({ apiKey: KEY })
 
-beforeAll(async () => {
-  await intake.start()
-})
-afterAll(async () => {
-  await intake.stop()
-})
-afterEach(async () => {
-  await intake.idle()
-  intake.reset()
-})
+useEmulators(intake)
 
-function deliver(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: { datadog: { url_env: 'DD_URL', api_key_env: 'DD_API_KEY', ...settings } },
-    env: { DD_URL: intake.url, DD_API_KEY: KEY },
-    ...extra,
-  })
-}
+const deliver = deliveryTo('datadog', () => ({
+  settings: { url_env: 'DD_URL', api_key_env: 'DD_API_KEY' },
+  env: { DD_URL: intake.url, DD_API_KEY: KEY },
+}))
 
 function configure(settings: Record<string, unknown> = {}, warnings: string[] = []): DatadogConfig {
   return datadog.configure({ api_key: KEY, ...settings }, { name: 'datadog', warn: (w) => warnings.push(w) })
@@ -86,6 +72,16 @@ function syntheticEvent(
     },
     source: null,
   }
+}
+
+const MARK = /…\[truncated (\d+) bytes\]$/
+
+/** The kept text and the removed byte count of a shortened value; they add up to the original. */
+function cut(value: unknown): { kept: string; removed: number } {
+  const text = String(value)
+  const match = MARK.exec(text)
+  expect(match, text.slice(-60)).not.toBeNull()
+  return { kept: text.slice(0, match!.index), removed: Number(match![1]) }
 }
 
 /** The request bodies exactly as sent, pretty-printed, at a fixed "now" one minute after the event. */
@@ -296,7 +292,14 @@ describe('Datadog Logs: delivery against the intake emulator', () => {
   it('delivers the sample bundle as one array of 8 logs with DD-API-KEY', async () => {
     const result = await deliver({ tags: ['env:prod'] })
     const delivery = result.deliveries[0]!
-    expect(delivery).toMatchObject({ success: true, status_code: 202, records_sent: 8, attempt_count: 1 })
+    expect(delivery).toMatchObject({
+      success: true,
+      status_code: 202,
+      records_sent: 8,
+      records_shortened: 0,
+      accepted_async: true,
+      attempt_count: 1,
+    })
     expect(intake.requests).toHaveLength(1)
     const request = intake.requests[0]!
     expect(request.path).toBe('/api/v2/logs')
@@ -334,34 +337,59 @@ describe('Datadog Logs: delivery against the intake emulator', () => {
     expect(delivery.request?.batches).toBe(3)
   })
 
-  it('splits by UTF-8 bytes under 5 MB without any log being truncated', async () => {
-    // 900,000 bytes of two-byte characters per command: 8 logs of about 0.9 MB each.
-    const event = syntheticEvent(8, (index) => ({
+  it('keeps every request within 5,000,000 bytes, so the intake never answers 413', async () => {
+    // Logs of about 850,000 bytes (two-byte characters): six of them make about 5.1 MB, under
+    // 5 MiB (5,242,880) but over the 5,000,000 bytes Datadog's Agent and Vector stay within.
+    const event = syntheticEvent(7, (index) => ({
       decision_id: `big-${index}`,
-      command: 'é'.repeat(450_000),
+      command: 'é'.repeat(425_000),
     }))
     const result = await deliver({}, { event })
-    expect(result.deliveries[0]).toMatchObject({ success: true, records_sent: 9 })
-    expect(intake.requests.length).toBeGreaterThanOrEqual(2)
-    for (const request of intake.requests) expect(request.body.length).toBeLessThanOrEqual(5 * 1024 * 1024)
+    expect(result.deliveries[0]).toMatchObject({ success: true, records_sent: 8, records_shortened: 0 })
+    expect(intake.requests.map((r) => (JSON.parse(r.text) as unknown[]).length)).toEqual([6, 2])
+    for (const request of intake.requests) expect(request.body.length).toBeLessThanOrEqual(5_000_000)
+    expect(intake.requests[0]!.body.length).toBeGreaterThan(4_000_000)
     expect(intake.truncated).toEqual([])
-    expect(intake.logs).toHaveLength(9)
+    expect(intake.logs).toHaveLength(8)
   })
 
-  it('refuses a decision over 1 MB before sending anything, naming it', async () => {
-    // The oversized decision comes after more than a full batch: nothing may be sent first.
-    const event = syntheticEvent(1500, (index) =>
-      index === 1400
-        ? { decision_id: 'dec-huge', command: 'A'.repeat(1_200_000), decision: 'block' }
+  it('shortens a log over 1,000,000 bytes with a visible marker, so Datadog cuts nothing', async () => {
+    // 1,020,000 bytes: under 1 MiB, over the 1,000,000 bytes a log may have.
+    const event = syntheticEvent(3, (index) =>
+      index === 1
+        ? {
+            decision_id: 'dec-huge',
+            command: 'A'.repeat(1_020_000),
+            decision: 'block',
+            reason: 'exfiltration',
+          }
         : { decision_id: `dec-${index}`, command: 'ls', decision: 'allow' },
     )
     const result = await deliver({}, { event })
-    const delivery = result.deliveries[0]!
-    expect(intake.requests).toHaveLength(0)
-    expect(delivery).toMatchObject({ success: false, records_sent: 0, attempt_count: 0 })
-    expect(delivery.error).toMatch(
-      /^the log of event sess-synthetic-1 decision_index 1400 \(decision_id dec-huge\) is 1,200,\d{3} bytes; Datadog silently truncates any log over 1,048,576 bytes/,
+    expect(result.deliveries[0]).toMatchObject({ success: true, records_sent: 4, records_shortened: 1 })
+    expect(intake.truncated).toEqual([])
+    for (const log of intake.logs)
+      expect(Buffer.byteLength(JSON.stringify(log))).toBeLessThanOrEqual(1_000_000)
+    const huge = intake.logs[2]!.cavra as Record<string, unknown>
+    expect(huge).toMatchObject({ decision_id: 'dec-huge', decision: 'block', reason: 'exfiltration' })
+    const command = cut(huge.command)
+    expect(command.kept).toMatch(/^A+$/)
+    expect(command.kept.length + command.removed).toBe(1_020_000)
+    expect(intake.logs[2]!.message).toMatch(/^\[MEDIUM\] Blocked "AAAA.*… \(truncated\)": exfiltration$/)
+  })
+
+  it('shortens a decision of several MB far into the stream instead of refusing the delivery', async () => {
+    // The oversized decision comes after more than a full batch; it no longer stops the other 1,499.
+    const event = syntheticEvent(1500, (index) =>
+      index === 1400
+        ? { decision_id: 'dec-huge', command: 'A'.repeat(3_000_000), decision: 'block' }
+        : { decision_id: `dec-${index}`, command: 'ls', decision: 'allow' },
     )
+    const result = await deliver({}, { event })
+    expect(result.deliveries[0]).toMatchObject({ success: true, records_sent: 1501, records_shortened: 1 })
+    expect(intake.truncated).toEqual([])
+    const huge = intake.logs.find((log) => (log.cavra as Record<string, unknown>).decision_id === 'dec-huge')!
+    expect(cut((huge.cavra as Record<string, unknown>).command).removed).toBeGreaterThan(2_000_000)
   })
 
   it('sends an event outside the 18 h window undated, so Datadog keeps it', async () => {
@@ -376,10 +404,7 @@ describe('Datadog Logs: delivery against the intake emulator', () => {
 
   it('explains a 403 as a wrong key or a key of another site, without showing the key', async () => {
     const wrong = 'canary-datadog-wrong-key-7781'
-    const result = await deliverInProcess({
-      connectors: { datadog: { url_env: 'DD_URL', api_key_env: 'DD_API_KEY', site: 'datadoghq.eu' } },
-      env: { DD_URL: intake.url, DD_API_KEY: wrong },
-    })
+    const result = await deliver({ site: 'datadoghq.eu' }, { env: { DD_API_KEY: wrong } })
     const delivery = result.deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 403, attempt_count: 1 })
     expect(delivery.error).toBe(
@@ -400,52 +425,6 @@ describe('Datadog Logs: delivery against the intake emulator', () => {
     )
   })
 
-  it('retries 503 and succeeds', async () => {
-    intake.inject({ kind: 'status', status: 503, body: { errors: ['Service Unavailable'] } })
-    const result = await deliver()
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => [a.status_code, a.outcome, a.error])).toEqual([
-      [503, 'retryable', 'Service Unavailable'],
-      [202, 'success', null],
-    ])
-    expect(intake.logs).toHaveLength(8)
-  })
-
-  it('honours Retry-After on 429', async () => {
-    intake.inject({
-      kind: 'status',
-      status: 429,
-      body: { errors: ['Too Many Requests'] },
-      headers: { 'retry-after': '1' },
-    })
-    const started = Date.now()
-    const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(result.deliveries[0]!.attempts[0]).toMatchObject({ status_code: 429, retry_after_ms: 1000 })
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-  })
-
-  it('retries a connection reset and a response slower than the timeout', async () => {
-    intake.inject({ kind: 'reset' })
-    intake.inject({ kind: 'delay', ms: 1500 })
-    const result = await deliver({}, { timeoutMs: 500 })
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => a.outcome)).toEqual(['retryable', 'retryable', 'success'])
-    expect(delivery.attempts[1]!.error).toBe('no response within 0.5 s')
-  })
-
-  it('scrubs the API key from an error body that echoes it', async () => {
-    intake.inject({ kind: 'status', status: 500, body: { errors: [`internal error for key ${KEY}`] } }, 3)
-    const result = await deliver()
-    const delivery = result.deliveries[0]!
-    expect(delivery).toMatchObject({ success: false, attempt_count: 3 })
-    expect(delivery.error).toBe(
-      'HTTP 500 from Datadog Logs after 3 attempts: internal error for key REDACTED',
-    )
-  })
-
   it('reports which batches were accepted when a later one fails', async () => {
     intake.inject(
       { kind: 'status', status: 400, body: { errors: ['Bad Request'] } },
@@ -455,19 +434,6 @@ describe('Datadog Logs: delivery against the intake emulator', () => {
     const result = await deliver({}, { event: syntheticEvent(1500) })
     expect(result.deliveries[0]).toMatchObject({ success: false, records_sent: 1000 })
     expect(result.deliveries[0]!.error).toMatch(/\(1 earlier batch\(es\), 1000 logs, were accepted\)$/)
-  })
-
-  it('shows the request redacted under --dry-run and sends nothing', async () => {
-    const result = await deliver({}, { dryRun: true })
-    expect(intake.requests).toHaveLength(0)
-    const [request] = result.deliveries[0]!.dry_run_requests!
-    expect(request).toMatchObject({
-      method: 'POST',
-      url: `${intake.url}/api/v2/logs`,
-      headers: { 'dd-api-key': 'REDACTED', 'content-type': 'application/json' },
-    })
-    expect(request!.body).toHaveLength(8)
-    expect(JSON.stringify(result)).not.toContain(KEY)
   })
 
   it('delivers with the earlier tool’s config shape', async () => {
@@ -503,10 +469,16 @@ describe('Datadog Logs: the emulator is as strict as the intake', () => {
     expect((await post('[{"message":"x"}]', { 'content-type': 'text/plain' })).status).toBe(400)
   })
 
-  it('refuses more than 1,000 logs and more than 5 MB', async () => {
+  it('refuses more than 1,000 logs and more than 5,000,000 bytes, with Datadog’s 413 body', async () => {
     expect((await post(JSON.stringify(Array(1001).fill({ message: 'x' })))).status).toBe(400)
-    const big = JSON.stringify(Array(6).fill({ message: 'x'.repeat(1_000_000) }))
-    expect((await post(big)).status).toBe(413)
+    // 51 logs of 100,004 bytes: 5,100,256 bytes, under 5 MiB but over 5,000,000.
+    const over = JSON.stringify(Array(51).fill({ message: 'x'.repeat(99_990) }))
+    expect(Buffer.byteLength(over)).toBe(5_100_256)
+    const response = await post(over)
+    expect([response.status, await response.json()]).toEqual([413, PAYLOAD_TOO_LARGE])
+    const within = JSON.stringify(Array(49).fill({ message: 'x'.repeat(99_990) }))
+    expect((await post(within)).status).toBe(202)
+    expect(intake.logs).toHaveLength(49)
   })
 
   it('stores a wrapped object as one log and truncates an oversized log with a 202', async () => {
@@ -516,6 +488,9 @@ describe('Datadog Logs: the emulator is as strict as the intake', () => {
     const oversized = await post(JSON.stringify([{ message: 'm'.repeat(1_100_000) }]))
     expect(oversized.status).toBe(202)
     expect(intake.truncated).toEqual([{ request: 1, index: 0, bytes: 1_100_014 }])
-    expect(Buffer.byteLength(JSON.stringify(intake.logs[1]))).toBeLessThanOrEqual(1024 * 1024)
+    expect(Buffer.byteLength(JSON.stringify(intake.logs[1]))).toBeLessThanOrEqual(1_000_000)
+    const between = await post(JSON.stringify([{ message: 'm'.repeat(1_020_000) }]))
+    expect(between.status).toBe(202)
+    expect(intake.truncated).toHaveLength(2)
   })
 })

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   graphReason,
   type IntunePublication,
@@ -17,12 +17,12 @@ import { EntraEmulator } from '../emulators/entra.js'
 import { GraphEmulator } from '../emulators/graph.js'
 import { CANARY } from '../support/canaries.js'
 import {
-  deliverInProcess,
   firstEvent,
   promotionFixtureEvent,
   publicationFixtureEvent,
   rollbackFixtureEvent,
 } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const TENANT = '9a1b2c3d-0000-4000-8000-00000000c0de'
 const CLIENT = '0f1e2d3c-0000-4000-8000-0000000a11ce'
@@ -34,41 +34,19 @@ const SCRIPTS = '/beta/deviceManagement/deviceManagementScripts'
 const entra = new EntraEmulator([{ tenantId: TENANT, clientId: CLIENT, clientSecret: CANARY.intuneSecret }])
 const graph = new GraphEmulator(entra, { pageSize: 2 })
 
-beforeAll(async () => {
-  await entra.start()
-  await graph.start()
-})
-afterAll(async () => {
-  await graph.stop()
-  await entra.stop()
-})
-afterEach(async () => {
-  await Promise.all([graph.idle(), entra.idle()])
-  graph.reset()
-  entra.clearFaults()
-})
+useEmulators(entra, graph)
 
-async function deliver(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: {
-      intune: {
-        tenant_id: TENANT,
-        client_id: CLIENT,
-        client_secret_env: 'INTUNE_CLIENT_SECRET',
-        authority_url_env: 'ENTRA_URL',
-        graph_url_env: 'GRAPH_URL',
-        ...settings,
-      },
-    },
-    env: { INTUNE_CLIENT_SECRET: CANARY.intuneSecret, ENTRA_URL: entra.url, GRAPH_URL: graph.url },
-    categories: ['endpoint'],
-    event: await publicationFixtureEvent(['intune']),
-    ...extra,
-  })
-}
+const deliver = deliveryTo('intune', () => ({
+  settings: {
+    tenant_id: TENANT,
+    client_id: CLIENT,
+    client_secret_env: 'INTUNE_CLIENT_SECRET',
+    authority_url_env: 'ENTRA_URL',
+    graph_url_env: 'GRAPH_URL',
+  },
+  env: { INTUNE_CLIENT_SECRET: CANARY.intuneSecret, ENTRA_URL: entra.url, GRAPH_URL: graph.url },
+  event: () => publicationFixtureEvent(['intune']),
+}))
 
 async function samplePublication(): Promise<IntunePublication> {
   const publication = publicationOf(await publicationFixtureEvent(['intune']))
@@ -427,33 +405,6 @@ describe('Intune: delivery against Entra and Graph emulators', () => {
     expect(throttled.retry_after_ms).toBeLessThan(500)
   })
 
-  it('waits as long as Retry-After asks on 429', async () => {
-    graph.throttle(1, 1)
-    const started = Date.now()
-    const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(result.deliveries[0]!.attempts.find((a) => a.status_code === 429)!.retry_after_ms).toBe(1000)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-  })
-
-  it('retries 503 on the create and succeeds with a single script', async () => {
-    graph.inject(
-      {
-        kind: 'status',
-        status: 503,
-        body: { error: { code: 'ServiceUnavailable', message: 'Service is unavailable.' } },
-      },
-      1,
-      (r) => r.method === 'POST',
-    )
-    const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(
-      result.deliveries[0]!.attempts.filter((a) => a.step === 'create script').map((a) => a.status_code),
-    ).toEqual([503, 201])
-    expect(graph.scripts.size).toBe(1)
-  })
-
   it('refreshes an expired token exactly once', async () => {
     const tokens = new TokenCache()
     await deliver({}, { tokens })
@@ -483,10 +434,7 @@ describe('Intune: delivery against Entra and Graph emulators', () => {
 
   it('fails with AADSTS7000215 on a wrong client secret, without showing it', async () => {
     const wrong = 'not-the-intune-secret-4f2a9c'
-    const result = await deliver(
-      {},
-      { env: { INTUNE_CLIENT_SECRET: wrong, ENTRA_URL: entra.url, GRAPH_URL: graph.url } },
-    )
+    const result = await deliver({}, { env: { INTUNE_CLIENT_SECRET: wrong } })
     const delivery = result.deliveries[0]!
     expect(delivery.success).toBe(false)
     expect(delivery.error).toMatch(
@@ -508,80 +456,6 @@ describe('Intune: delivery against Entra and Graph emulators', () => {
       /application permission DeviceManagementScripts\.ReadWrite\.All .* admin consent/,
     )
     expect(delivery.attempts.filter((a) => a.step === 'create script')).toHaveLength(1)
-  })
-
-  it('recovers from a connection reset on the create without a duplicate', async () => {
-    graph.inject({ kind: 'reset' }, 1, (r) => r.method === 'POST')
-    graph.inject({ kind: 'reset-after-handling' }, 1, (r) => r.method === 'POST')
-    const result = await deliver()
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(graph.scripts.size).toBe(1)
-    expect(delivery.remote_reference).toBe([...graph.scripts.keys()][0])
-    expect(graph.requests.filter((r) => r.method === 'POST')).toHaveLength(2)
-  })
-
-  it('retries a response slower than the timeout, and finds a create that landed meanwhile', async () => {
-    graph.inject({ kind: 'delay', ms: 1500 }, 1, (r) => r.method === 'GET')
-    graph.inject({ kind: 'delay-after-handling', ms: 1500 }, 1, (r) => r.method === 'POST')
-    const result = await deliver({}, { timeoutMs: 500 })
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts[1]).toMatchObject({
-      step: 'find script',
-      outcome: 'retryable',
-      error: 'no response within 0.5 s',
-    })
-    expect(graph.scripts.size).toBe(1)
-    expect(graph.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
-  })
-
-  it('scrubs the client secret and the access token when Graph echoes them', async () => {
-    graph.inject(
-      {
-        kind: 'status',
-        status: 500,
-        body: { error: { code: 'InternalServerError', message: `secret=${CANARY.intuneSecret}` } },
-      },
-      3,
-    )
-    const echoed = await deliver()
-    expect(echoed.deliveries[0]!.error).toContain('InternalServerError: secret=REDACTED')
-
-    graph.echoAuthorizationOnce()
-    const result = await deliver()
-    const token = entra.issued.at(-1)!.token
-    expect(result.deliveries[0]!.error).toContain('client presenting Bearer REDACTED')
-    expect(JSON.stringify(result)).not.toContain(token)
-  })
-
-  it('shows the requests redacted under --dry-run and sends nothing', async () => {
-    const tokensBefore = entra.tokenRequests().length
-    const result = await deliver({ group_id: GROUP }, { dryRun: true })
-    const delivery = result.deliveries[0]!
-    expect(graph.requests).toHaveLength(0)
-    expect(entra.tokenRequests().length).toBe(tokensBefore)
-    expect(delivery).toMatchObject({ success: true, remote_reference: null })
-    const requests = delivery.dry_run_requests!
-    expect(requests.map((r) => `${r.method} ${r.step}`)).toEqual([
-      'POST token',
-      'GET find script',
-      'POST create script',
-      'GET read assignments',
-      'POST assign script',
-    ])
-    // The token request is shown with its client secret scrubbed from the form body.
-    expect(requests[0]!.body).toContain('client_secret=REDACTED')
-    for (const request of requests.slice(1)) expect(request.headers.authorization).toBe('REDACTED')
-    expect(requests[2]!.body).toEqual(scriptBody(await samplePublication()))
-    expect(requests[4]!.body).toEqual({
-      deviceManagementScriptAssignments: [
-        {
-          '@odata.type': '#microsoft.graph.deviceManagementScriptAssignment',
-          target: { '@odata.type': '#microsoft.graph.groupAssignmentTarget', groupId: GROUP },
-        },
-      ],
-    })
   })
 })
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   type JamfConfig,
   jamf,
@@ -14,13 +14,15 @@ import {
   scriptBody,
   scriptSearchRequest,
 } from '../../src/connectors/jamf.js'
+import { CookieJar, splitSetCookie } from '../../src/connectors/shared/cookies.js'
 import { escapeXml, parseXml } from '../../src/connectors/shared/xml.js'
 import { TokenCache } from '../../src/delivery/tokens.js'
 import type { JamfPolicy, PublicationFields } from '../../src/events/endpoint-export.js'
 import type { DeliveryEvent } from '../../src/events/event.js'
 import { JamfEmulator, parseStrictXml, statusPage } from '../emulators/jamf.js'
 import { CANARY } from '../support/canaries.js'
-import { deliverInProcess, firstEvent, publicationFixtureEvent } from '../support/deliver.js'
+import { firstEvent, publicationFixtureEvent } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const CLIENT_ID = '3f1c9a2e-5b7d-4c1a-9e8f-0a1b2c3d4e5f'
 const SECRET = CANARY.jamfSecret
@@ -31,15 +33,8 @@ const server = new JamfEmulator({
   categories: [5],
 })
 
-beforeAll(async () => {
-  await server.start()
-})
-afterAll(async () => {
-  await server.stop()
-})
-afterEach(async () => {
-  await server.idle()
-  server.reset()
+useEmulators(server)
+afterEach(() => {
   server.options.unstorablePolicyNames = undefined
   server.options.deny = undefined
   server.options.tokenLifetimeSeconds = undefined
@@ -53,26 +48,16 @@ async function publication(policy: Partial<JamfPolicy> = {}): Promise<DeliveryEv
   return { ...event, fields: { ...fields, jamf_policy: { ...fields.jamf_policy!, ...policy } } }
 }
 
-async function deliver(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: {
-      jamf: {
-        url_env: 'JAMF_URL',
-        client_id_env: 'JAMF_CLIENT_ID',
-        client_secret_env: 'JAMF_CLIENT_SECRET',
-        ...SETTINGS,
-        ...settings,
-      },
-    },
-    env: { JAMF_URL: server.url, JAMF_CLIENT_ID: CLIENT_ID, JAMF_CLIENT_SECRET: SECRET },
-    categories: ['endpoint'],
-    event: await publicationFixtureEvent(['jamf']),
-    ...extra,
-  })
-}
+const deliver = deliveryTo('jamf', () => ({
+  settings: {
+    url_env: 'JAMF_URL',
+    client_id_env: 'JAMF_CLIENT_ID',
+    client_secret_env: 'JAMF_CLIENT_SECRET',
+    ...SETTINGS,
+  },
+  env: { JAMF_URL: server.url, JAMF_CLIENT_ID: CLIENT_ID, JAMF_CLIENT_SECRET: SECRET },
+  event: () => publicationFixtureEvent(['jamf']),
+}))
 
 function configure(settings: Record<string, unknown>, warnings: string[] = []): JamfConfig {
   return jamf.configure(settings, { name: 'jamf', warn: (message) => warnings.push(message) })
@@ -402,19 +387,15 @@ describe('Jamf Pro: publication against the emulator', () => {
     server.inject({ kind: 'status', status: 500, body: `token service failed for Basic ${blob}` }, 1, (r) =>
       r.path.endsWith('/auth/token'),
     )
-    const result = await deliverInProcess({
-      connectors: {
-        jamf: {
-          url_env: 'JAMF_URL',
-          username: 'cavra-publisher',
-          password_env: 'JAMF_PASSWORD',
-          ...SETTINGS,
-        },
+    const result = await deliver(
+      {
+        client_id_env: undefined,
+        client_secret_env: undefined,
+        username: 'cavra-publisher',
+        password_env: 'JAMF_PASSWORD',
       },
-      env: { JAMF_URL: server.url, JAMF_PASSWORD: SECRET },
-      categories: ['endpoint'],
-      event: await publicationFixtureEvent(['jamf']),
-    })
+      { env: { JAMF_PASSWORD: SECRET } },
+    )
     const delivery = result.deliveries[0]!
     expect(delivery).toMatchObject({ success: true, records_sent: 2 })
     expect(server.tokens.map((t) => t.via)).toEqual(['account'])
@@ -472,10 +453,7 @@ describe('Jamf Pro: publication against the emulator', () => {
 
   it('fails on a wrong client secret without showing it, and sends nothing else', async () => {
     const wrong = 'canary-wrong-jamf-secret-77'
-    const result = await deliver(
-      {},
-      { env: { JAMF_URL: server.url, JAMF_CLIENT_ID: CLIENT_ID, JAMF_CLIENT_SECRET: wrong } },
-    )
+    const result = await deliver({}, { env: { JAMF_CLIENT_SECRET: wrong } })
     expect(result.deliveries[0]).toMatchObject({ success: false, status_code: 401 })
     expect(result.deliveries[0]!.error).toMatch(/invalid_client \(check the client id and secret\)/)
     expect(JSON.stringify(result)).not.toContain(wrong)
@@ -535,118 +513,180 @@ describe('Jamf Pro: publication against the emulator', () => {
     expect(result.deliveries[0]!.error).toContain('lacks the Read, Create and Update Policies privileges')
   })
 
-  it('honours Retry-After on 429', async () => {
-    server.inject(
-      { kind: 'status', status: 429, headers: { 'retry-after': '1' }, body: 'Too Many Requests' },
-      1,
-      (r) => r.path === '/api/v1/scripts',
-    )
-    const started = Date.now()
+  it('refuses an event that is not an endpoint publication, sending nothing', async () => {
+    const result = await deliver({}, { event: await firstEvent() })
+    expect(result.deliveries[0]).toMatchObject({ success: false, attempt_count: 0 })
+    expect(result.deliveries[0]!.error).toMatch(/no Jamf policy export/)
+    expect(server.requests).toHaveLength(0)
+  })
+})
+
+describe('Jamf Cloud: the load balancer and its cookie', () => {
+  const cookieOf = (request: { headers: Record<string, string> }) => request.headers.cookie
+
+  it('keeps every call of a delivery on the node that set the cookie, so the policy finds its new script', async () => {
+    // Round robin over three nodes: without the cookie the policy lands on a node that has
+    // not synced the script yet ("Problem with script").
+    server.useCluster({ nodes: 3 })
     const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(result.deliveries[0]!.attempts[1]).toMatchObject({
-      status_code: 429,
-      outcome: 'retryable',
-      retry_after_ms: 1000,
-    })
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
+    const delivery = result.deliveries[0]!
+    expect(delivery.error).toBeNull()
+    expect(delivery).toMatchObject({ success: true, records_sent: 2 })
+    const [first, ...later] = server.requests
+    expect(cookieOf(first!)).toBeUndefined()
+    expect(later).toHaveLength(4)
+    for (const request of later) expect(cookieOf(request)).toMatch(/^jpro-ingress=[0-9a-f]{16}$/)
+    expect(new Set(server.requests.map((request) => server.nodeOf(request)))).toEqual(new Set([0]))
+    // The cookie is a credential: redacted by name in the evidence, its value nowhere.
+    expect(delivery.request?.headers.cookie).toBe('REDACTED')
+    const value = cookieOf(later[0]!)!.split('=')[1]!
+    expect(JSON.stringify(result)).not.toContain(value)
+    expect(result.evidence).not.toContain(value)
   })
 
-  it('retries 503 and creates the policy once', async () => {
-    server.inject(
-      {
-        kind: 'status',
-        status: 503,
-        body: statusPage(503, 'Service Unavailable', 'Retry later').body as string,
-      },
-      1,
-      (r) => r.path === '/JSSResource/policies/id/0',
-    )
+  it('stays pinned behind a balancer that sets its cookie again on every answer (AWSALB)', async () => {
+    // The repeated Set-Cookie reaches the connector scrubbed (the value is a registered secret).
+    server.useCluster({ nodes: 3, cookie: 'AWSALB', refreshCookie: true })
     const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(steps(result).slice(-2)).toEqual(['create policy 503 retryable', 'create policy 201 success'])
-    expect(result.deliveries[0]!.attempts.at(-2)!.error).toBe('Service Unavailable: Retry later')
-    expect(server.policies.size).toBe(1)
+    expect(result.deliveries[0]!.error).toBeNull()
+    const [, ...later] = server.requests
+    for (const request of later) expect(cookieOf(request)).toMatch(/^AWSALB=[0-9a-f]{16}$/)
+    expect(new Set(server.requests.map((request) => server.nodeOf(request)))).toEqual(new Set([0]))
   })
 
-  it('finds a create whose answer was lost instead of creating it twice', async () => {
+  it('looks a script whose create answer was lost up on the node that stored it, never creating a second', async () => {
+    server.useCluster({ nodes: 2 })
     server.inject(
       { kind: 'reset-after-handling' },
       1,
       (r) => r.method === 'POST' && r.path === '/api/v1/scripts',
     )
     const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
+    expect(result.deliveries[0]!.error).toBeNull()
     expect(server.scripts.size).toBe(1)
-    expect(server.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/scripts')).toHaveLength(1)
-    expect(steps(result)).toEqual([
-      'token 200 success',
-      'find script 200 success',
-      'create script - retryable',
-      'find script 200 success',
-      'find policy 404 success',
-      'create policy 201 success',
-    ])
+    expect(server.requestsTo('/api/v1/scripts').filter((r) => r.method === 'POST')).toHaveLength(1)
+    expect(steps(result)).toContain('find script 200 success')
   })
 
-  it('retries a reset connection and a response slower than the timeout', async () => {
-    server.inject({ kind: 'reset' }, 1, (r) => r.path.startsWith('/JSSResource/policies/name/'))
-    server.inject({ kind: 'delay', ms: 1500 }, 1, (r) => r.path.startsWith('/JSSResource/policies/name/'))
-    const result = await deliver({}, { timeoutMs: 500 })
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(steps(result).filter((s) => s.startsWith('find policy'))).toEqual([
-      'find policy - retryable',
-      'find policy - retryable',
-      'find policy 404 success',
-    ])
-    expect(
-      result.deliveries[0]!.attempts.find((a) => a.step === 'find policy' && a.error?.includes('0.5 s')),
-    ).toBeDefined()
+  it('starts every delivery without cookies: the jar lives for one delivery of one connector', async () => {
+    server.useCluster({ nodes: 2, syncAfterRequests: 1 })
+    await deliver()
+    const before = server.requests.length
+    const second = await deliver()
+    expect(second.deliveries[0]!.error).toBeNull()
+    const [first, ...later] = server.requests.slice(before)
+    expect(cookieOf(first!)).toBeUndefined()
+    for (const request of later) expect(cookieOf(request)).toBeDefined()
   })
 
-  it('scrubs a client secret the server echoes back', async () => {
+  it('scrubs a cookie a server echoes back in an error', async () => {
+    server.useCluster({ nodes: 2 })
     server.inject(
       {
         kind: 'status',
-        status: 500,
-        body: `internal error for secret ${SECRET} (${Buffer.from(SECRET).toString('base64')})`,
+        status: 400,
+        body: (request) => ({
+          httpStatus: 400,
+          errors: [{ code: 'INVALID', description: `echo ${request.headers.cookie}`, field: null }],
+        }),
       },
-      3,
-      (r) => r.path === '/api/v1/scripts',
+      1,
+      (r) => r.method === 'POST' && r.path === '/api/v1/scripts',
     )
     const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(false)
-    expect(result.deliveries[0]!.error).toBe(
-      'HTTP 500 from Jamf Pro after 3 attempts: internal error for secret REDACTED (REDACTED)',
-    )
+    const value = cookieOf(server.requestsTo('/api/v1/scripts').at(-1)!)!.split('=')[1]!
+    expect(result.deliveries[0]!.error).toContain('echo jpro-ingress=REDACTED')
+    expect(JSON.stringify(result)).not.toContain(value)
   })
+})
 
-  it('shows every request redacted under --dry-run and sends nothing', async () => {
-    const result = await deliver({}, { dryRun: true })
-    expect(server.requests).toHaveLength(0)
-    const delivery = result.deliveries[0]!
-    expect(delivery).toMatchObject({ success: true, remote_reference: null })
-    const requests = delivery.dry_run_requests!
-    expect(requests.map((r) => `${r.method} ${r.step}`)).toEqual([
-      'POST token',
-      'GET find script',
-      'POST create script',
-      'GET find policy',
-      'POST create policy',
+describe('the per-delivery cookie jar (RFC 6265)', () => {
+  let now = Date.parse('2026-11-28T15:00:00Z')
+  const secrets: string[] = []
+  const jar = () => {
+    secrets.length = 0
+    return new CookieJar(
+      () => now,
+      (value) => secrets.push(value),
+    )
+  }
+  const url = 'https://acme.jamfcloud.com/api/v1/scripts'
+
+  it('splits Set-Cookie headers the transport joined, though Expires dates hold commas', () => {
+    expect(
+      splitSetCookie(
+        'AWSALB=abc123def456; Expires=Wed, 02 Dec 2026 15:00:00 GMT; Path=/, AWSALBCORS=abc123def456; Path=/; Secure',
+      ),
+    ).toEqual([
+      'AWSALB=abc123def456; Expires=Wed, 02 Dec 2026 15:00:00 GMT; Path=/',
+      'AWSALBCORS=abc123def456; Path=/; Secure',
     ])
-    expect(requests[0]!.body).toBe(
-      `grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=REDACTED`,
-    )
-    expect(requests[1]!.url).toMatch(/\/api\/v1\/scripts\?page=REDACTED&page-size=REDACTED&filter=REDACTED$/)
-    expect(requests.slice(1).map((r) => r.headers.authorization)).toEqual(Array(4).fill('REDACTED'))
-    expect((requests[2]!.body as { name: string }).name).toBe('CAVRA Go Runtime stable')
-    expect(requests[4]!.body).toContain('<trigger_other>cavra-runtime-stable</trigger_other>')
   })
 
-  it('refuses an event that is not an endpoint publication, sending nothing', async () => {
-    const result = await deliver({}, { event: await firstEvent() })
-    expect(result.deliveries[0]).toMatchObject({ success: false, attempt_count: 0 })
-    expect(result.deliveries[0]!.error).toMatch(/no Jamf policy export/)
-    expect(server.requests).toHaveLength(0)
+  it('sends back what the server set, by path, host and scheme, longer paths first', () => {
+    const j = jar()
+    j.store(
+      url,
+      'APBALANCEID=aws.usw2-std-pelican3-tc-8; path=/, JSESSIONID=session-abcdef123; Path=/api; HttpOnly',
+    )
+    expect(j.header(url)).toBe('JSESSIONID=session-abcdef123; APBALANCEID=aws.usw2-std-pelican3-tc-8')
+    expect(j.header('https://acme.jamfcloud.com/JSSResource/policies/id/0')).toBe(
+      'APBALANCEID=aws.usw2-std-pelican3-tc-8',
+    )
+    expect(j.header('https://acme.jamfcloud.com/apiv2')).toBe('APBALANCEID=aws.usw2-std-pelican3-tc-8')
+    expect(j.header('https://other.jamfcloud.com/api/v1/scripts')).toBeUndefined()
+    // The default path is the request path up to its last "/".
+    j.store('https://acme.jamfcloud.com/api/oauth/token', 'scoped=oauth-only-1234')
+    expect(j.header('https://acme.jamfcloud.com/api/oauth/other')).toContain('scoped=oauth-only-1234')
+    expect(j.header(url)).not.toContain('scoped=')
+    expect(secrets).toEqual(['aws.usw2-std-pelican3-tc-8', 'session-abcdef123', 'oauth-only-1234'])
+  })
+
+  it('honours Max-Age over Expires, drops expired cookies and replaces one of the same name and path', () => {
+    const j = jar()
+    j.store(url, 'jpro-ingress=node-a-0123456789; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/')
+    expect(j.header(url)).toBe('jpro-ingress=node-a-0123456789')
+    j.store(url, 'jpro-ingress=node-b-0123456789; Path=/')
+    expect(j.header(url)).toBe('jpro-ingress=node-b-0123456789')
+    j.store(url, 'short=1; Expires=Wed, 02 Dec 2026 15:00:00 GMT; Path=/')
+    expect(j.header(url)).toBe('jpro-ingress=node-b-0123456789; short=1')
+    now += 5 * 24 * 3600_000
+    expect(j.header(url)).toBe('jpro-ingress=node-b-0123456789')
+    j.store(url, 'jpro-ingress=gone; Max-Age=0; Path=/')
+    expect(j.header(url)).toBeUndefined()
+    expect(secrets).toEqual(['node-a-0123456789', 'node-b-0123456789'])
+  })
+
+  it('refuses a Domain the host is not in, matches subdomains of one it is in, and keeps Secure to https', () => {
+    const j = jar()
+    j.store(url, 'evil=x1234567890; Domain=example.com; Path=/')
+    j.store(url, 'wide=w1234567890; Domain=.jamfcloud.com; Path=/')
+    j.store(url, 'safe=s1234567890; Secure; Path=/')
+    expect(j.header(url)).toBe('wide=w1234567890; safe=s1234567890')
+    expect(j.header('https://other.jamfcloud.com/')).toBe('wide=w1234567890')
+    expect(j.header('http://acme.jamfcloud.com/')).toBe('wide=w1234567890')
+    expect(j.all.map((c) => c.name)).toEqual(['wide', 'safe'])
+  })
+
+  it('keeps the value it holds when the answer shows the cookie scrubbed, and ignores one it never held', () => {
+    const j = jar()
+    j.store(url, 'AWSALB=node-a-0123456789; Path=/')
+    j.store(url, 'AWSALB=REDACTED; Max-Age=600; Path=/, other=REDACTEDtail; Path=/')
+    expect(j.header(url)).toBe('AWSALB=node-a-0123456789')
+    expect(j.all[0]!.expiresAt).toBe(now + 600_000)
+  })
+
+  it('adds its cookies to a configured Cookie header instead of replacing it', () => {
+    const j = jar()
+    j.store(url, 'jpro-ingress=node-a-0123456789; Path=/')
+    const request = j.attach({
+      method: 'GET',
+      url,
+      headers: { Cookie: 'mine=1', accept: 'application/json' },
+    })
+    expect(request.headers).toEqual({
+      accept: 'application/json',
+      cookie: 'mine=1; jpro-ingress=node-a-0123456789',
+    })
   })
 })

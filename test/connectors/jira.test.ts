@@ -1,10 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/common/errors.js'
 import { loadConnectorConfig } from '../../src/config/load.js'
 import { prepareConnectors, selectConnectors } from '../../src/config/select.js'
 import { REGISTRY } from '../../src/connectors/index.js'
 import {
   adfDescription,
+  DESCRIPTION_BUDGET,
   dedupeLabel,
   issueFields,
   type JiraConfig,
@@ -27,6 +28,7 @@ import {
   promotionFixtureEvent,
   rollbackFixtureEvent,
 } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const EMAIL = 'governance-bot@acme.example'
 const TOKEN = CANARY.jiraToken
@@ -35,16 +37,7 @@ const BLOB = Buffer.from(`${EMAIL}:${TOKEN}`).toString('base64')
 const SAMPLE_LABEL = 'cavra-64e4d110ab0f'
 const site = new JiraEmulator({ email: EMAIL, apiToken: TOKEN, pat: PAT })
 
-beforeAll(async () => {
-  await site.start()
-})
-afterAll(async () => {
-  await site.stop()
-})
-afterEach(async () => {
-  await site.idle()
-  site.reset()
-})
+useEmulators(site)
 
 const warnings: string[] = []
 function configure(settings: Record<string, unknown>): JiraConfig {
@@ -55,37 +48,26 @@ function configure(settings: Record<string, unknown>): JiraConfig {
   )
 }
 
-function cloud(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: {
-      jira: {
-        url_env: 'JIRA_URL',
-        email_env: 'JIRA_EMAIL',
-        token_env: 'JIRA_TOKEN',
-        project_key: 'SEC',
-        ...settings,
-      },
-    },
-    env: { JIRA_URL: site.url, JIRA_EMAIL: EMAIL, JIRA_TOKEN: TOKEN },
-    ...extra,
-  })
-}
+/** Jira Cloud (the emulator's loopback URL is no *.atlassian.net site, so it is named): REST API 3, Basic email:API token. */
+const cloud = deliveryTo('jira', () => ({
+  settings: {
+    url_env: 'JIRA_URL',
+    email_env: 'JIRA_EMAIL',
+    token_env: 'JIRA_TOKEN',
+    project_key: 'SEC',
+    deployment: 'cloud',
+  },
+  env: { JIRA_URL: site.url, JIRA_EMAIL: EMAIL, JIRA_TOKEN: TOKEN },
+}))
 
-function dataCenter(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: {
-      jira: { url_env: 'JIRA_URL', token_env: 'JIRA_PAT', project_key: 'SEC', api_version: 2, ...settings },
-    },
+/** Jira Data Center (the default for a host that is not *.atlassian.net): REST API 2, a personal access token. */
+const dataCenter = deliveryTo('jira', () => {
+  site.deployment = 'datacenter'
+  return {
+    settings: { url_env: 'JIRA_URL', token_env: 'JIRA_PAT', project_key: 'SEC' },
     env: { JIRA_URL: site.url, JIRA_PAT: PAT },
-    ...extra,
-  })
-}
+  }
+})
 
 const response = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({
   status,
@@ -98,6 +80,17 @@ const response = (status: number, body: unknown, headers: Record<string, string>
 function adfText(node: unknown): string {
   const n = node as { text?: string; content?: unknown[] }
   return [n.text ?? '', ...(n.content ?? []).map(adfText)].join(' ')
+}
+
+/** The rollback fixture with 30 steps of about 1,400 characters each: over Jira's limit if sent whole. */
+async function longRollback(): Promise<DeliveryEvent> {
+  const event = await rollbackFixtureEvent()
+  const step = (n: number) =>
+    `macos-arm64-jamf: step ${n}, re-scope the previous Jamf policy and verify the runtime hash on every host; `
+      .repeat(14)
+      .slice(0, 1400)
+  const items = Array.from({ length: 30 }, (_, n) => step(n + 1))
+  return { ...event, view: { ...event.view, highlights: { heading: 'Rollback steps', items, omitted: 0 } } }
 }
 
 const creates = () => site.requestsTo(/\/rest\/api\/\d\/issue$/)
@@ -129,8 +122,9 @@ describe('Jira: configuration', () => {
     expect(warnings).toEqual([])
     expect(configure({ email: undefined }).authorization).toBe(`Bearer ${TOKEN}`)
     expect(warnings[0]).toMatch(/Jira Cloud refuses that with 401/)
-    configure({ api_version: '2' })
+    configure({ url: 'https://jira.acme.example', api_version: '2' })
     expect(warnings[0]).toMatch(/Data Center expects a personal access token alone/)
+    expect(warnings[0]).toMatch(/If this is Jira Cloud under another host name, set deployment: cloud\.$/)
     expect(configure({ url: 'https://acme.atlassian.net/rest/api/2/issue', api_version: 3 }).apiVersion).toBe(
       3,
     )
@@ -179,6 +173,7 @@ describe('Jira: configuration', () => {
   })
 
   it('delivers the earlier tool’s entry once project_key is added: its issue URL sets v2, its token a PAT', async () => {
+    site.deployment = 'datacenter'
     const result = await deliverInProcess({
       connectors: { jira: { url_env: 'JIRA_ISSUE_URL', token_env: 'JIRA_TOKEN', project_key: 'SEC' } },
       env: { JIRA_ISSUE_URL: `${site.url}/rest/api/2/issue`, JIRA_TOKEN: PAT },
@@ -267,12 +262,51 @@ describe('Jira: request bodies (pure)', () => {
       fields: ['key'],
       maxResults: 1,
     })
-    const v2 = searchRequest(configure({ api_version: 2 }), SAMPLE_LABEL, 3)
-    expect(v2.method).toBe('GET')
-    expect(new URL(v2.url).searchParams.get('jql')).toBe(
+    const dc = searchRequest(
+      configure({ url: 'https://jira.acme.example', email: undefined }),
+      SAMPLE_LABEL,
+      3,
+    )
+    expect(dc).toMatchObject({
+      method: 'GET',
+      url: expect.stringMatching(/^https:\/\/jira\.acme\.example\/rest\/api\/2\/search\?/),
+    })
+    expect(new URL(dc.url).searchParams.get('jql')).toBe(
       `project = "SEC" AND labels = "${SAMPLE_LABEL}" AND created >= -3m ORDER BY created DESC`,
     )
-    expect(v2.headers['content-type']).toBeUndefined()
+    expect(dc.headers['content-type']).toBeUndefined()
+  })
+
+  it('searches Jira Cloud through /search/jql with either API version (the old /search is gone there)', () => {
+    // A Cloud site on REST API 2: Atlassian answers 410 Gone on /rest/api/2/search.
+    const v2 = searchRequest(configure({ api_version: 2 }), SAMPLE_LABEL)
+    expect(v2).toMatchObject({ method: 'POST', url: 'https://acme.atlassian.net/rest/api/2/search/jql' })
+    expect(JSON.parse(String(v2.body))).toMatchObject({ fields: ['key'], maxResults: 1 })
+    expect(configure({ api_version: 2 })).toMatchObject({ deployment: 'cloud', apiVersion: 2 })
+    const proxied = configure({ url: 'https://jira-proxy.acme.example', deployment: 'cloud', api_version: 2 })
+    expect(searchRequest(proxied, SAMPLE_LABEL).url).toBe(
+      'https://jira-proxy.acme.example/rest/api/2/search/jql',
+    )
+  })
+
+  it('infers the deployment from the site, defaulting api_version to 3 on Cloud and 2 on Data Center', () => {
+    expect(configure({})).toMatchObject({ deployment: 'cloud', apiVersion: 3 })
+    expect(configure({ url: 'https://acme.atlassian.net/jira/' })).toMatchObject({ deployment: 'cloud' })
+    const dc = configure({ url: 'https://jira.acme.example', email: undefined })
+    expect(dc).toMatchObject({ deployment: 'datacenter', apiVersion: 2, authorization: `Bearer ${TOKEN}` })
+    expect(warnings).toEqual([])
+    expect(configure({ url: 'https://jira.acme.example', deployment: 'cloud' })).toMatchObject({
+      deployment: 'cloud',
+      apiVersion: 3,
+    })
+    // Only Cloud has REST API 3, so naming it on another host means Cloud (behind a proxy).
+    expect(configure({ url: 'https://jira.acme.example/rest/api/3/issue' }).deployment).toBe('cloud')
+    expect(() =>
+      configure({ url: 'https://jira.acme.example', deployment: 'datacenter', api_version: 3 }),
+    ).toThrow(/api_version 3 is a Jira Cloud API/)
+    expect(() => configure({ deployment: 'datacenter' })).toThrow(
+      /\*\.atlassian\.net site, which is Jira Cloud/,
+    )
   })
 
   it('escapes wiki markup in event text', async () => {
@@ -464,32 +498,27 @@ describe('Jira: delivery against the emulator', () => {
     site.inject({ kind: 'delay-after-handling', ms: 2500 }, 1, (r) => r.path === '/rest/api/3/issue')
     const result = await cloud({}, { timeoutMs: 500 })
     const delivery = result.deliveries[0]!
-    expect(delivery).toMatchObject({ success: true, remote_reference: 'SEC-1', records_sent: 1 })
+    // This delivery's own issue, found after its answer was lost: sent, not a duplicate.
+    expect(delivery).toMatchObject({
+      success: true,
+      remote_reference: 'SEC-1',
+      records_sent: 1,
+      deduplicated: false,
+      warnings: ['the create landed but its answer was lost; found by the duplicate check'],
+    })
     expect(site.issues).toHaveLength(1)
     expect(creates()).toHaveLength(1)
     // The first search after the timeout could not see the issue yet; a later one did.
     const confirming = delivery.attempts.filter((a) => a.step === 'search created issue')
     expect(confirming.length).toBeGreaterThanOrEqual(2)
+    // The search after the unanswered create is repeated after a pause, before anything is re-created.
+    expect(
+      Date.parse(confirming[1]!.started_at) - Date.parse(confirming[0]!.started_at),
+    ).toBeGreaterThanOrEqual(1400)
     expect(delivery.attempts.find((a) => a.step === 'create issue')).toMatchObject({
       outcome: 'retryable',
       error: 'no response within 0.5 s',
     })
-  })
-
-  it('does not create a second issue when the connection is reset after the issue was stored', async () => {
-    site.searchLagMs = 1600
-    site.inject({ kind: 'reset-after-handling' }, 1, (r) => r.path === '/rest/api/3/issue')
-    const result = await cloud()
-    expect(result.deliveries[0]).toMatchObject({ success: true, remote_reference: 'SEC-1' })
-    expect(site.issues).toHaveLength(1)
-    expect(creates()).toHaveLength(1)
-  })
-
-  it('looks for the issue once more when the last attempt got no answer', async () => {
-    site.inject({ kind: 'delay-after-handling', ms: 1500 }, 1, (r) => r.path === '/rest/api/3/issue')
-    const result = await cloud({}, { timeoutMs: 500, retries: 0 })
-    expect(result.deliveries[0]).toMatchObject({ success: true, remote_reference: 'SEC-1' })
-    expect(site.issues).toHaveLength(1)
   })
 
   it('never re-creates blind: without time to confirm, it fails and asks for a re-run', async () => {
@@ -537,33 +566,13 @@ describe('Jira: delivery against the emulator', () => {
   })
 
   it('fails at once on 401 without showing the credentials', async () => {
-    const result = await deliverInProcess({
-      connectors: {
-        jira: { url_env: 'JIRA_URL', email_env: 'JIRA_EMAIL', token_env: 'JIRA_TOKEN', project_key: 'SEC' },
-      },
-      env: { JIRA_URL: site.url, JIRA_EMAIL: EMAIL, JIRA_TOKEN: 'canary-wrong-jira-token-00' },
-    })
+    const result = await cloud({}, { env: { JIRA_TOKEN: 'canary-wrong-jira-token-00' } })
     const delivery = result.deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 401, attempt_count: 1 })
     expect(delivery.error).toMatch(/Client must be authenticated.*check email and token/)
     const text = JSON.stringify(result)
     expect(text).not.toContain('canary-wrong-jira-token-00')
     expect(text).not.toContain(Buffer.from(`${EMAIL}:canary-wrong-jira-token-00`).toString('base64'))
-  })
-
-  it('waits out 429 Retry-After, then creates', async () => {
-    site.throttle(1, { retryAfterSeconds: 1 }, (r) => r.path === '/rest/api/3/issue')
-    const started = Date.now()
-    const result = await cloud()
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => [a.step, a.status_code, a.retry_after_ms])).toEqual([
-      ['search duplicates', 200, null],
-      ['create issue', 429, 1000],
-      ['create issue', 201, null],
-    ])
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-    expect(site.issues).toHaveLength(1)
   })
 
   it('waits until X-RateLimit-Reset when a 429 carries no Retry-After', async () => {
@@ -575,54 +584,171 @@ describe('Jira: delivery against the emulator', () => {
     expect(wait).toBeLessThanOrEqual(1500)
   })
 
-  it('retries 503 and succeeds', async () => {
-    site.inject(
-      { kind: 'status', status: 503, body: 'Service Unavailable' },
-      1,
-      (r) => r.path === '/rest/api/3/issue',
-    )
-    const result = await cloud()
-    expect(result.deliveries[0]).toMatchObject({ success: true, remote_reference: 'SEC-1' })
-    expect(result.deliveries[0]!.attempts.map((a) => a.status_code)).toEqual([200, 503, 201])
+  it('keeps a rollback of 30 long steps under Jira’s 32,767-character description limit, v3 and v2', async () => {
+    const event = await longRollback()
+    const v3 = await cloud({}, { event })
+    expect(v3.deliveries[0], v3.deliveries[0]!.error ?? '').toMatchObject({
+      success: true,
+      remote_reference: 'SEC-1',
+    })
+    site.reset()
+    const v2 = await dataCenter({}, { event })
+    expect(v2.deliveries[0], v2.deliveries[0]!.error ?? '').toMatchObject({
+      success: true,
+      remote_reference: 'SEC-1',
+    })
+    const adf = issueFields(event, configure({})).description
+    const wiki = issueFields(
+      event,
+      configure({ url: 'https://jira.acme.example', email: undefined }),
+    ).description
+    expect(JSON.stringify(adf).length).toBeLessThanOrEqual(DESCRIPTION_BUDGET)
+    expect(String(wiki).length).toBeLessThanOrEqual(DESCRIPTION_BUDGET)
+    expect(adfProblem(adf)).toBeUndefined()
+    // The list is shortened, visibly, from its end: the first steps stay whole.
+    const shown = (text: string) =>
+      (
+        text.match(/re-scope the previous Jamf policy and verify the runtime hash on every host; macos/g) ??
+        []
+      ).length
+    expect(adfText(adf)).toContain('macos-arm64-jamf: step 1, re-scope')
+    expect(adfText(adf)).toMatch(/… and \d+ more \(see the source artifact\)\./)
+    const kept = Number(/… and (\d+) more/.exec(adfText(adf))![1])
+    expect(kept).toBeGreaterThan(5)
+    expect(adfText(adf)).toContain(`step ${30 - kept},`)
+    expect(adfText(adf)).not.toContain(`step ${30 - kept + 1},`)
+    expect(String(wiki)).toMatch(/… and \d+ more \(see the source artifact\)\./)
+    expect(shown(String(wiki))).toBeGreaterThan(0)
+    // The record and the label an auditor and the duplicate check rely on are always there.
+    expect(adfText(adf)).toContain('"rollback_id": "rre_b83f10c6d2a1"')
+    expect(String(wiki)).toContain(`{{${dedupeLabel(event.eventId)}}}`)
   })
 
-  it('scrubs the token and the Basic blob when Jira echoes them back', async () => {
-    site.inject(
-      {
-        kind: 'status',
-        status: 400,
-        body: { errorMessages: [`bad credentials ${TOKEN} in Basic ${BLOB}`], errors: {} },
+  it('shortens even a description whose every part is huge, and keeps it valid', async () => {
+    const event = await longRollback()
+    const huge = {
+      ...event,
+      view: {
+        ...event.view,
+        summary: 'S'.repeat(50_000),
+        facts: Array.from({ length: 200 }, (_, n) => ({ label: `Fact ${n}`, value: 'v'.repeat(3000) })),
+        references: Array.from(
+          { length: 200 },
+          (_, n) => `https://evidence.acme.example/${n}/${'r'.repeat(1500)}`,
+        ),
       },
-      1,
-      (r) => r.path === '/rest/api/3/issue',
-    )
-    const result = await cloud()
-    const text = JSON.stringify(result)
-    expect(result.deliveries[0]!.error).toBe(
-      'HTTP 400 from Jira after 1 attempt: bad credentials REDACTED in Basic REDACTED',
-    )
-    expect(text).not.toContain(BLOB)
-    expect(text).not.toContain(TOKEN)
+    }
+    const adf = adfDescription(huge)
+    expect(adfProblem(adf)).toBeUndefined()
+    expect(JSON.stringify(adf).length).toBeLessThanOrEqual(DESCRIPTION_BUDGET)
+    expect(wikiDescription(huge).length).toBeLessThanOrEqual(DESCRIPTION_BUDGET)
+    expect(adfText(adf)).toMatch(/… and \d+ more/)
   })
 
-  it('shows the search and the create, redacted, under --dry-run and sends nothing', async () => {
-    const result = await cloud({}, { dryRun: true })
-    expect(site.requests).toHaveLength(0)
-    const [search, create] = result.deliveries[0]!.dry_run_requests!
-    expect(search).toMatchObject({
-      step: 'search duplicates',
-      method: 'POST',
-      url: `${site.url}/rest/api/3/search/jql`,
-      headers: { authorization: 'REDACTED' },
-      body: { jql: `project = "SEC" AND labels = "${SAMPLE_LABEL}"` },
+  it('refuses a description over 32,767 characters with Jira’s own words, ADF and string alike', async () => {
+    const fields = (description: unknown) => ({
+      fields: { project: { key: 'SEC' }, issuetype: { name: 'Task' }, summary: 's', description },
     })
-    expect(create).toMatchObject({
-      step: 'create issue',
-      url: `${site.url}/rest/api/3/issue`,
-      headers: { authorization: 'REDACTED', 'content-type': 'application/json' },
-      body: { fields: { project: { key: 'SEC' }, issuetype: { name: 'Task' } } },
+    const post = async (version: 2 | 3, body: object) => {
+      const answer = await fetch(`${site.url}/rest/api/${version}/issue`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${BLOB}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      return [answer.status, await answer.json()]
+    }
+    const tooLong = {
+      errorMessages: [],
+      errors: {
+        description: 'The entered text is too long. It exceeds the allowed limit of 32,767 characters.',
+      },
+    }
+    const adf = (chars: number) => ({
+      type: 'doc',
+      version: 1,
+      content: [{ type: 'paragraph', content: [{ type: 'text', text: 'x'.repeat(chars) }] }],
     })
-    expect(JSON.stringify(result)).not.toContain(BLOB)
+    // ADF counts as the JSON Jira stores: 32,700 characters of text are over the limit in their markup.
+    expect(await post(3, fields(adf(32_700)))).toEqual([400, tooLong])
+    expect(await post(3, fields(adf(32_000)))).toEqual([201, expect.objectContaining({ key: 'SEC-1' })])
+    expect(await post(2, fields('x'.repeat(32_768)))).toEqual([400, tooLong])
+    expect(await post(2, fields('x'.repeat(32_767)))).toEqual([
+      201,
+      expect.objectContaining({ key: 'SEC-2' }),
+    ])
+  })
+
+  it('searches a Cloud site on REST API 2 through /rest/api/2/search/jql, never the removed /search', async () => {
+    const first = await cloud({ api_version: 2 })
+    expect(first.deliveries[0], first.deliveries[0]!.error ?? '').toMatchObject({
+      success: true,
+      remote_reference: 'SEC-1',
+    })
+    expect(site.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /rest/api/2/search/jql',
+      'POST /rest/api/2/issue',
+    ])
+    expect(typeof site.issues[0]!.fields.description).toBe('string')
+    expect((await cloud({ api_version: 2 })).deliveries[0]).toMatchObject({
+      deduplicated: true,
+      remote_reference: 'SEC-1',
+    })
+    expect(site.requestsTo(/\/search$/)).toEqual([])
+  })
+
+  it('answers like Jira Cloud: 410 on the removed searches, token pages on /search/jql', async () => {
+    for (const version of [2, 3]) {
+      for (const method of ['GET', 'POST']) {
+        const removed = await fetch(`${site.url}/rest/api/${version}/search`, {
+          method,
+          headers: { authorization: `Basic ${BLOB}`, 'content-type': 'application/json' },
+          ...(method === 'POST' ? { body: '{"jql":"project = SEC"}' } : {}),
+        })
+        expect(removed.status).toBe(410)
+        expect(await removed.json()).toEqual({
+          errorMessages: [
+            'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046',
+          ],
+          errors: {},
+        })
+      }
+    }
+    for (let n = 0; n < 3; n++) await cloud({}, { event: { ...(await firstEvent()), eventId: `evt-${n}` } })
+    const page = async (body: object) => {
+      const answer = await fetch(`${site.url}/rest/api/3/search/jql`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${BLOB}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ jql: 'project = "SEC" AND labels = "cavra"', ...body }),
+      })
+      return (await answer.json()) as {
+        issues: Array<{ key: string }>
+        nextPageToken?: string
+        isLast: boolean
+      }
+    }
+    const one = await page({ maxResults: 2 })
+    expect(one.issues.map((i) => i.key)).toEqual(['SEC-1', 'SEC-2'])
+    expect(one).toMatchObject({ isLast: false, nextPageToken: expect.any(String) })
+    expect(one).not.toHaveProperty('total')
+    const two = await page({ maxResults: 2, nextPageToken: one.nextPageToken })
+    expect(two.issues.map((i) => i.key)).toEqual(['SEC-3'])
+    expect(two).toEqual(expect.objectContaining({ isLast: true }))
+    expect(two).not.toHaveProperty('nextPageToken')
+  })
+
+  it('answers like Data Center: REST v2 and /rest/api/2/search only', async () => {
+    site.deployment = 'datacenter'
+    const headers = { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' }
+    expect(
+      (await fetch(`${site.url}/rest/api/3/issue`, { method: 'POST', headers, body: '{}' })).status,
+    ).toBe(404)
+    expect(
+      (await fetch(`${site.url}/rest/api/2/search/jql`, { method: 'POST', headers, body: '{}' })).status,
+    ).toBe(404)
+    const search = await fetch(`${site.url}/rest/api/2/search?jql=${encodeURIComponent('project = "SEC"')}`, {
+      headers,
+    })
+    expect(await search.json()).toMatchObject({ startAt: 0, total: 0, issues: [] })
   })
 
   it('rejects what the earlier tool sent: no project, no issue type, a string description', async () => {

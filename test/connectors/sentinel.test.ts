@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   DATA_COLLECTOR_MAX_BYTES,
   dataCollectorRequest,
@@ -12,10 +12,11 @@ import {
   selectMode,
   sentinel,
   sentinelRecord,
+  sentinelRow,
   sentinelSeverity,
   sharedKeySignature,
 } from '../../src/connectors/sentinel.js'
-import { siemRecords } from '../../src/connectors/shared/siem-records.js'
+import { decisionRecord, siemRecords, summaryRecord } from '../../src/connectors/shared/siem-records.js'
 import type { HttpResponse } from '../../src/delivery/http.js'
 import { TokenCache } from '../../src/delivery/tokens.js'
 import type { Decision, DeliveryEvent } from '../../src/events/event.js'
@@ -29,6 +30,7 @@ import {
   promotionFixtureEvent,
   rollbackFixtureEvent,
 } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const TENANT = '4f1c7e2a-9d3b-4c5e-8a6f-0b1c2d3e4f50'
 const CLIENT = '6e2a0b1c-2d3e-4f50-9a8b-7c6d5e4f3a21'
@@ -47,53 +49,26 @@ const azure = new SentinelEmulator({
   customApiKey: CANARY.sentinelSecret,
 })
 
-beforeAll(async () => {
-  await entra.start()
-  await azure.start()
-})
-afterAll(async () => {
-  await azure.stop()
-  await entra.stop()
-})
-afterEach(async () => {
-  await Promise.all([azure.idle(), entra.idle()])
-  azure.reset()
-  entra.clearFaults()
-  entra.requests.length = 0
-})
+useEmulators(entra, azure)
 
-function ingestionSettings(extra: Record<string, unknown> = {}) {
-  return {
+/** Logs Ingestion with an Entra client secret. */
+const deliver = deliveryTo('sentinel', () => ({
+  settings: {
     url_env: 'SENTINEL_DCE_URL',
     dcr_immutable_id: DCR,
     tenant_id: TENANT,
     client_id: CLIENT,
     client_secret_env: 'AZURE_CLIENT_SECRET',
-    authority_url: entra.url,
-    ...extra,
-  }
-}
+    authority_url_env: 'ENTRA_URL',
+  },
+  env: { SENTINEL_DCE_URL: azure.url, AZURE_CLIENT_SECRET: CANARY.sentinelSecret, ENTRA_URL: entra.url },
+}))
 
-function deliver(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: { sentinel: ingestionSettings(settings) },
-    env: { SENTINEL_DCE_URL: azure.url, AZURE_CLIENT_SECRET: CANARY.sentinelSecret },
-    ...extra,
-  })
-}
-
-function deliverToCollector(sharedKey: string = CANARY.sentinelSharedKey, event?: DeliveryEvent) {
-  return deliverInProcess({
-    connectors: {
-      sentinel: { url_env: 'WORKSPACE_URL', workspace_id: WORKSPACE, shared_key_env: 'WORKSPACE_KEY' },
-    },
-    env: { WORKSPACE_URL: azure.url, WORKSPACE_KEY: sharedKey },
-    event,
-  })
-}
+/** The retired HTTP Data Collector API with the workspace key. */
+const deliverToCollector = deliveryTo('sentinel', () => ({
+  settings: { url_env: 'WORKSPACE_URL', workspace_id: WORKSPACE, shared_key_env: 'WORKSPACE_KEY' },
+  env: { WORKSPACE_URL: azure.url, WORKSPACE_KEY: CANARY.sentinelSharedKey },
+}))
 
 function configure(settings: Record<string, unknown>) {
   const warnings: string[] = []
@@ -156,6 +131,82 @@ function largeEvent(count: number): DeliveryEvent {
       references: [],
     },
     source: null,
+  }
+}
+
+/** 200 KB of two-byte text in a command, 50 KB of quotes and newlines in two reasons. */
+const HUGE_COMMAND = `printf "${'é'.repeat(100_000)}"`
+const LONG_REASON = 'line "quoted"\n'.repeat(3_600)
+
+/** An evidence bundle with four decisions, two of them carrying huge fields. */
+function hugeFieldsEvent(): DeliveryEvent {
+  const decisions: Decision[] = [
+    { decision_id: 'dec-1', action_type: 'shell_command', command: 'ls', decision: 'allow', severity: 'low' },
+    {
+      decision_id: 'dec-huge',
+      action_type: 'shell_command',
+      command: HUGE_COMMAND,
+      decision: 'block',
+      severity: 'critical',
+      reason: LONG_REASON,
+      policy_id: 'exfiltration.encoded_payload',
+    },
+    {
+      decision_id: 'dec-reason',
+      action_type: 'file_write',
+      command: 'tee notes.txt',
+      decision: 'require_approval',
+      severity: 'medium',
+      reason: LONG_REASON,
+    },
+    {
+      decision_id: 'dec-4',
+      action_type: 'shell_command',
+      command: 'pwd',
+      decision: 'allow',
+      severity: 'low',
+    },
+  ]
+  return {
+    eventId: 'sess-huge-fields',
+    eventType: 'cavra.evidence_bundle',
+    sessionId: 'sess-huge-fields',
+    severity: 'critical',
+    timestamp: '2026-11-28T14:03:11Z',
+    product: 'CAVRA',
+    fields: { session_id: 'sess-huge-fields', environment: 'ci', decision_count: 4 },
+    decisionCount: decisions.length,
+    async *decisions() {
+      yield* decisions
+    },
+    view: {
+      title: 'AI agent evidence sess-huge-fields',
+      summary: '',
+      facts: [],
+      highlights: null,
+      references: [],
+    },
+    source: null,
+  }
+}
+
+const MARK = /…\[truncated (\d+) bytes\]$/
+
+/** The kept text and the removed byte count of a shortened value; they add up to the original. */
+function cut(value: unknown): { kept: string; removed: number } {
+  const text = String(value)
+  const match = MARK.exec(text)
+  expect(match, text.slice(-60)).not.toBeNull()
+  return { kept: text.slice(0, match!.index), removed: Number(match![1]) }
+}
+
+/** Every string value of every row is within `limit` UTF-8 bytes and RawEvent is JSON. */
+function expectWithinLimits(rows: Record<string, unknown>[], limit: number): void {
+  for (const row of rows) {
+    for (const [column, value] of Object.entries(row)) {
+      if (typeof value === 'string') expect(Buffer.byteLength(value), column).toBeLessThanOrEqual(limit)
+    }
+    expect(() => JSON.parse(row.RawEvent as string)).not.toThrow()
   }
 }
 
@@ -419,6 +470,80 @@ describe('Sentinel: records and signatures (pure)', () => {
   })
 })
 
+describe('Sentinel: values within the column limits (pure)', () => {
+  it('shortens long columns with a marker and keeps RawEvent JSON, shortening inside it', async () => {
+    const event = hugeFieldsEvent()
+    const rows = []
+    for await (const record of siemRecords(event))
+      rows.push(sentinelRow(record, event, 'TimeGenerated', { valueBytes: 64_000 }))
+    expect(rows.map((row) => row.shortened)).toEqual([false, false, true, false, false])
+    expectWithinLimits(
+      rows.map((row) => row.value),
+      64_000,
+    )
+    const huge = rows[2]!.value
+    const command = cut(huge.Command)
+    expect(command.kept.startsWith('printf "éé')).toBe(true)
+    expect(Buffer.byteLength(command.kept) + command.removed).toBe(Buffer.byteLength(HUGE_COMMAND))
+    expect(cut(huge.Title).kept.startsWith('BLOCK [critical] printf "é')).toBe(true)
+    // A 50 KB reason fits a 64 KB column whole.
+    expect(huge.Reason).toBe(LONG_REASON)
+    const raw = JSON.parse(huge.RawEvent as string)
+    expect(raw).toMatchObject({
+      decision_id: 'dec-huge',
+      decision_index: 1,
+      policy_id: 'exfiltration.encoded_payload',
+    })
+    expect(cut(raw.command).kept.startsWith('printf "é')).toBe(true)
+    expect(rows[3]!.value.Reason).toBe(LONG_REASON)
+    expect(JSON.parse(rows[3]!.value.RawEvent as string).reason).toBe(LONG_REASON)
+    // The Data Collector's 32 KB limit shortens the 50 KB reasons too.
+    const collector = []
+    for await (const record of siemRecords(event))
+      collector.push(sentinelRow(record, event, 'EventTime', { valueBytes: 32_000 }))
+    expect(collector.map((row) => row.shortened)).toEqual([false, false, true, true, false])
+    expectWithinLimits(
+      collector.map((row) => row.value),
+      32_000,
+    )
+    expect(cut(collector[3]!.value.Reason).kept.startsWith('line "quoted"\n')).toBe(true)
+  })
+
+  it('replaces a RawEvent that no shortening can fit with a JSON object saying so', async () => {
+    const event = hugeFieldsEvent()
+    const wide: Decision = { decision_id: 'dec-wide', decision: 'allow' }
+    for (let i = 0; i < 6_000; i++) wide[`arg_${i}`] = i % 2 === 0 ? 'x' : i
+    const record = decisionRecord(event, wide, 9)
+    const { value, shortened } = sentinelRow(record, event, 'TimeGenerated', { valueBytes: 64_000 })
+    expect(shortened).toBe(true)
+    const raw = JSON.parse(value.RawEvent as string)
+    expect(raw).toEqual({
+      shortened: expect.stringMatching(MARK),
+      original_bytes: Buffer.byteLength(JSON.stringify(record.fields)),
+      limit_bytes: 64_000,
+      note: 'too large for the destination; the full record is in the source artifact',
+      record_type: 'decision',
+      event_id: 'sess-huge-fields',
+      event_type: 'cavra.evidence_bundle',
+      decision_index: 9,
+      decision_id: 'dec-wide',
+    })
+    expect(raw.original_bytes).toBeGreaterThan(64_000)
+  })
+
+  it('shortens the widest columns further when a row would not fit one 1,000,000-byte call', async () => {
+    const event = hugeFieldsEvent()
+    event.fields = { ...event.fields, environment: 'e'.repeat(300_000), repository: 'r'.repeat(300_000) }
+    const summary = summaryRecord(event)
+    const row = sentinelRow(summary, event, 'TimeGenerated', { valueBytes: 64_000, rowBytes: 100_000 })
+    expect(row.shortened).toBe(true)
+    expect(Buffer.byteLength(JSON.stringify(row.value))).toBeLessThanOrEqual(100_000)
+    expect(cut(row.value.Environment).kept.startsWith('eee')).toBe(true)
+    expect(row.value.EventId).toBe('sess-huge-fields')
+    expect(() => JSON.parse(row.value.RawEvent as string)).not.toThrow()
+  })
+})
+
 describe('Sentinel: golden request bodies', () => {
   it('sends the sample bundle as one array of 8 records', async () => {
     const result = await deliver()
@@ -448,7 +573,7 @@ describe('Sentinel: golden request bodies', () => {
   })
 
   it('sends the rollback to the Data Collector API with EventTime', async () => {
-    const result = await deliverToCollector(CANARY.sentinelSharedKey, await rollbackFixtureEvent())
+    const result = await deliverToCollector({}, { event: await rollbackFixtureEvent() })
     expect(result.deliveries[0]).toMatchObject({ success: true, status_code: 200 })
     await expect(pretty(azure.requestsTo('/api/logs')[0]!.text)).toMatchFileSnapshot(
       './__golden__/sentinel/rollback-data-collector.json',
@@ -545,10 +670,7 @@ describe('Sentinel: Logs Ingestion delivery against the emulators', () => {
 
   it('ends as a failed delivery naming AADSTS7000215 when the client secret is wrong', async () => {
     const wrong = 'wrong-entra-secret-value-5c1d'
-    const result = await deliverInProcess({
-      connectors: { sentinel: ingestionSettings() },
-      env: { SENTINEL_DCE_URL: azure.url, AZURE_CLIENT_SECRET: wrong },
-    })
+    const result = await deliver({}, { env: { AZURE_CLIENT_SECRET: wrong } })
     const delivery = result.deliveries[0]!
     expect(delivery.success).toBe(false)
     expect(delivery.error).toMatch(
@@ -585,69 +707,19 @@ describe('Sentinel: Logs Ingestion delivery against the emulators', () => {
     expect(azure.ingestionRequests).toHaveLength(2)
   })
 
-  it('honours Retry-After on 429', async () => {
-    azure.inject({
-      kind: 'status',
-      status: 429,
-      body: { error: { code: 'TooManyRequests', message: 'Rate limit exceeded' } },
-      headers: { 'retry-after': '1', 'x-ms-error-code': 'TooManyRequests' },
-    })
-    const started = Date.now()
-    const result = await deliver()
+  it('delivers huge decision fields without Azure cutting any value, and counts them', async () => {
+    const result = await deliver({}, { event: hugeFieldsEvent() })
     const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    const limited = delivery.attempts.find((a) => a.status_code === 429)!
-    expect(limited).toMatchObject({ outcome: 'retryable', retry_after_ms: 1000 })
-    expect(limited.error).toBe('TooManyRequests: Rate limit exceeded')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-    expect(azure.rows).toHaveLength(8)
-  })
-
-  it('retries 503, a reset connection and a response slower than the timeout', async () => {
-    azure.inject({
-      kind: 'status',
-      status: 503,
-      body: { error: { code: 'ServiceUnavailable', message: 'busy' } },
-    })
-    azure.inject({ kind: 'reset' })
-    azure.inject({ kind: 'delay', ms: 1500 })
-    const result = await deliver({}, { timeoutMs: 500, retries: 3 })
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.filter((a) => a.step === 'send batch 1').map((a) => a.outcome)).toEqual([
-      'retryable',
-      'retryable',
-      'retryable',
-      'success',
-    ])
-    expect(delivery.attempts[1]!.error).toBe('ServiceUnavailable: busy')
-    expect(delivery.attempts[3]!.error).toBe('no response within 0.5 s')
-    // The slow attempt was stored after cavra gave up on it: the API has no idempotency key,
-    // so the batch lands twice and EventId is what a KQL query deduplicates on.
-    await expect.poll(() => azure.rows.length, { timeout: 3000 }).toBe(16)
-    expect(new Set(azure.rows.map((row) => `${row.EventId}/${row.RecordType}/${row.DecisionId}`)).size).toBe(
-      8,
-    )
-  })
-
-  it('scrubs credentials a server echoes back: the client secret and the access token', async () => {
-    azure.inject(
-      {
-        kind: 'status',
-        status: 500,
-        body: `upstream failed for ${CANARY.sentinelSecret} (${Buffer.from(CANARY.sentinelSecret).toString('base64')})`,
-      },
-      3,
-    )
-    const echoedSecret = await deliver()
-    expect(echoedSecret.deliveries[0]!.success).toBe(false)
-    expect(echoedSecret.deliveries[0]!.error).toContain('upstream failed for REDACTED (REDACTED)')
-
-    azure.echoAuthorization = 1
-    const echoedToken = await deliver()
-    const error = echoedToken.deliveries[0]!.error!
-    expect(error).toContain('InvalidRequest: Rejected request with Authorization: Bearer REDACTED')
-    for (const issued of entra.issued) expect(JSON.stringify(echoedToken)).not.toContain(issued.token)
+    expect(delivery).toMatchObject({ success: true, records_sent: 5, records_shortened: 1 })
+    expect(azure.truncations).toEqual([])
+    expect(azure.dropped).toEqual(new Set())
+    expect(azure.rows).toHaveLength(5)
+    expectWithinLimits(azure.rows, 64_000)
+    const huge = azure.rows[2]!
+    expect(huge).toMatchObject({ DecisionId: 'dec-huge', Decision: 'block', Reason: LONG_REASON })
+    expect(cut(huge.Command).kept.startsWith('printf "é')).toBe(true)
+    expect(cut(JSON.parse(huge.RawEvent as string).command).removed).toBeGreaterThan(100_000)
+    expect(azure.rows[3]).toMatchObject({ DecisionId: 'dec-reason', Reason: LONG_REASON })
   })
 
   it('uses a bearer token obtained elsewhere without asking Entra, and cannot refresh it', async () => {
@@ -662,30 +734,6 @@ describe('Sentinel: Logs Ingestion delivery against the emulators', () => {
     expect(expired.deliveries[0]).toMatchObject({ success: false, status_code: 401, attempt_count: 1 })
     expect(expired.deliveries[0]!.error).toContain('the bearer token was refused')
     expect(JSON.stringify(expired)).not.toContain(token)
-  })
-
-  it('shows the token request and the ingestion request, redacted, under --dry-run', async () => {
-    const result = await deliver({}, { dryRun: true })
-    expect(entra.requests).toHaveLength(0)
-    expect(azure.requests).toHaveLength(0)
-    const [token, send] = result.deliveries[0]!.dry_run_requests!
-    expect(token).toMatchObject({
-      step: 'token',
-      method: 'POST',
-      url: `${entra.url}/${TENANT}/oauth2/v2.0/token`,
-    })
-    expect(Object.fromEntries(new URLSearchParams(token!.body as string))).toEqual({
-      grant_type: 'client_credentials',
-      client_id: CLIENT,
-      client_secret: 'REDACTED',
-      scope: 'https://monitor.azure.com//.default',
-    })
-    expect(send).toMatchObject({
-      step: 'send batch 1',
-      url: `${azure.url}/dataCollectionRules/${DCR}/streams/${STREAM}?api-version=REDACTED`,
-      headers: { authorization: 'REDACTED', 'content-type': 'application/json' },
-    })
-    expect(send!.body).toHaveLength(8)
   })
 })
 
@@ -715,13 +763,25 @@ describe('Sentinel: Data Collector and custom delivery', () => {
 
   it('fails at once on a wrong shared key, pointing at the key and the clock', async () => {
     const other = Buffer.from('another-workspace-key-material-000').toString('base64')
-    const result = await deliverToCollector(other)
+    const result = await deliverToCollector({}, { env: { WORKSPACE_KEY: other } })
     const delivery = result.deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 403, attempt_count: 1 })
     expect(delivery.error).toMatch(
       /InvalidAuthorization: An invalid signature was specified in the Authorization header \(check workspace_id, shared_key .* clock/,
     )
     expect(JSON.stringify(result)).not.toContain(other)
+  })
+
+  it('keeps every value within the Data Collector’s 32 KB, so the workspace cuts nothing', async () => {
+    const result = await deliverToCollector({}, { event: hugeFieldsEvent() })
+    const delivery = result.deliveries[0]!
+    expect(delivery).toMatchObject({ success: true, records_sent: 5, records_shortened: 2 })
+    expect(azure.truncations).toEqual([])
+    const rows = azure.collected.map((entry) => entry.record)
+    expect(rows).toHaveLength(5)
+    expectWithinLimits(rows, 32_000)
+    expect(cut(rows[3]!.Reason).kept.startsWith('line "quoted"\n')).toBe(true)
+    expect(cut(JSON.parse(rows[3]!.RawEvent as string).reason).removed).toBeGreaterThan(18_000)
   })
 
   it('re-signs after a 503 and succeeds', async () => {
@@ -786,6 +846,20 @@ describe('Sentinel emulator strictness', () => {
     expect(await ingest('[]', { authorization: 'Bearer forged' })).toMatchObject({ status: 401 })
     const big = JSON.stringify([{ TimeGenerated: '2026-11-28T14:03:11Z', RawEvent: 'x'.repeat(1_000_000) }])
     expect(await ingest(big)).toMatchObject({ status: 413 })
+  })
+
+  it('answers 204, then stores a value over 64 KB cut short and records the loss', async () => {
+    const rawEvent = JSON.stringify({ command: 'x'.repeat(70_000) })
+    const body = JSON.stringify([
+      { TimeGenerated: '2026-11-28T14:03:11Z', EventId: 'e-1', RawEvent: rawEvent },
+    ])
+    expect(await ingest(body)).toMatchObject({ status: 204 })
+    expect(azure.truncations).toEqual([
+      { api: 'logs-ingestion', request: 0, index: 0, column: 'RawEvent', bytes: 70_014, kept: 64_000 },
+    ])
+    expect(azure.rows[0]!.EventId).toBe('e-1')
+    expect(Buffer.byteLength(azure.rows[0]!.RawEvent as string)).toBe(64_000)
+    expect(() => JSON.parse(azure.rows[0]!.RawEvent as string)).toThrow()
   })
 
   it('recomputes the SharedKey signature and refuses a JS-length one, reserved names and bad Log-Types', async () => {

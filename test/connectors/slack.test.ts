@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { SEVERITY_COLOUR, TRUNCATION_MARK } from '../../src/connectors/shared/presentation.js'
 import {
   blockTextLength,
@@ -11,67 +11,33 @@ import {
   slackMessage,
   slackText,
 } from '../../src/connectors/slack.js'
-import type { DeliveryEvent } from '../../src/events/event.js'
 import { SlackWebhookEmulator } from '../emulators/slack.js'
 import { CANARY } from '../support/canaries.js'
-import {
-  deliverInProcess,
-  firstEvent,
-  promotionFixtureEvent,
-  rollbackFixtureEvent,
-} from '../support/deliver.js'
+import { firstEvent, promotionFixtureEvent, rollbackFixtureEvent } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
+import { hostileBundle } from '../support/hostile.js'
 import { Workspace } from '../support/workspace.js'
 
 const hook = new SlackWebhookEmulator({ rateLimit: { limit: 1000, windowMs: 1000 } })
 const ws = new Workspace('cavra-slack-')
 const HOOK_TOKEN = CANARY.slackPath.split('/').pop()!
 
-beforeAll(async () => {
-  await hook.start()
-})
-afterAll(async () => {
-  await hook.stop()
-  ws.remove()
-})
-afterEach(async () => {
-  await hook.idle()
-  hook.reset()
-})
+useEmulators(hook)
+afterAll(() => ws.remove())
 
-function deliver(extra: Partial<Parameters<typeof deliverInProcess>[0]> = {}, url = hook.endpoint) {
-  return deliverInProcess({
-    connectors: { slack: { url_env: 'SLACK_WEBHOOK_URL' } },
-    env: { SLACK_WEBHOOK_URL: url },
-    ...extra,
-  })
-}
+const deliver = deliveryTo('slack', () => ({
+  settings: { url_env: 'SLACK_WEBHOOK_URL' },
+  env: { SLACK_WEBHOOK_URL: hook.endpoint },
+}))
 
 /** An evidence bundle of 500 decisions whose 5,000-character commands try to ping the channel. */
-async function hostileEvent(): Promise<DeliveryEvent> {
-  const decisions = Array.from({ length: 500 }, (_, i) => ({
-    decision_id: `dec-${i}`,
-    timestamp: '2026-11-28T14:01:02Z',
-    action_type: 'shell_command',
-    command: `echo <!channel> & <script>alert(${i})</script> `.padEnd(5000, 'x'),
-    decision: i % 2 === 0 ? 'block' : 'allow',
-    severity: i % 50 === 0 ? 'critical' : 'high',
+const hostileEvent = () =>
+  hostileBundle(ws, {
+    command: (i) => `echo <!channel> & <script>alert(${i})</script> `,
+    pad: 'x',
     reason: 'hostile <!here> reason',
-    policy_id: 'limits.test',
-  }))
-  const path = ws.write('hostile.json', {
-    product: 'CAVRA',
-    event_type: 'cavra.evidence_bundle',
-    session_id: 'sess-hostile-500',
-    timestamp: '2026-11-28T14:03:11Z',
     repository: 'acme/<!channel>&<b>',
-    decision_count: 500,
-    blocked_count: 250,
-    approval_required_count: 0,
-    max_severity: 'critical',
-    decisions,
   })
-  return firstEvent(path)
-}
 
 function textsOf(blocks: SlackBlock[]): string[] {
   return blocks.flatMap((block) =>
@@ -282,7 +248,7 @@ describe('Slack: delivery against the webhook emulator', () => {
   })
 
   it('delivers the 500-decision hostile bundle without pinging anyone', async () => {
-    const result = await deliver({ event: await hostileEvent() })
+    const result = await deliver({}, { event: await hostileEvent() })
     expect(hook.rejected).toEqual([])
     expect(result.deliveries[0]!.success).toBe(true)
     expect(hook.messages[0]!.pings).toEqual([])
@@ -290,66 +256,15 @@ describe('Slack: delivery against the webhook emulator', () => {
   })
 
   it('delivers the critical rollback with its colour bar', async () => {
-    const result = await deliver({ event: await rollbackFixtureEvent() })
+    const result = await deliver({}, { event: await rollbackFixtureEvent() })
     expect(result.deliveries[0]!.success).toBe(true)
     expect(hook.messages[0]!.attachments[0]!.color).toBe('#B71C1C')
     expect(hook.messages[0]!.text).toMatch(/^\[CRITICAL\]/)
   })
 
-  it('retries a 503 and succeeds', async () => {
-    hook.inject({ kind: 'status', status: 503, body: 'Service Unavailable' })
-    const delivery = (await deliver()).deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => [a.status_code, a.outcome])).toEqual([
-      [503, 'retryable'],
-      [200, 'success'],
-    ])
-    expect(hook.messages).toHaveLength(1)
-  })
-
-  it('waits out rate_limited for the Retry-After the hook asks', async () => {
-    const strict = await new SlackWebhookEmulator({ rateLimit: { limit: 1, windowMs: 1000 } }).start()
-    try {
-      await deliver({}, strict.endpoint)
-      const started = Date.now()
-      const delivery = (await deliver({}, strict.endpoint)).deliveries[0]!
-      expect(delivery.success).toBe(true)
-      expect(delivery.attempts.map((a) => [a.status_code, a.outcome, a.retry_after_ms])).toEqual([
-        [429, 'retryable', 1000],
-        [200, 'success', null],
-      ])
-      expect(delivery.attempts[0]!.error).toMatch(/^rate_limited: /)
-      expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-      expect(strict.messages).toHaveLength(2)
-    } finally {
-      await strict.stop()
-    }
-  })
-
-  it('retries a connection reset and a response slower than the timeout', async () => {
-    hook.inject({ kind: 'reset' })
-    hook.inject({ kind: 'delay', ms: 1500 })
-    const delivery = (await deliver({ timeoutMs: 500 })).deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => a.outcome)).toEqual(['retryable', 'retryable', 'success'])
-    expect(delivery.attempts[1]!.error).toBe('no response within 0.5 s')
-  })
-
-  it('scrubs the hook path and token when an error body echoes them', async () => {
-    hook.inject(
-      { kind: 'status', status: 500, body: `upstream failed for ${CANARY.slackPath} (token ${HOOK_TOKEN})` },
-      3,
-    )
-    const delivery = (await deliver()).deliveries[0]!
-    expect(delivery).toMatchObject({ success: false, status_code: 500, attempt_count: 3 })
-    expect(delivery.error).toBe(
-      'HTTP 500 from Slack after 3 attempts: upstream failed for REDACTED (token REDACTED)',
-    )
-  })
-
   it('fails at once with what to do when the hook was revoked', async () => {
     const url = `${hook.url}/services/T00CANARY/B00CANARY/revokedHookSecretValue`
-    const delivery = (await deliver({}, url)).deliveries[0]!
+    const delivery = (await deliver({}, { env: { SLACK_WEBHOOK_URL: url } })).deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 404, attempt_count: 1 })
     expect(delivery.error).toMatch(
       /^HTTP 404 from Slack after 1 attempt: no_service: the webhook was revoked/,
@@ -362,14 +277,6 @@ describe('Slack: delivery against the webhook emulator', () => {
     const delivery = (await deliver()).deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 410, attempt_count: 1 })
     expect(delivery.error).toMatch(/channel_is_archived: the channel is archived/)
-  })
-
-  it('shows the message under --dry-run with the URL redacted and sends nothing', async () => {
-    const result = await deliver({ dryRun: true })
-    expect(hook.requests).toHaveLength(0)
-    const [request] = result.deliveries[0]!.dry_run_requests!
-    expect(request!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/REDACTED$/)
-    expect(request!.body).toEqual(JSON.parse(JSON.stringify(slackMessage(await firstEvent()))))
   })
 })
 

@@ -1,41 +1,93 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { shortenJsonString, shortenText } from '../../src/connectors/shared/shorten.js'
 import { siemRecords } from '../../src/connectors/shared/siem-records.js'
-import { hecEvent, hecUrls, readHecResponse, splunk } from '../../src/connectors/splunk.js'
+import { fitHecEvent, hecEvent, hecUrls, readHecResponse, splunk } from '../../src/connectors/splunk.js'
+import type { Decision, DeliveryEvent } from '../../src/events/event.js'
 import { SplunkHecEmulator } from '../emulators/splunk-hec.js'
 import { CANARY } from '../support/canaries.js'
-import {
-  deliverInProcess,
-  firstEvent,
-  promotionFixtureEvent,
-  rollbackFixtureEvent,
-} from '../support/deliver.js'
+import { firstEvent, promotionFixtureEvent, rollbackFixtureEvent } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const TOKEN = CANARY.splunkToken
 const hec = new SplunkHecEmulator({ token: TOKEN, allowedIndexes: ['cavra', 'main'], defaultIndex: 'main' })
+/** Tokens with indexer acknowledgement on: one that confirms at the second poll, one that never does. */
+const acked = new SplunkHecEmulator({ token: TOKEN, ackEnabled: true, pollsBeforeIndexed: 1 })
+const neverIndexed = new SplunkHecEmulator({ token: TOKEN, ackEnabled: true, pollsBeforeIndexed: 100 })
+/** Indexes whose sourcetype has TRUNCATE lifted (0) or raised to 100,000 bytes in props.conf. */
+const lifted = new SplunkHecEmulator({ token: TOKEN, truncate: 0 })
+const raised = new SplunkHecEmulator({ token: TOKEN, truncate: 100_000 })
+useEmulators(hec, acked, neverIndexed, lifted, raised)
 
-beforeAll(async () => {
-  await hec.start()
-})
-afterAll(async () => {
-  await hec.stop()
-})
-afterEach(async () => {
-  await hec.idle()
-  hec.clearFaults()
-  hec.events.length = 0
-  hec.requests.length = 0
-})
+/** 200 KB of two-byte text in a command, 50 KB of quotes and newlines in two reasons. */
+const HUGE_COMMAND = `printf "${'é'.repeat(100_000)}"`
+const LONG_REASON = 'line "quoted"\n'.repeat(3_600)
 
-function deliver(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: { splunk: { url_env: 'SPLUNK_URL', token_env: 'SPLUNK_TOKEN', index: 'cavra', ...settings } },
-    env: { SPLUNK_URL: hec.url, SPLUNK_TOKEN: TOKEN },
-    ...extra,
-  })
+/** An evidence bundle with four decisions, two of them carrying huge fields. */
+function hugeFieldsEvent(): DeliveryEvent {
+  const decisions: Decision[] = [
+    { decision_id: 'dec-1', action_type: 'shell_command', command: 'ls', decision: 'allow', severity: 'low' },
+    {
+      decision_id: 'dec-huge',
+      action_type: 'shell_command',
+      command: HUGE_COMMAND,
+      decision: 'block',
+      severity: 'critical',
+      reason: LONG_REASON,
+      policy_id: 'exfiltration.encoded_payload',
+    },
+    {
+      decision_id: 'dec-reason',
+      action_type: 'file_write',
+      command: 'tee notes.txt',
+      decision: 'require_approval',
+      severity: 'medium',
+      reason: LONG_REASON,
+    },
+    {
+      decision_id: 'dec-4',
+      action_type: 'shell_command',
+      command: 'pwd',
+      decision: 'allow',
+      severity: 'low',
+    },
+  ]
+  return {
+    eventId: 'sess-huge-fields',
+    eventType: 'cavra.evidence_bundle',
+    sessionId: 'sess-huge-fields',
+    severity: 'critical',
+    timestamp: '2026-11-28T14:03:11Z',
+    product: 'CAVRA',
+    fields: { event_type: 'cavra.evidence_bundle', session_id: 'sess-huge-fields', decision_count: 4 },
+    decisionCount: decisions.length,
+    async *decisions() {
+      yield* decisions
+    },
+    view: {
+      title: 'AI agent evidence sess-huge-fields',
+      summary: '',
+      facts: [],
+      highlights: null,
+      references: [],
+    },
+    source: null,
+  }
 }
+
+const MARK = /…\[truncated (\d+) bytes\]$/
+
+/** The kept text and the removed byte count of a shortened value; they add up to the original. */
+function cut(value: unknown): { kept: string; removed: number } {
+  const text = String(value)
+  const match = MARK.exec(text)
+  expect(match, text.slice(-60)).not.toBeNull()
+  return { kept: text.slice(0, match!.index), removed: Number(match![1]) }
+}
+
+const deliver = deliveryTo('splunk', () => ({
+  settings: { url_env: 'SPLUNK_URL', token_env: 'SPLUNK_TOKEN', index: 'cavra' },
+  env: { SPLUNK_URL: hec.url, SPLUNK_TOKEN: TOKEN },
+}))
 
 describe('Splunk HEC: request building (pure)', () => {
   it('accepts a base URL or a full collector URL', () => {
@@ -99,6 +151,92 @@ describe('Splunk HEC: request building (pure)', () => {
     })
   })
 
+  it('reads a 2xx that is not HEC JSON with code 0 as a failure from something in between', () => {
+    const html = readHecResponse({
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: '<!DOCTYPE html><html><head><title>Sign in</title></head></html>',
+      truncated: false,
+    })
+    expect(html.kind).toBe('failed')
+    expect(html.kind === 'failed' && html.reason).toMatch(
+      /^the answer did not come from Splunk HEC \(HEC answers JSON with "code": 0; this was text\/html: <!DOCTYPE html>.*\): is a proxy or load balancer in between/,
+    )
+    for (const body of ['', 'OK', '{}', '{"text":"Success"}', '[0]']) {
+      const verdict = readHecResponse({ status: 200, headers: {}, body, truncated: false })
+      expect(verdict.kind, body).toBe('failed')
+    }
+    expect(
+      readHecResponse({ status: 202, headers: {}, body: '{"text":"Success","code":0}', truncated: false }),
+    ).toEqual({
+      kind: 'ok',
+      value: { ackId: null },
+    })
+  })
+
+  it('shortens text at whole characters, saying how many bytes it removed', () => {
+    const text = `${'😀'.repeat(100)}${'é'.repeat(50)}`
+    for (let max = 48; max < 140; max++) {
+      const shortened = shortenText(text, max)
+      expect(Buffer.byteLength(shortened), String(max)).toBeLessThanOrEqual(max)
+      const { kept, removed } = cut(shortened)
+      expect(kept).not.toContain('\uFFFD')
+      expect(Buffer.byteLength(kept) + removed).toBe(Buffer.byteLength(text))
+    }
+    expect(shortenText('short', 48)).toBe('short')
+    // As a JSON string, quotes, backslashes and control characters count escaped.
+    const escapes = '"\\\n\u0001'.repeat(20_000)
+    for (const max of [1_000, 5_000]) {
+      const size = Buffer.byteLength(JSON.stringify(shortenJsonString(escapes, max)))
+      expect(size).toBeLessThanOrEqual(max)
+      expect(size).toBeGreaterThan(max * 0.95)
+    }
+  })
+
+  it('keeps max_event_bytes at 10000 by default, 0 for no limit, and refuses a tiny one', () => {
+    const warn = () => {}
+    const base = { url: 'https://s:8088', token: TOKEN }
+    expect(splunk.configure(base, { name: 's', warn }).maxEventBytes).toBe(10_000)
+    expect(splunk.configure({ ...base, max_event_bytes: 0 }, { name: 's', warn }).maxEventBytes).toBe(0)
+    expect(() => splunk.configure({ ...base, max_event_bytes: 500 }, { name: 's', warn })).toThrow(
+      /max_event_bytes 500 is too small/,
+    )
+  })
+
+  it('shortens an event over max_event_bytes, largest fields first, and leaves the envelope alone', async () => {
+    const event = hugeFieldsEvent()
+    const config = splunk.configure({ url: 'https://s:8088', token: TOKEN }, { name: 's', warn: () => {} })
+    const fitted = []
+    for await (const record of siemRecords(event)) fitted.push(fitHecEvent(record, config))
+    expect(fitted.map((f) => f.shortened)).toEqual([false, false, true, true, false])
+    for (const { value } of fitted) {
+      expect(Buffer.byteLength(JSON.stringify(value.event))).toBeLessThanOrEqual(10_000)
+    }
+    const huge = fitted[2]!.value
+    expect(huge.fields).toEqual({
+      event_id: 'sess-huge-fields',
+      event_type: 'cavra.evidence_bundle',
+      record_type: 'decision',
+      severity: 'critical',
+    })
+    const event2 = huge.event as Record<string, unknown>
+    expect(event2).toMatchObject({
+      decision_id: 'dec-huge',
+      decision_index: 1,
+      policy_id: 'exfiltration.encoded_payload',
+    })
+    const command = cut(event2.command)
+    expect(command.kept.startsWith('printf "éé')).toBe(true)
+    expect(Buffer.byteLength(command.kept) + command.removed).toBe(Buffer.byteLength(HUGE_COMMAND))
+    const reason = cut(event2.reason)
+    expect(Buffer.byteLength(reason.kept) + reason.removed).toBe(Buffer.byteLength(LONG_REASON))
+    // Without a limit nothing changes.
+    const unlimited = { ...config, maxEventBytes: 0 }
+    for await (const record of siemRecords(event)) {
+      expect(fitHecEvent(record, unlimited)).toEqual({ value: hecEvent(record, unlimited), shortened: false })
+    }
+  })
+
   it('refuses a scheme other than Splunk and a channel that is not a GUID', () => {
     const warn = () => {}
     expect(() =>
@@ -139,32 +277,6 @@ describe('Splunk HEC: delivery against the emulator', () => {
     expect(result.deliveries[0]!.request?.batches).toBe(hec.requests.length)
   })
 
-  it('retries 503 "server busy" and succeeds', async () => {
-    hec.inject({ kind: 'status', status: 503, body: { text: 'Server is busy', code: 9 } })
-    const result = await deliver()
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => [a.status_code, a.outcome])).toEqual([
-      [503, 'retryable'],
-      [200, 'success'],
-    ])
-    expect(delivery.attempts[0]!.error).toBe('HEC code 9 (Server is busy)')
-  })
-
-  it('honours Retry-After on 503 before the retry', async () => {
-    hec.inject({
-      kind: 'status',
-      status: 503,
-      body: { text: 'HEC is unhealthy, queues are full', code: 18 },
-      headers: { 'retry-after': '1' },
-    })
-    const started = Date.now()
-    const result = await deliver()
-    expect(result.deliveries[0]!.success).toBe(true)
-    expect(result.deliveries[0]!.attempts[0]!.retry_after_ms).toBe(1000)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-  })
-
   it('fails at once on an index the token may not write, with the vendor text', async () => {
     const result = await deliver({ index: 'secret_index' })
     expect(result.deliveries[0]).toMatchObject({
@@ -177,98 +289,122 @@ describe('Splunk HEC: delivery against the emulator', () => {
   })
 
   it('fails at once on a wrong token, without showing it', async () => {
-    const result = await deliverInProcess({
-      connectors: { splunk: { url_env: 'SPLUNK_URL', token_env: 'SPLUNK_TOKEN' } },
-      env: { SPLUNK_URL: hec.url, SPLUNK_TOKEN: 'canary-wrong-token-value-00' },
-    })
+    const result = await deliver({}, { env: { SPLUNK_TOKEN: 'canary-wrong-token-value-00' } })
     expect(result.deliveries[0]!.error).toContain('HEC code 4 (Invalid token)')
     expect(JSON.stringify(result)).not.toContain('canary-wrong-token-value-00')
   })
 
-  it('scrubs a token the server echoes back in an error body', async () => {
-    hec.inject(
-      {
-        kind: 'status',
-        status: 500,
-        body: `internal error handling token ${TOKEN} / ${Buffer.from(TOKEN).toString('base64')}`,
-      },
-      3,
+  it('polls indexer acknowledgement until every batch is indexed', async () => {
+    const result = await deliver(
+      { index: undefined, ack: true, max_batch_bytes: 3000 },
+      { env: { SPLUNK_URL: acked.url } },
     )
-    const result = await deliver()
-    const delivery = result.deliveries[0]!
-    expect(delivery.success).toBe(false)
-    expect(delivery.error).toContain('internal error handling token REDACTED / REDACTED')
-  })
-
-  it('retries a connection reset and a response slower than the timeout', async () => {
-    hec.inject({ kind: 'reset' })
-    hec.inject({ kind: 'delay', ms: 1500 })
-    const result = await deliver({}, { timeoutMs: 500 })
     const delivery = result.deliveries[0]!
     expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => a.outcome)).toEqual(['retryable', 'retryable', 'success'])
-    expect(delivery.attempts[1]!.error).toBe('no response within 0.5 s')
-  })
-
-  it('polls indexer acknowledgement until every batch is indexed', async () => {
-    const acked = await new SplunkHecEmulator({
-      token: TOKEN,
-      ackEnabled: true,
-      pollsBeforeIndexed: 1,
-    }).start()
-    try {
-      const result = await deliverInProcess({
-        connectors: {
-          splunk: { url_env: 'SPLUNK_URL', token_env: 'SPLUNK_TOKEN', ack: true, max_batch_bytes: 3000 },
-        },
-        env: { SPLUNK_URL: acked.url, SPLUNK_TOKEN: TOKEN },
-      })
-      const delivery = result.deliveries[0]!
-      expect(delivery.success).toBe(true)
-      const batches = acked.requestsTo('/services/collector/event').length
-      expect(batches).toBeGreaterThan(1)
-      expect(delivery.remote_reference).toBe(String(batches - 1))
-      const polls = delivery.attempts.filter((a) => a.step.startsWith('ack poll'))
-      expect(polls).toHaveLength(2)
-      expect(acked.requestsTo('/services/collector/ack')[0]!.query.get('channel')).toMatch(/^[0-9a-f-]{36}$/)
-    } finally {
-      await acked.stop()
-    }
+    const batches = acked.requestsTo('/services/collector/event').length
+    expect(batches).toBeGreaterThan(1)
+    expect(delivery.remote_reference).toBe(String(batches - 1))
+    const polls = delivery.attempts.filter((a) => a.step.startsWith('ack poll'))
+    expect(polls).toHaveLength(2)
+    expect(acked.requestsTo('/services/collector/ack')[0]!.query.get('channel')).toMatch(/^[0-9a-f-]{36}$/)
   })
 
   it('fails when the deadline comes before Splunk confirms indexing', async () => {
-    const slow = await new SplunkHecEmulator({
-      token: TOKEN,
-      ackEnabled: true,
-      pollsBeforeIndexed: 100,
-    }).start()
-    try {
-      const result = await deliverInProcess({
-        connectors: { splunk: { url_env: 'SPLUNK_URL', token_env: 'SPLUNK_TOKEN', ack: true } },
-        env: { SPLUNK_URL: slow.url, SPLUNK_TOKEN: TOKEN },
-        deadlineMs: 4000,
-      })
-      expect(result.deliveries[0]!.success).toBe(false)
-      expect(result.deliveries[0]!.error).toMatch(
-        /had not confirmed indexing of ackId 0 .* when the --deadline ran out/,
-      )
-    } finally {
-      await slow.stop()
+    const result = await deliver(
+      { index: undefined, ack: true },
+      { env: { SPLUNK_URL: neverIndexed.url }, deadlineMs: 4000 },
+    )
+    expect(result.deliveries[0]!.success).toBe(false)
+    expect(result.deliveries[0]!.error).toMatch(
+      /had not confirmed indexing of ackId 0 .* when the --deadline ran out/,
+    )
+  })
+
+  it('fails when a proxy answers 200 with its HTML sign-in page instead of HEC', async () => {
+    hec.htmlProxy = true
+    const result = await deliver()
+    const delivery = result.deliveries[0]!
+    expect(delivery).toMatchObject({ success: false, status_code: 200, attempt_count: 1, records_sent: 0 })
+    expect(delivery.error).toMatch(
+      /^HTTP 200 from Splunk HEC after 1 attempt: the answer did not come from Splunk HEC/,
+    )
+    expect(delivery.error).toContain('is a proxy or load balancer in between')
+    expect(hec.events).toHaveLength(0)
+  })
+
+  it('delivers huge decision fields within TRUNCATE, so Splunk cuts nothing, and counts them', async () => {
+    const result = await deliver({}, { event: hugeFieldsEvent() })
+    const delivery = result.deliveries[0]!
+    expect(delivery).toMatchObject({ success: true, records_sent: 5, records_shortened: 2 })
+    expect(hec.truncations).toEqual([])
+    expect(hec.events).toHaveLength(5)
+    for (const stored of hec.events) {
+      expect(typeof stored.event).toBe('object')
+      expect(Buffer.byteLength(JSON.stringify(stored.event))).toBeLessThanOrEqual(10_000)
     }
+    const huge = hec.events[2]!.event as Record<string, unknown>
+    expect(huge).toMatchObject({ decision_id: 'dec-huge', decision: 'block', severity: 'critical' })
+    expect(cut(huge.command).kept.startsWith('printf "é')).toBe(true)
+    expect(cut(huge.reason).kept.startsWith('line "quoted"\n')).toBe(true)
+    expect(cut((hec.events[3]!.event as Record<string, unknown>).reason).removed).toBeGreaterThan(40_000)
+    expect(hec.events[1]!.event).toMatchObject({ decision_id: 'dec-1', command: 'ls' })
+  })
+
+  it('sends whole events when TRUNCATE is lifted and max_event_bytes follows it', async () => {
+    const none = await deliver(
+      { index: undefined, max_event_bytes: 0 },
+      { event: hugeFieldsEvent(), env: { SPLUNK_URL: lifted.url } },
+    )
+    expect(none.deliveries[0]).toMatchObject({ success: true, records_sent: 5, records_shortened: 0 })
+    expect(lifted.truncations).toEqual([])
+    expect(lifted.events[2]!.event).toMatchObject({ command: HUGE_COMMAND, reason: LONG_REASON })
+
+    const larger = await deliver(
+      { index: undefined, max_event_bytes: 100_000 },
+      { event: hugeFieldsEvent(), env: { SPLUNK_URL: raised.url } },
+    )
+    expect(larger.deliveries[0]).toMatchObject({ success: true, records_sent: 5, records_shortened: 1 })
+    expect(raised.truncations).toEqual([])
+    expect(raised.events[3]!.event).toMatchObject({ reason: LONG_REASON })
+    expect(cut((raised.events[2]!.event as Record<string, unknown>).command).removed).toBeGreaterThan(100_000)
   })
 
   it('requires the channel header when the token has acknowledgement on', async () => {
-    const acked = await new SplunkHecEmulator({ token: TOKEN, ackEnabled: true }).start()
-    try {
-      const response = await fetch(`${acked.url}/services/collector/event`, {
-        method: 'POST',
-        headers: { authorization: `Splunk ${TOKEN}` },
-        body: '{"event":{"a":1}}',
-      })
-      expect(await response.json()).toEqual({ text: 'Data channel is missing', code: 10 })
-    } finally {
-      await acked.stop()
-    }
+    const response = await fetch(`${acked.url}/services/collector/event`, {
+      method: 'POST',
+      headers: { authorization: `Splunk ${TOKEN}` },
+      body: '{"event":{"a":1}}',
+    })
+    expect(await response.json()).toEqual({ text: 'Data channel is missing', code: 10 })
+  })
+})
+
+describe('Splunk HEC: the emulator is as strict as Splunk', () => {
+  const post = (body: string) =>
+    fetch(`${hec.url}/services/collector/event`, {
+      method: 'POST',
+      headers: { authorization: `Splunk ${TOKEN}` },
+      body,
+    })
+
+  it('answers Success, then indexes an event over TRUNCATE cut short and records the loss', async () => {
+    const message = 'ü'.repeat(6_000)
+    const response = await post(JSON.stringify({ event: { message }, fields: { big: 'no' } }))
+    expect(await response.json()).toEqual({ text: 'Success', code: 0 })
+    expect(hec.truncations).toEqual([{ request: 0, index: 0, bytes: 12_014, kept: 10_000 }])
+    const stored = hec.events[0]!.event as string
+    expect(typeof stored).toBe('string')
+    expect(Buffer.byteLength(stored)).toBe(10_000)
+    expect(() => JSON.parse(stored)).toThrow()
+  })
+
+  it('puts an HTML sign-in page in front when htmlProxy is on', async () => {
+    hec.htmlProxy = true
+    const response = await post('{"event":{"a":1}}')
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(await response.text()).toContain('<title>Sign in')
+    expect(hec.events).toHaveLength(0)
   })
 })
 

@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { TRUNCATION_MARK } from '../../src/connectors/shared/presentation.js'
 import {
+  ACCEPTED_ASYNC,
   ADAPTIVE_CARD,
   bodyBytes,
   readTeamsResponse,
@@ -11,37 +12,25 @@ import {
 import type { DeliveryEvent } from '../../src/events/event.js'
 import { TeamsWorkflowEmulator } from '../emulators/teams.js'
 import { CANARY } from '../support/canaries.js'
-import {
-  deliverInProcess,
-  firstEvent,
-  promotionFixtureEvent,
-  rollbackFixtureEvent,
-} from '../support/deliver.js'
+import { firstEvent, promotionFixtureEvent, rollbackFixtureEvent } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
+import { hostileBundle } from '../support/hostile.js'
 import { Workspace } from '../support/workspace.js'
 
 const flow = new TeamsWorkflowEmulator()
 const ws = new Workspace('cavra-teams-')
 const TEAMS_LIMIT = 28 * 1024
 
-beforeAll(async () => {
-  await flow.start()
-})
-afterAll(async () => {
-  await flow.stop()
-  ws.remove()
-})
-afterEach(async () => {
-  await flow.idle()
-  flow.reset()
-})
+/** A flow someone turned off in the Workflows app. */
+const turnedOff = new TeamsWorkflowEmulator({ enabled: false })
+useEmulators(flow, turnedOff)
+afterAll(() => ws.remove())
 
-function deliver(extra: Partial<Parameters<typeof deliverInProcess>[0]> = {}, url = flow.endpoint) {
-  return deliverInProcess({
-    connectors: { teams: { url_env: 'TEAMS_WORKFLOW_URL' } },
-    env: { TEAMS_WORKFLOW_URL: url },
-    ...extra,
-  })
-}
+const deliver = deliveryTo('teams', () => ({
+  settings: { url_env: 'TEAMS_WORKFLOW_URL' },
+  env: { TEAMS_WORKFLOW_URL: flow.endpoint },
+}))
+const deliverTo = (url: string) => deliver({}, { env: { TEAMS_WORKFLOW_URL: url } })
 
 type Card = { version: string; body: Array<Record<string, unknown>>; msteams: unknown }
 
@@ -65,33 +54,12 @@ function textsOf(card: Card): string[] {
 }
 
 /** An evidence bundle of 500 decisions whose 5,000-character commands hold mentions and markup. */
-async function hostileEvent(): Promise<DeliveryEvent> {
-  const decisions = Array.from({ length: 500 }, (_, i) => ({
-    decision_id: `dec-${i}`,
-    timestamp: '2026-11-28T14:01:02Z',
-    action_type: 'shell_command',
-    command: `echo <!channel> & <script>alert(${i})</script> **bold** [x](https://evil.example) `.padEnd(
-      5000,
-      'ü',
-    ),
-    decision: i % 2 === 0 ? 'block' : 'allow',
-    severity: i % 50 === 0 ? 'critical' : 'high',
+const hostileEvent = () =>
+  hostileBundle(ws, {
+    command: (i) => `echo <!channel> & <script>alert(${i})</script> **bold** [x](https://evil.example) `,
+    pad: 'ü',
     reason: 'hostile reason',
-    policy_id: 'limits.test',
-  }))
-  const path = ws.write('hostile.json', {
-    product: 'CAVRA',
-    event_type: 'cavra.evidence_bundle',
-    session_id: 'sess-hostile-500',
-    timestamp: '2026-11-28T14:03:11Z',
-    decision_count: 500,
-    blocked_count: 250,
-    approval_required_count: 0,
-    max_severity: 'critical',
-    decisions,
   })
-  return firstEvent(path)
-}
 
 describe('Teams: card building (pure)', () => {
   it('renders the sample evidence bundle as an Adaptive Card 1.4 in the message envelope', async () => {
@@ -219,9 +187,9 @@ describe('Teams: card building (pure)', () => {
     const azure = (code: string, message: string) => JSON.stringify({ error: { code, message } })
     expect(answer(202, '', { 'x-ms-workflow-run-id': '08584123' })).toEqual({
       kind: 'ok',
-      value: { runId: '08584123' },
+      value: { runId: '08584123', accepted: true },
     })
-    expect(answer(200, 'posted')).toEqual({ kind: 'ok', value: { runId: null } })
+    expect(answer(200, 'posted')).toEqual({ kind: 'ok', value: { runId: null, accepted: false } })
     const final: Array<[number, string, RegExp]> = [
       [
         400,
@@ -304,6 +272,8 @@ describe('Teams: delivery against the Workflows emulator', () => {
     const result = await deliver()
     const delivery = result.deliveries[0]!
     expect(delivery).toMatchObject({ success: true, status_code: 202, attempt_count: 1, records_sent: 1 })
+    // 202: the flow queued the run; the card is posted later, which the evidence says.
+    expect(delivery).toMatchObject({ accepted_async: true, warnings: [ACCEPTED_ASYNC] })
     expect(flow.cards).toHaveLength(1)
     expect(delivery.remote_reference).toBe(flow.cards[0]!.runId)
     expect(flow.requests[0]!.query.get('sig')).toBe(CANARY.teamsSig)
@@ -311,9 +281,22 @@ describe('Teams: delivery against the Workflows emulator', () => {
     expect(JSON.stringify(result)).not.toContain(CANARY.teamsSig)
   })
 
+  it('reports plain success when the flow answers 200 after posting (a Response action)', async () => {
+    flow.options.responseAction = true
+    try {
+      const delivery = (await deliver()).deliveries[0]!
+      expect(delivery).toMatchObject({ success: true, status_code: 200, records_sent: 1 })
+      expect(delivery.remote_reference).toBe(flow.cards[0]!.runId)
+      expect(delivery).not.toHaveProperty('accepted_async')
+      expect(delivery).not.toHaveProperty('warnings')
+    } finally {
+      flow.options.responseAction = undefined
+    }
+  })
+
   it('delivers the critical rollback and the 500-decision bundle, both accepted under 28 KB', async () => {
     for (const event of [await rollbackFixtureEvent(), await hostileEvent()]) {
-      const delivery = (await deliver({ event })).deliveries[0]!
+      const delivery = (await deliver({}, { event })).deliveries[0]!
       expect(delivery.success).toBe(true)
       expect(delivery.request!.body_bytes).toBeLessThan(TEAMS_LIMIT)
     }
@@ -324,65 +307,9 @@ describe('Teams: delivery against the Workflows emulator', () => {
     ])
   })
 
-  it('retries a 503 and succeeds', async () => {
-    flow.inject({
-      kind: 'status',
-      status: 503,
-      body: { error: { code: 'ServiceUnavailable', message: 'busy' } },
-    })
-    const delivery = (await deliver()).deliveries[0]!
-    expect(delivery.attempts.map((a) => [a.status_code, a.outcome])).toEqual([
-      [503, 'retryable'],
-      [202, 'success'],
-    ])
-    expect(delivery.attempts[0]!.error).toBe('ServiceUnavailable: busy')
-  })
-
-  it('honours Retry-After on 429', async () => {
-    const limited = await new TeamsWorkflowEmulator({ rateLimit: { limit: 1, windowMs: 1000 } }).start()
-    try {
-      await deliver({}, limited.endpoint)
-      const started = Date.now()
-      const delivery = (await deliver({}, limited.endpoint)).deliveries[0]!
-      expect(delivery.attempts.map((a) => [a.status_code, a.outcome, a.retry_after_ms])).toEqual([
-        [429, 'retryable', 1000],
-        [202, 'success', null],
-      ])
-      expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-      expect(limited.cards).toHaveLength(2)
-    } finally {
-      await limited.stop()
-    }
-  })
-
-  it('retries a connection reset and a response slower than the timeout', async () => {
-    flow.inject({ kind: 'reset' })
-    flow.inject({ kind: 'delay', ms: 1500 })
-    const delivery = (await deliver({ timeoutMs: 500 })).deliveries[0]!
-    expect(delivery.success).toBe(true)
-    expect(delivery.attempts.map((a) => a.outcome)).toEqual(['retryable', 'retryable', 'success'])
-    expect(delivery.attempts[1]!.error).toBe('no response within 0.5 s')
-  })
-
-  it('scrubs the signature when an error body echoes it', async () => {
-    flow.inject(
-      {
-        kind: 'status',
-        status: 502,
-        body: { error: { code: 'BadGateway', message: `upstream failed for sig=${CANARY.teamsSig}` } },
-      },
-      3,
-    )
-    const delivery = (await deliver()).deliveries[0]!
-    expect(delivery).toMatchObject({ success: false, status_code: 502, attempt_count: 3 })
-    expect(delivery.error).toBe(
-      'HTTP 502 from Microsoft Teams after 3 attempts: BadGateway: upstream failed for sig=REDACTED',
-    )
-  })
-
   it('fails at once on a wrong signature, saying how to fix the trigger', async () => {
     const url = flow.endpoint.replace(CANARY.teamsSig, 'wrongSignatureValue0123')
-    const delivery = (await deliver({}, url)).deliveries[0]!
+    const delivery = (await deliverTo(url)).deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 401, attempt_count: 1 })
     expect(delivery.error).toMatch(
       /DirectApiInvalidAuthorizationSignature: The provided authorization signature is not valid\.; use the complete URL/,
@@ -392,35 +319,21 @@ describe('Teams: delivery against the Workflows emulator', () => {
 
   it('warns about, then fails on, a URL without sig', async () => {
     const url = flow.endpoint.replace(/&sig=[^&]+/, '')
-    const delivery = (await deliver({}, url)).deliveries[0]!
+    const delivery = (await deliverTo(url)).deliveries[0]!
     expect(delivery).toMatchObject({ success: false, status_code: 401, attempt_count: 1 })
     expect(delivery.error).toMatch(/DirectApiAuthorizationRequired: .*"Anyone"/)
     expect(delivery.warnings).toEqual([expect.stringMatching(/url has no sig parameter/)])
   })
 
   it('fails at once when the flow is turned off or deleted', async () => {
-    const off = await new TeamsWorkflowEmulator({ enabled: false }).start()
-    try {
-      const delivery = (await deliver({}, off.endpoint)).deliveries[0]!
-      expect(delivery).toMatchObject({ success: false, status_code: 400, attempt_count: 1 })
-      expect(delivery.error).toMatch(/WorkflowTriggerIsNotEnabled: .*turn it on in the Workflows app/)
-    } finally {
-      await off.stop()
-    }
+    const off = (await deliverTo(turnedOff.endpoint)).deliveries[0]!
+    expect(off).toMatchObject({ success: false, status_code: 400, attempt_count: 1 })
+    expect(off.error).toMatch(/WorkflowTriggerIsNotEnabled: .*turn it on in the Workflows app/)
     const deleted = (
-      await deliver({}, flow.endpoint.replace(flow.workflowId, 'ffffffffffffffffffffffffffffffff'))
+      await deliverTo(flow.endpoint.replace(flow.workflowId, 'ffffffffffffffffffffffffffffffff'))
     ).deliveries[0]!
     expect(deleted).toMatchObject({ success: false, status_code: 404, attempt_count: 1 })
     expect(deleted.error).toMatch(/WorkflowNotFound: .*create it again/)
-  })
-
-  it('shows the card under --dry-run with the URL redacted and sends nothing', async () => {
-    const result = await deliver({ dryRun: true })
-    expect(flow.requests).toHaveLength(0)
-    const [request] = result.deliveries[0]!.dry_run_requests!
-    expect(request!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/REDACTED$/)
-    expect(request!.body).toEqual(JSON.parse(JSON.stringify(teamsMessage(await firstEvent()))))
-    expect(JSON.stringify(result)).not.toContain(CANARY.teamsSig)
   })
 })
 

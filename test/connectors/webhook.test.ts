@@ -1,41 +1,24 @@
 import { readFileSync } from 'node:fs'
 import { Webhook } from 'standardwebhooks'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { messageId, signingKey, signMessage } from '../../src/connectors/shared/standard-webhooks.js'
 import { readWebhookResponse, webhookEnvelope } from '../../src/connectors/webhook.js'
 import { WebhookReceiver } from '../emulators/webhook-receiver.js'
 import { CANARY } from '../support/canaries.js'
 import { PROJECT_ROOT } from '../support/cli.js'
-import {
-  deliverInProcess,
-  firstEvent,
-  promotionFixtureEvent,
-  rollbackFixtureEvent,
-} from '../support/deliver.js'
+import { firstEvent, promotionFixtureEvent, rollbackFixtureEvent } from '../support/deliver.js'
+import { deliveryTo, useEmulators } from '../support/harness.js'
 
 const receiver = new WebhookReceiver({ secret: CANARY.webhookSecret, path: CANARY.webhookPath })
 
-beforeAll(async () => {
-  await receiver.start()
-})
-afterAll(async () => {
-  await receiver.stop()
-})
-afterEach(async () => {
-  await receiver.idle()
-  receiver.reset()
-})
+/** A receiver that wants the earlier tool's bearer token instead of a signature. */
+const bearerOnly = new WebhookReceiver({ bearer: CANARY.webhookBearer })
+useEmulators(receiver, bearerOnly)
 
-function deliver(
-  settings: Record<string, unknown> = {},
-  extra: Partial<Parameters<typeof deliverInProcess>[0]> = {},
-) {
-  return deliverInProcess({
-    connectors: { webhook: { url_env: 'HOOK_URL', signing_secret_env: 'HOOK_SECRET', ...settings } },
-    env: { HOOK_URL: receiver.endpoint, HOOK_SECRET: CANARY.webhookSecret },
-    ...extra,
-  })
-}
+const deliver = deliveryTo('webhook', () => ({
+  settings: { url_env: 'HOOK_URL', signing_secret_env: 'HOOK_SECRET' },
+  env: { HOOK_URL: receiver.endpoint, HOOK_SECRET: CANARY.webhookSecret },
+}))
 
 describe('webhook: signing (pure)', () => {
   it('signs exactly like the standardwebhooks reference library', () => {
@@ -52,18 +35,43 @@ describe('webhook: signing (pure)', () => {
     expect(messageId('webhook', 'evt-1')).toMatch(/^msg_[0-9a-f]{32}$/)
   })
 
-  it('refuses secrets that are not base64 or too short', () => {
+  it('refuses secrets that are not base64, or not the spec’s 24 to 64 bytes', () => {
+    const secret = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`
     expect(() => signingKey('whsec_not base64!')).toThrow(/whsec_/)
     expect(() => signingKey(`whsec_${Buffer.from('short').toString('base64')}`)).toThrow(
-      /at least 24 random bytes/,
+      /^signing_secret decodes to 5 bytes; a Standard Webhooks secret is 24 to 64 random bytes/,
     )
+    expect(() => signingKey(secret(23))).toThrow(/decodes to 23 bytes/)
+    expect(signingKey(secret(24))).toHaveLength(24)
+    expect(signingKey(secret(64))).toHaveLength(64)
+    expect(() => signingKey(secret(65))).toThrow(/decodes to 65 bytes/)
   })
+
+  for (const bytes of [16, 65]) {
+    it(`refuses a ${bytes}-byte signing secret as a configuration error (exit 3) before sending anything`, async () => {
+      const secret = `whsec_${Buffer.alloc(bytes, 9).toString('base64')}`
+      await expect(deliver({}, { env: { HOOK_SECRET: secret } })).rejects.toMatchObject({
+        exitCode: 3,
+        message: expect.stringMatching(
+          new RegExp(`: connector webhook: signing_secret decodes to ${bytes} bytes`),
+        ),
+      })
+      expect(receiver.requests).toEqual([])
+    })
+  }
 
   it('reads a 2xx receipt, refuses 410 and redirects', () => {
     const reply = (status: number, body = '', headers: Record<string, string> = {}) =>
       readWebhookResponse({ status, body, headers, truncated: false })
-    expect(reply(202, '{"delivery_id":"dlv_1"}')).toEqual({ kind: 'ok', value: { deliveryId: 'dlv_1' } })
-    expect(reply(200, 'ok')).toEqual({ kind: 'ok', value: { deliveryId: null } })
+    expect(reply(202, '{"delivery_id":"dlv_1"}')).toEqual({
+      kind: 'ok',
+      value: { deliveryId: 'dlv_1', duplicate: false },
+    })
+    expect(reply(200, '{"delivery_id":"dlv_1","duplicate":true}')).toEqual({
+      kind: 'ok',
+      value: { deliveryId: 'dlv_1', duplicate: true },
+    })
+    expect(reply(200, 'ok')).toEqual({ kind: 'ok', value: { deliveryId: null, duplicate: false } })
     expect(reply(410).kind).toBe('failed')
     expect(reply(301, '', { location: 'https://x' }).kind).toBe('failed')
     expect(reply(429).kind).toBe('retryable')
@@ -110,36 +118,48 @@ describe('webhook: delivery against a verifying receiver', () => {
     expect(receiver.rejected).toEqual([])
   })
 
-  it('lets the receiver drop a re-delivery of the same event', async () => {
-    await deliver()
+  it('lets the receiver drop a re-delivery of the same event, and says it was a duplicate', async () => {
+    const first = await deliver()
+    expect(first.deliveries[0]).toMatchObject({ deduplicated: false, records_sent: 1 })
     const second = await deliver()
     expect(receiver.deliveries).toHaveLength(1)
-    expect(second.deliveries[0]!.remote_reference).toBe(receiver.deliveries[0]!.deliveryId)
+    expect(second.deliveries[0]).toMatchObject({
+      success: true,
+      deduplicated: true,
+      records_sent: 0,
+      remote_reference: receiver.deliveries[0]!.deliveryId,
+    })
+    expect(second.deliveries[0]).not.toHaveProperty('warnings')
+  })
+
+  it('counts a post stored but unanswered, then dropped as a repeat, as this delivery’s own', async () => {
+    receiver.inject({ kind: 'reset-after-handling' })
+    const result = await deliver()
+    expect(receiver.deliveries).toHaveLength(1)
+    expect(result.deliveries[0]).toMatchObject({
+      success: true,
+      deduplicated: false,
+      records_sent: 1,
+      remote_reference: receiver.deliveries[0]!.deliveryId,
+      warnings: ['the create landed but its answer was lost; found by the duplicate check'],
+    })
   })
 
   it('fails when the signing secret does not match the receiver’s', async () => {
     const other = `whsec_${Buffer.from('another-signing-key-0123456789abcdef').toString('base64')}`
-    const result = await deliverInProcess({
-      connectors: { webhook: { url_env: 'HOOK_URL', signing_secret_env: 'HOOK_SECRET' } },
-      env: { HOOK_URL: receiver.endpoint, HOOK_SECRET: other },
-    })
+    const result = await deliver({}, { env: { HOOK_SECRET: other } })
     expect(result.deliveries[0]).toMatchObject({ success: false, status_code: 401, attempt_count: 1 })
     expect(receiver.rejected[0]!.reason).toMatch(/No matching signature found/)
   })
 
   it('sends compatibility bearer auth and keeps it out of the evidence', async () => {
-    const strict = await new WebhookReceiver({ bearer: CANARY.webhookBearer }).start()
-    try {
-      const result = await deliverInProcess({
-        connectors: { webhook: { url_env: 'HOOK_URL', token_env: 'HOOK_TOKEN' } },
-        env: { HOOK_URL: strict.endpoint, HOOK_TOKEN: CANARY.webhookBearer },
-      })
-      expect(result.deliveries[0]!.success).toBe(true)
-      expect(strict.requests[0]!.headers.authorization).toBe(`Bearer ${CANARY.webhookBearer}`)
-      expect(result.deliveries[0]!.request?.headers.authorization).toBe('REDACTED')
-    } finally {
-      await strict.stop()
-    }
+    const result = await deliver(
+      { signing_secret_env: undefined, token_env: 'HOOK_TOKEN' },
+      { env: { HOOK_URL: bearerOnly.endpoint, HOOK_TOKEN: CANARY.webhookBearer } },
+    )
+    expect(result.deliveries[0]!.success).toBe(true)
+    expect(bearerOnly.requests[0]!.headers.authorization).toBe(`Bearer ${CANARY.webhookBearer}`)
+    expect(result.deliveries[0]!.request?.headers.authorization).toBe('REDACTED')
   })
 
   it('gives up at once on 410 Gone', async () => {
@@ -147,15 +167,6 @@ describe('webhook: delivery against a verifying receiver', () => {
     const result = await deliver()
     expect(result.deliveries[0]).toMatchObject({ success: false, attempt_count: 1 })
     expect(result.deliveries[0]!.error).toMatch(/no longer accepts deliveries/)
-  })
-
-  it('shows the request redacted under --dry-run and sends nothing', async () => {
-    const result = await deliver({}, { dryRun: true })
-    expect(receiver.requests).toHaveLength(0)
-    const [request] = result.deliveries[0]!.dry_run_requests!
-    expect(request!.url).toMatch(/\/REDACTED$/)
-    expect(request!.headers['webhook-signature']).toBe('REDACTED')
-    expect((request!.body as { event_id: string }).event_id).toBe('sess-2026-11-28-ci-4812')
   })
 })
 

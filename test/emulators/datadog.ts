@@ -5,10 +5,17 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  * real one behaves: `POST /api/v2/logs` only; the key in `DD-API-KEY` (401 without it, 403
  * `{"errors":["Forbidden"]}` for any other key, which is also what a key of another site
  * gets); `Content-Type: application/json`; a JSON array of log objects, or one object (which
- * Datadog stores as one log, whatever its shape); at most 1,000 logs (400) and 5 MB (413).
- * A log over 1 MB is accepted and silently truncated, as Datadog does; each truncation is
- * recorded so tests can prove cavra never lets one through. Logs whose official date is more
- * than 18 h old are likewise accepted and dropped (recorded in `dropped`). Answers 202 `{}`.
+ * Datadog stores as one log, whatever its shape); at most 1,000 logs (400) and 5 MB
+ * uncompressed (413, final). "5 MB" is read as 5,000,000 bytes, the decimal figure Datadog's
+ * own Agent (`DefaultBatchMaxContentSize = 5000000`, pkg/config/setup/config.go in
+ * DataDog/datadog-agent) and Vector (`MAX_PAYLOAD_BYTES = 5_000_000`, src/sinks/datadog/logs/
+ * config.rs) batch to: the strictest reading of the documented limit. The 413 carries the
+ * documented `{"errors": [...]}` shape (HTTPLogErrors) with the documented meaning "Payload
+ * too large (batch is above 5MB uncompressed)".
+ * A log over 1 MB (1,000,000 bytes, likewise) is accepted and silently truncated, as Datadog
+ * does; each truncation is recorded so tests can prove cavra never lets one through. Logs whose
+ * official date is more than 18 h old are likewise accepted and dropped (recorded in
+ * `dropped`). Answers 202 `{}`.
  */
 
 export interface DatadogIntakeOptions {
@@ -24,6 +31,21 @@ export interface Truncation {
   bytes: number
 }
 
+/** The request body and single-log limits, in bytes (uncompressed). */
+export const DATADOG_MAX_BODY_BYTES = 5_000_000
+export const DATADOG_MAX_LOG_BYTES = 1_000_000
+
+/** The intake's answer to a body over the limit (Send logs, "Response", 413). */
+export const PAYLOAD_TOO_LARGE = {
+  errors: [
+    {
+      status: '413',
+      title: 'Payload Too Large',
+      detail: 'Payload too large (batch is above 5MB uncompressed)',
+    },
+  ],
+}
+
 /** The attributes Datadog reads the official date from, in order (Log Date Remapper). */
 const DATE_ATTRIBUTES = ['timestamp', 'date', '_timestamp', 'Timestamp', 'eventTime', 'published_date']
 const PAST_WINDOW_MS = 18 * 3_600_000
@@ -37,9 +59,9 @@ export class DatadogIntake extends Emulator {
   constructor(readonly options: DatadogIntakeOptions) {
     super('datadog-logs-intake')
     this.limits = {
-      maxBodyBytes: options.maxBodyBytes ?? 5 * 1024 * 1024,
+      maxBodyBytes: options.maxBodyBytes ?? DATADOG_MAX_BODY_BYTES,
       maxLogs: options.maxLogs ?? 1000,
-      maxLogBytes: options.maxLogBytes ?? 1024 * 1024,
+      maxLogBytes: options.maxLogBytes ?? DATADOG_MAX_LOG_BYTES,
     }
     this.route('POST', '/api/v2/logs', (request) => this.intake(request))
   }
@@ -48,9 +70,8 @@ export class DatadogIntake extends Emulator {
     return `${this.url}/api/v2/logs`
   }
 
-  reset(): void {
-    this.clearFaults()
-    this.requests.length = 0
+  override reset(): void {
+    super.reset()
     this.logs.length = 0
     this.truncated.length = 0
     this.dropped.length = 0
@@ -65,9 +86,7 @@ export class DatadogIntake extends Emulator {
     const key = request.headers['dd-api-key']
     if (key === undefined || key === '') return json(401, { errors: ['Unauthorized'] })
     if (key !== this.options.apiKey) return json(403, { errors: ['Forbidden'] })
-    if (request.body.length > this.limits.maxBodyBytes) {
-      return json(413, { errors: ['Request Entity Too Large'] })
-    }
+    if (request.body.length > this.limits.maxBodyBytes) return json(413, PAYLOAD_TOO_LARGE)
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     if (type !== 'application/json')
       return json(400, { errors: [`Unsupported content type: ${type || 'none'}`] })

@@ -25,7 +25,13 @@ export interface Reply {
 }
 
 export type Fault =
-  | { kind: 'status'; status: number; body?: string | object; headers?: Record<string, string> }
+  /** Answer with this status; a `body` function answers from the request (a server echoing what it got). */
+  | {
+      kind: 'status'
+      status: number
+      body?: string | object | ((request: RecordedRequest) => string | object)
+      headers?: Record<string, string>
+    }
   | { kind: 'reset' }
   /** Wait this long, then let the handler answer (a response slower than the client's timeout). */
   | { kind: 'delay'; ms: number }
@@ -76,6 +82,12 @@ export class Emulator {
 
   clearFaults(): void {
     this.faults.length = 0
+  }
+
+  /** Forgets every request received and every pending fault; vendor emulators also forget what they stored. */
+  reset(): void {
+    this.clearFaults()
+    this.requests.length = 0
   }
 
   requestsTo(path: string | RegExp): RecordedRequest[] {
@@ -143,7 +155,8 @@ export class Emulator {
       return
     }
     if (fault?.kind === 'status') {
-      send(res, { status: fault.status, headers: fault.headers, body: fault.body ?? '' })
+      const body = typeof fault.body === 'function' ? fault.body(request) : fault.body
+      send(res, { status: fault.status, headers: fault.headers, body: body ?? '' })
       return
     }
     if (fault?.kind === 'delay') await sleep(fault.ms)

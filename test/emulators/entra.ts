@@ -26,6 +26,12 @@ export class EntraEmulator extends Emulator {
     )
   }
 
+  /** Forgets every token issued, as well as requests and faults. */
+  override reset(): void {
+    super.reset()
+    this.issued.length = 0
+  }
+
   private token(request: RecordedRequest, tenant: string): Reply {
     if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       return entraError(

@@ -5,13 +5,14 @@ import { z } from 'zod'
 import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
 
 /**
- * A Linux fleet publication receiver (the contract of SPEC §8.3), as careful as one that
- * hands binaries to a fleet must be: it authenticates every request (a Standard Webhooks
- * signature checked with the reference `standardwebhooks` library, including its 5-minute
- * timestamp tolerance, and/or `Authorization: Bearer`), validates the document strictly,
- * decodes every artifact and recomputes its SHA-256 and length, requires both files, checks
- * that the targets are the fleet manifest's own, drops duplicates by `webhook-id` (answering
- * with the delivery it already stored) and answers 202 `{delivery_id}`.
+ * A Linux fleet publication receiver (the contract the `linux` connector publishes to, as the
+ * README's "Linux fleet" section describes it), as careful as one that hands binaries to a
+ * fleet must be: it authenticates every request (a Standard Webhooks signature checked with
+ * the reference `standardwebhooks` library, including its 5-minute timestamp tolerance,
+ * and/or `Authorization: Bearer`), validates the document strictly, decodes every artifact
+ * and recomputes its SHA-256 and length, requires both files, checks that the targets are the
+ * fleet manifest's own, drops duplicates by `webhook-id` (answering with the delivery it
+ * already stored) and answers 202 `{delivery_id}`.
  */
 
 export interface FleetReceiverOptions {
@@ -67,7 +68,7 @@ export class FleetReceiver extends Emulator {
     if (!options.secret && !options.bearer) {
       throw new Error('a fleet receiver authenticates publications: give it a secret and/or a bearer token')
     }
-    this.verifier = options.secret ? new Webhook(options.secret) : undefined
+    this.verifier = options.secret ? new Webhook(standardSecret(options.secret)) : undefined
     this.route('POST', this.path, (request) => this.receive(request))
   }
 
@@ -80,11 +81,10 @@ export class FleetReceiver extends Emulator {
   }
 
   /** Forgets every publication, rejection, seen webhook-id and pending fault. */
-  reset(): void {
-    this.clearFaults()
+  override reset(): void {
+    super.reset()
     this.publications.length = 0
     this.rejected.length = 0
-    this.requests.length = 0
     this.byWebhookId.clear()
   }
 
@@ -139,6 +139,21 @@ export class FleetReceiver extends Emulator {
     this.publications.push({ deliveryId, webhookId, publication, files: checked.files, request })
     return json(202, { delivery_id: deliveryId })
   }
+}
+
+/**
+ * A receiver's secret as the Standard Webhooks spec defines it: `whsec_` + base64 of 24 to 64
+ * random bytes ("Signature scheme": at least 24 bytes, 512 bits maximum,
+ * https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+ */
+export function standardSecret(secret: string): string {
+  const bytes = Buffer.from(secret.replace(/^whsec_/, ''), 'base64').length
+  if (bytes < 24 || bytes > 64) {
+    throw new Error(
+      `a Standard Webhooks secret is 24 to 64 bytes, not ${bytes}: a receiver cannot hold this one`,
+    )
+  }
+  return secret
 }
 
 function checkArtifacts(

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto'
-import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { Emulator, json, type RecordedRequest, type Reply, type Route } from './emulator.js'
 
 /**
  * Jamf Pro, as strict as the real server on the calls cavra makes:
@@ -13,7 +13,27 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  *   XML 1.0 well-formedness check written here; anything it refuses, a duplicate name, or an id of
  *   a script, computer group or category that does not exist ends as the Classic API's HTML
  *   "Status page" 409, as Jamf answers.
+ * - Jamf Cloud's cluster (`cluster`): several web-app nodes behind a load balancer that deals
+ *   requests round robin unless they carry its cookie (`jpro-ingress`, set on the first answer),
+ *   which pins them to one node; a script or policy written on one node is unknown to the others
+ *   until the cluster refresh (about once a minute, `syncLagMs`, or after `syncAfterRequests`
+ *   further requests), so a policy naming a fresh script on another node is the 409 "Problem
+ *   with script" and a lookup there misses it
+ *   (https://developer.jamf.com/jamf-pro/docs/sticky-sessions-for-jamf-cloud).
  */
+
+export interface JamfClusterOptions {
+  /** Web-app nodes behind the load balancer. */
+  nodes: number
+  /** A write on one node reaches the others this long after it (default 60 s, Jamf Cloud's refresh). */
+  syncLagMs?: number
+  /** …or once this many further requests have reached the cluster, whichever comes first. */
+  syncAfterRequests?: number
+  /** The load balancer's cookie (default `jpro-ingress`; older stacks used `APBALANCEID`). */
+  cookie?: string
+  /** The balancer sets its cookie on every answer, not only the first (as AWS's does with `AWSALB`). */
+  refreshCookie?: boolean
+}
 
 export interface JamfEmulatorOptions {
   clients?: Array<{ clientId: string; clientSecret: string }>
@@ -25,6 +45,16 @@ export interface JamfEmulatorOptions {
   unstorablePolicyNames?: string[]
   /** Object types the API role may not read or write (403). */
   deny?: Array<'scripts' | 'policies'>
+  /** Jamf Cloud's load-balanced nodes; without it, one server. */
+  cluster?: JamfClusterOptions
+}
+
+/** Where and when an object was written, for the nodes that have not synced yet. */
+interface Origin {
+  node: number
+  at: number
+  /** The cluster's request count when it was written. */
+  seq: number
 }
 
 export interface StoredScript {
@@ -80,9 +110,18 @@ export class JamfEmulator extends Emulator {
   readonly tokens: Array<{ token: string; expiresAt: number; via: 'oauth' | 'account' }> = []
   private nextScript = 1
   private nextPolicy = 1
+  /** The load balancer: the cluster's nodes (by cookie value), round robin, what each request hit. */
+  cluster: JamfClusterOptions | undefined
+  private nodeIds: string[] = []
+  private roundRobin = 0
+  private clusterRequests = 0
+  private node = 0
+  private readonly origins = new Map<string, Origin>()
+  private readonly routedTo = new Map<RecordedRequest, number>()
 
   constructor(readonly options: JamfEmulatorOptions) {
     super('jamf-pro')
+    this.useCluster(options.cluster)
     this.route('POST', '/api/oauth/token', (request) => this.oauthToken(request))
     this.route('POST', '/api/v1/auth/token', (request) => this.accountToken(request))
     this.route('GET', '/api/v1/scripts', (request) =>
@@ -112,15 +151,86 @@ export class JamfEmulator extends Emulator {
     )
   }
 
-  /** Clears every store, token, fault and recorded request. */
-  reset(): void {
+  /** Clears every store, token, fault and recorded request; the cluster is the configured one again. */
+  override reset(): void {
+    super.reset()
     this.scripts.clear()
     this.policies.clear()
     this.tokens.length = 0
-    this.requests.length = 0
     this.nextScript = 1
     this.nextPolicy = 1
-    this.clearFaults()
+    this.useCluster(this.options.cluster)
+  }
+
+  /** Puts the server behind a load balancer with `cluster.nodes` nodes (or back to one server). */
+  useCluster(cluster: JamfClusterOptions | undefined): void {
+    this.cluster = cluster
+    this.nodeIds = Array.from({ length: cluster?.nodes ?? 0 }, () => randomBytes(8).toString('hex'))
+    this.roundRobin = 0
+    this.clusterRequests = 0
+    this.node = 0
+    this.origins.clear()
+    this.routedTo.clear()
+  }
+
+  /** The node a request reached (0-based), or undefined without a cluster. */
+  nodeOf(request: RecordedRequest): number | undefined {
+    return this.routedTo.get(request)
+  }
+
+  /** Every route goes through the load balancer first. */
+  override route(method: string, path: string | RegExp, handle: Route['handle']): this {
+    return super.route(method, path, (request, params) =>
+      this.balance(request, () => handle(request, params)),
+    )
+  }
+
+  /**
+   * Round robin, unless the request carries the balancer's cookie naming a node; an answer to a
+   * request without it sets it, as the load balancer's stickiness does.
+   */
+  private async balance(request: RecordedRequest, handle: () => Reply | Promise<Reply>): Promise<Reply> {
+    const cluster = this.cluster
+    if (!cluster) return handle()
+    const name = cluster.cookie ?? 'jpro-ingress'
+    const pinned = cookiesOf(request.headers.cookie ?? '')[name]
+    const index = pinned === undefined ? -1 : this.nodeIds.indexOf(pinned)
+    this.clusterRequests++
+    this.node = index >= 0 ? index : this.roundRobin++ % this.nodeIds.length
+    this.routedTo.set(request, this.node)
+    const reply = await handle()
+    if (index >= 0 && !cluster.refreshCookie) return reply
+    return {
+      ...reply,
+      headers: {
+        ...(reply.headers ?? {}),
+        'set-cookie': `${name}=${this.nodeIds[this.node]}; Path=/; HttpOnly`,
+      },
+    }
+  }
+
+  /** Whether the node of the current request knows the object yet. */
+  private visible(kind: 'script' | 'policy', id: string | number): boolean {
+    const origin = this.origins.get(`${kind}:${id}`)
+    if (!origin || !this.cluster || origin.node === this.node) return true
+    const lag = this.cluster.syncLagMs ?? 60_000
+    const after = this.cluster.syncAfterRequests
+    return (
+      Date.now() - origin.at >= lag || (after !== undefined && this.clusterRequests - origin.seq >= after)
+    )
+  }
+
+  private written(kind: 'script' | 'policy', id: string | number): void {
+    if (!this.cluster || this.origins.has(`${kind}:${id}`)) return
+    this.origins.set(`${kind}:${id}`, { node: this.node, at: Date.now(), seq: this.clusterRequests })
+  }
+
+  private visibleScripts(): StoredScript[] {
+    return [...this.scripts.values()].filter((script) => this.visible('script', script.id))
+  }
+
+  private visiblePolicies(): StoredPolicy[] {
+    return [...this.policies.values()].filter((policy) => this.visible('policy', policy.id))
   }
 
   /** Every token issued so far is past its expiry: the next call with one gets 401. */
@@ -213,7 +323,7 @@ export class JamfEmulator extends Emulator {
     const pageSize = Number(request.query.get('page-size') ?? '100')
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 2000)
       return jamfError(400, 'INVALID_PAGE_SIZE', 'page-size must be between 1 and 2000', 'page-size')
-    let matches = [...this.scripts.values()]
+    let matches = this.visibleScripts()
     if (filter !== null) {
       const wanted = parseRsqlName(filter)
       if (wanted === undefined)
@@ -226,7 +336,7 @@ export class JamfEmulator extends Emulator {
   private saveScript(request: RecordedRequest, id: string | null): Reply {
     if (!(request.headers['content-type'] ?? '').startsWith('application/json'))
       return jamfError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
-    if (id !== null && !this.scripts.has(id))
+    if (id !== null && (!this.scripts.has(id) || !this.visible('script', id)))
       return jamfError(404, 'INVALID_ID', `Script with id ${id} not found`)
     let body: Record<string, unknown>
     try {
@@ -249,7 +359,7 @@ export class JamfEmulator extends Emulator {
     )
       return jamfError(400, 'INVALID_ID', `Category with id ${String(categoryId)} not found`, 'categoryId')
     const name = body.name
-    const taken = [...this.scripts.values()].find(
+    const taken = this.visibleScripts().find(
       (script) => script.id !== id && script.name.toLowerCase() === name.toLowerCase(),
     )
     if (taken) return jamfError(409, 'DUPLICATE_FIELD', 'duplicate name', 'name')
@@ -264,12 +374,13 @@ export class JamfEmulator extends Emulator {
       osRequirements: String(body.osRequirements ?? ''),
     }
     this.scripts.set(script.id, script)
+    this.written('script', script.id)
     if (id !== null) return json(200, script)
     return json(201, { id: script.id, href: `${this.url}/api/v1/scripts/${script.id}` })
   }
 
   private listPolicies(): Reply {
-    const items = [...this.policies.values()].map(
+    const items = this.visiblePolicies().map(
       (p) => `<policy><id>${p.id}</id><name>${esc(p.name)}</name></policy>`,
     )
     return xml(200, `<policies><size>${items.length}</size>${items.join('')}</policies>`)
@@ -279,7 +390,7 @@ export class JamfEmulator extends Emulator {
     // Tomcat refuses an encoded slash in a path.
     if (/%2f/i.test(raw)) return statusPage(400, 'Bad Request', 'Invalid URI')
     const name = decodeURIComponent(raw)
-    const policy = [...this.policies.values()].find((p) => p.name.toLowerCase() === name.toLowerCase())
+    const policy = this.visiblePolicies().find((p) => p.name.toLowerCase() === name.toLowerCase())
     if (!policy)
       return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI')
     if ((request.headers.accept ?? '').includes('application/json'))
@@ -290,7 +401,7 @@ export class JamfEmulator extends Emulator {
   private savePolicy(request: RecordedRequest, id: number | null): Reply {
     if (!/^(application|text)\/xml/.test(request.headers['content-type'] ?? ''))
       return statusPage(415, 'Unsupported Media Type', 'The server is refusing to service the request')
-    const existing = id === null ? undefined : this.policies.get(id)
+    const existing = id === null || !this.visible('policy', id) ? undefined : this.policies.get(id)
     if (id !== null && !existing)
       return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI')
     const parsed = parseStrictXml(request.text)
@@ -341,6 +452,7 @@ export class JamfEmulator extends Emulator {
     if (problem) return statusPage(409, 'Conflict', `Error: ${problem}`)
     policy.id = existing?.id ?? this.nextPolicy++
     this.policies.set(policy.id, policy)
+    this.written('policy', policy.id)
     return xml(201, `<policy><id>${policy.id}</id></policy>`)
   }
 
@@ -351,7 +463,7 @@ export class JamfEmulator extends Emulator {
       return 'Unable to update the database'
     if (!FREQUENCIES.includes(policy.frequency)) return 'Problem with frequency'
     if (policy.trigger === 'EVENT' && policy.triggerOther.trim() === '') return 'Problem with trigger'
-    const duplicate = [...this.policies.values()].some(
+    const duplicate = this.visiblePolicies().some(
       (other) => other.id !== policy.id && other.name.toLowerCase() === policy.name.toLowerCase(),
     )
     if (duplicate) return 'Duplicate name'
@@ -364,11 +476,24 @@ export class JamfEmulator extends Emulator {
     if (policy.computerGroups.some((id) => !this.options.computerGroups?.includes(id)))
       return 'Problem with computer group'
     for (const script of policy.scripts) {
-      if (!this.scripts.has(String(script.id))) return 'Problem with script'
+      if (!this.scripts.has(String(script.id)) || !this.visible('script', script.id))
+        return 'Problem with script'
       if (!['Before', 'After', 'At Reboot'].includes(script.priority)) return 'Problem with script priority'
     }
     return undefined
   }
+}
+
+/** `a=1; b=2` as a map (the first of a repeated name wins, as servers read it). */
+function cookiesOf(header: string): Record<string, string> {
+  const cookies: Record<string, string> = {}
+  for (const pair of header.split(';')) {
+    const at = pair.indexOf('=')
+    if (at < 0) continue
+    const name = pair.slice(0, at).trim()
+    if (name && !(name in cookies)) cookies[name] = pair.slice(at + 1).trim()
+  }
+  return cookies
 }
 
 function jamfError(status: number, code: string, description: string, field: string | null = null): Reply {

@@ -1,19 +1,34 @@
 import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
 
 /**
- * A Jira site serving the Cloud REST v3 and the Data Center REST v2 issue and search
- * resources, as strict as Jira: v3 takes only `Basic base64(email:api token)`, v2 only a
- * personal access token as `Bearer`; creates are validated field by field with Jira's own
- * error bodies (`{"errorMessages": [], "errors": {"field": "message"}}`): the project exists,
- * the issue type exists in it, the summary is a single line of at most 255 characters,
- * labels have no spaces, the v3 description is Atlassian Document Format and the v2 one a
- * string, the priority exists, and no unknown field is set. Issues get sequential keys per
- * project (SEC-1, SEC-2…). Searches evaluate `project = "X" AND labels = "Y"` (optionally
- * `AND created >= -Nm`); Cloud's `/search/jql` can lag behind creates by `searchLagMs`, as
- * its eventually consistent index does; the removed `/rest/api/3/search` answers 410.
+ * A Jira site, as strict as Jira, in one of two deployments (`deployment`, switchable per test):
+ * - **Cloud** serves REST v3 and v2 (`/rest/api/{2,3}/issue`), both with `Basic
+ *   base64(email:api token)` only, and searches only through `/rest/api/{2,3}/search/jql`
+ *   (POST, or GET with query parameters) with token-based pagination: `maxResults`,
+ *   `nextPageToken` in, `issues`, `nextPageToken` and `isLast` out
+ *   (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-jql-post).
+ *   The old `/rest/api/{2,3}/search` answers 410 Gone with Atlassian's own body (CHANGE-2046,
+ *   https://developer.atlassian.com/changelog/#CHANGE-2046). Its search index is eventually
+ *   consistent: an issue shows up only `searchLagMs` after its creation
+ *   (https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile/).
+ * - **Data Center** serves REST v2 only (`/rest/api/2/issue`, `/rest/api/2/search` by GET or
+ *   POST, offset pagination), with a personal access token as `Bearer`; v3 and `/search/jql`
+ *   do not exist there (404).
+ * Creates are validated field by field with Jira's own error bodies (`{"errorMessages": [],
+ * "errors": {"field": "message"}}`): the project exists, the issue type exists in it, the
+ * summary is a single line of at most 255 characters, labels have no spaces, the v3
+ * description is Atlassian Document Format and the v2 one a string, the description is at most
+ * 32,767 characters (for ADF: its serialized JSON, the stored form Jira counts;
+ * https://jira.atlassian.com/browse/JRACLOUD-68949), the priority exists, and no unknown
+ * field is set. Issues get sequential keys per project (SEC-1, SEC-2…). Searches evaluate
+ * `project = "X" AND labels = "Y"` (optionally `AND created >= -Nm`).
  */
 
+export type JiraDeployment = 'cloud' | 'datacenter'
+
 export interface JiraEmulatorOptions {
+  /** Which Jira this site is (default cloud). */
+  deployment?: JiraDeployment
   /** Cloud (v3): the account email and API token for Basic auth. */
   email: string
   apiToken: string
@@ -22,7 +37,7 @@ export interface JiraEmulatorOptions {
   /** Project key → issue type names. */
   projects?: Record<string, string[]>
   priorities?: string[]
-  /** Issues become visible to `/rest/api/3/search/jql` only this long after creation. */
+  /** Issues become visible to Cloud's `/search/jql` only this long after creation. */
   searchLagMs?: number
 }
 
@@ -36,10 +51,18 @@ export interface StoredIssue {
 
 const SETTABLE = new Set(['project', 'issuetype', 'summary', 'description', 'labels', 'priority'])
 const NOT_ADF = 'Operation value must be an Atlassian Document (see the Atlassian Document Format)'
+/** Jira's limit on multi-line text fields such as the description. */
+export const JIRA_TEXT_LIMIT = 32_767
+export const TEXT_TOO_LONG =
+  'The entered text is too long. It exceeds the allowed limit of 32,767 characters.'
+/** What Jira Cloud answers on the search resources it removed (CHANGE-2046). */
+export const SEARCH_REMOVED =
+  'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046'
 
 export class JiraEmulator extends Emulator {
   readonly issues: StoredIssue[] = []
   searchLagMs: number
+  deployment: JiraDeployment
   private readonly projects: Record<string, string[]>
   private readonly priorities: string[]
 
@@ -48,26 +71,40 @@ export class JiraEmulator extends Emulator {
     this.projects = options.projects ?? { SEC: ['Task', 'Bug', 'Story'] }
     this.priorities = options.priorities ?? ['Highest', 'High', 'Medium', 'Low', 'Lowest']
     this.searchLagMs = options.searchLagMs ?? 0
+    this.deployment = options.deployment ?? 'cloud'
     for (const version of [2, 3] as const) {
-      this.route('POST', `/rest/api/${version}/issue`, (request) => this.create(request, version))
-    }
-    this.route('POST', '/rest/api/3/search/jql', (request) => this.searchCloud(request))
-    this.route('GET', '/rest/api/2/search', (request) => this.searchDataCenter(request))
-    // CHANGE-2046: the old Cloud search is gone; clients must move to /search/jql.
-    for (const method of ['GET', 'POST']) {
-      this.route(method, '/rest/api/3/search', () =>
-        errors(410, [
-          'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.',
-        ]),
+      this.route(
+        'POST',
+        `/rest/api/${version}/issue`,
+        (request) => this.exists(request, version, false) ?? this.create(request, version),
       )
+      for (const method of ['GET', 'POST']) {
+        this.route(
+          method,
+          `/rest/api/${version}/search/jql`,
+          (request) => this.exists(request, version, true) ?? this.searchCloud(request),
+        )
+        this.route(method, `/rest/api/${version}/search`, (request) =>
+          // CHANGE-2046: Cloud removed the old search; clients must move to /search/jql.
+          this.deployment === 'cloud'
+            ? errors(410, [SEARCH_REMOVED])
+            : (this.exists(request, version, false) ?? this.searchDataCenter(request)),
+        )
+      }
     }
   }
 
-  reset(): void {
-    this.clearFaults()
+  /** Data Center has no REST v3 and no `/search/jql`: Jersey's 404 for an unknown resource. */
+  private exists(request: RecordedRequest, version: 2 | 3, cloudOnly: boolean): Reply | undefined {
+    if (this.deployment === 'cloud' || (version === 2 && !cloudOnly)) return undefined
+    return errors(404, [`null for uri: ${this.url}${request.path}`])
+  }
+
+  override reset(): void {
+    super.reset()
     this.issues.length = 0
-    this.requests.length = 0
     this.searchLagMs = this.options.searchLagMs ?? 0
+    this.deployment = this.options.deployment ?? 'cloud'
   }
 
   /** The next `times` requests (matching `match`) get Jira Cloud's rate-limit answer. */
@@ -88,9 +125,10 @@ export class JiraEmulator extends Emulator {
     this.inject({ kind: 'status', status: 429, headers, body }, times, match)
   }
 
-  private authorise(request: RecordedRequest, version: 2 | 3): Reply | undefined {
+  /** Cloud takes API tokens only as Basic email:token (both versions); Data Center a PAT as Bearer. */
+  private authorise(request: RecordedRequest): Reply | undefined {
     const header = request.headers.authorization ?? ''
-    if (version === 3) {
+    if (this.deployment === 'cloud') {
       const basic = Buffer.from(`${this.options.email}:${this.options.apiToken}`).toString('base64')
       if (header === `Basic ${basic}`) return undefined
       return {
@@ -117,7 +155,7 @@ export class JiraEmulator extends Emulator {
   }
 
   private create(request: RecordedRequest, version: 2 | 3): Reply {
-    const denied = this.authorise(request, version)
+    const denied = this.authorise(request)
     if (denied) return denied
     const { value, reply } = this.readJson(request)
     if (reply) return reply
@@ -147,6 +185,10 @@ export class JiraEmulator extends Emulator {
         problems.description = 'Operation value must be a string'
       }
       if (version === 3 && adfProblem(fields.description) !== undefined) problems.description = NOT_ADF
+      // Jira counts a plain description's characters, and an ADF one by its stored JSON.
+      const stored =
+        typeof fields.description === 'string' ? fields.description : JSON.stringify(fields.description)
+      if (!problems.description && stored.length > JIRA_TEXT_LIMIT) problems.description = TEXT_TOO_LONG
     }
     if (fields.labels !== undefined) {
       if (!Array.isArray(fields.labels) || fields.labels.some((label) => typeof label !== 'string')) {
@@ -169,30 +211,73 @@ export class JiraEmulator extends Emulator {
     return json(201, { id, key: issue.key, self: `${this.url}/rest/api/${version}/issue/${id}` })
   }
 
+  /**
+   * `/search/jql`: `jql`, `maxResults` (default 50) and `nextPageToken` from the JSON body of a
+   * POST or the query of a GET; the answer carries `nextPageToken` while more issues remain and
+   * `isLast`, never `total` or `startAt`.
+   */
   private searchCloud(request: RecordedRequest): Reply {
-    const denied = this.authorise(request, 3)
+    const denied = this.authorise(request)
     if (denied) return denied
-    const { value, reply } = this.readJson(request)
-    if (reply) return reply
-    const body = (value ?? {}) as { jql?: unknown; maxResults?: unknown }
-    if (typeof body.jql !== 'string') return errors(400, ['The JQL query is required.'])
+    let body: { jql?: unknown; maxResults?: unknown; nextPageToken?: unknown }
+    if (request.method === 'POST') {
+      const { value, reply } = this.readJson(request)
+      if (reply) return reply
+      body = (value ?? {}) as typeof body
+    } else {
+      const max = request.query.get('maxResults')
+      body = {
+        jql: request.query.get('jql') ?? undefined,
+        maxResults: max === null ? undefined : Number(max),
+        nextPageToken: request.query.get('nextPageToken') ?? undefined,
+      }
+    }
+    if (typeof body.jql !== 'string' || body.jql.trim() === '') {
+      return errors(400, [
+        'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.',
+      ])
+    }
+    const max = body.maxResults === undefined ? 50 : body.maxResults
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 5000) {
+      return errors(400, ['maxResults: must be between 0 and 5000'])
+    }
+    let offset = 0
+    if (body.nextPageToken !== undefined && body.nextPageToken !== null) {
+      const decoded =
+        typeof body.nextPageToken === 'string' ? pageOffset(body.nextPageToken, body.jql) : undefined
+      if (decoded === undefined) return errors(400, ['The provided next page token is invalid or expired.'])
+      offset = decoded
+    }
     const found = this.evaluate(body.jql, Date.now() - this.searchLagMs)
     if ('reply' in found) return found.reply
-    const max = typeof body.maxResults === 'number' ? body.maxResults : 50
+    const page = found.issues.slice(offset, offset + max)
+    const isLast = offset + page.length >= found.issues.length
     return json(200, {
-      issues: found.issues.slice(0, max).map((issue) => this.summaryOf(issue, 3)),
-      isLast: true,
+      issues: page.map((issue) => this.summaryOf(issue, 3)),
+      ...(isLast ? {} : { nextPageToken: pageToken(offset + page.length, body.jql) }),
+      isLast,
     })
   }
 
+  /** `/rest/api/2/search` on Data Center: GET with query parameters or POST with a JSON body. */
   private searchDataCenter(request: RecordedRequest): Reply {
-    const denied = this.authorise(request, 2)
+    const denied = this.authorise(request)
     if (denied) return denied
-    const jql = request.query.get('jql')
+    let jql: string | null
+    let max: number
+    if (request.method === 'POST') {
+      const { value, reply } = this.readJson(request)
+      if (reply) return reply
+      const body = (value ?? {}) as { jql?: unknown; maxResults?: unknown }
+      jql = typeof body.jql === 'string' ? body.jql : null
+      max = typeof body.maxResults === 'number' ? body.maxResults : 50
+    } else {
+      jql = request.query.get('jql')
+      max = Number(request.query.get('maxResults') ?? 50)
+    }
     if (jql === null) return errors(400, ['The JQL query is required.'])
     const found = this.evaluate(jql, Date.now())
     if ('reply' in found) return found.reply
-    const max = Number(request.query.get('maxResults') ?? 50)
     return json(200, {
       expand: 'schema,names',
       startAt: 0,
@@ -241,6 +326,23 @@ export class JiraEmulator extends Emulator {
       }
     }
     return { issues: order ? [...matches].reverse() : matches }
+  }
+}
+
+/** An opaque page token bound to its query, as Atlassian's are. */
+function pageToken(offset: number, jql: string): string {
+  return Buffer.from(JSON.stringify({ offset, jql })).toString('base64url')
+}
+
+function pageOffset(token: string, jql: string): number | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      offset?: unknown
+      jql?: unknown
+    }
+    return typeof parsed.offset === 'number' && parsed.jql === jql ? parsed.offset : undefined
+  } catch {
+    return undefined
   }
 }
 

@@ -17,6 +17,16 @@ import type { EntraEmulator } from './entra.js'
  * `Log-Type`, `x-ms-date` and `Authorization: SharedKey {workspace}:{signature}`, the
  * signature recomputed here from the bytes received; reserved field names refused; the
  * documented `{"Error","Message"}` answers.
+ *
+ * Both cut long values silently after a success answer: Logs Ingestion "Maximum size for
+ * field values: 64 KB. Fields longer than 64 KB are truncated"
+ * (https://learn.microsoft.com/azure/azure-monitor/service-limits#logs-ingestion-api), the
+ * Data Collector "Maximum of 32 KB limit for field values. If the field value is greater than
+ * 32 KB, the data will be truncated"
+ * (https://learn.microsoft.com/azure/azure-monitor/logs/data-collector-api#data-limits).
+ * Microsoft does not say whether a KB is 1,000 or 1,024 bytes, so the emulator takes the
+ * stricter reading (64,000 and 32,000 UTF-8 bytes). A cut value is stored cut (a cut
+ * `RawEvent` is no longer JSON) and listed in `truncations`, the data loss Azure never reports.
  */
 
 export interface SentinelEmulatorOptions {
@@ -31,11 +41,29 @@ export interface SentinelEmulatorOptions {
   sharedKey: string
   /** A receiver in front of Sentinel (custom mode) that wants this value in x-api-key. */
   customApiKey?: string
+  /** Logs Ingestion: longest string value kept whole, in UTF-8 bytes (default 64,000). */
+  maxValueBytes?: number
+  /** Data Collector: longest string value kept whole, in UTF-8 bytes (default 32,000). */
+  collectorMaxValueBytes?: number
+}
+
+/** A value Azure cut after answering success: data lost without a word to the sender. */
+export interface ValueTruncation {
+  api: 'logs-ingestion' | 'data-collector'
+  /** The request's position among all requests received. */
+  request: number
+  /** The record's position in that request. */
+  index: number
+  column: string
+  bytes: number
+  kept: number
 }
 
 export const MONITOR_SCOPE = 'https://monitor.azure.com//.default'
 const INGESTION_LIMIT = 1_000_000
 const COLLECTOR_LIMIT = 30_000_000
+export const INGESTION_VALUE_LIMIT = 64_000
+export const COLLECTOR_VALUE_LIMIT = 32_000
 /** Clock skew tolerated on x-ms-date, as for Azure Storage's SharedKey. */
 const MAX_SKEW_MS = 15 * 60 * 1000
 const RESERVED = ['TimeGenerated', 'RawData', 'tenant']
@@ -49,10 +77,10 @@ export class SentinelEmulator extends Emulator {
   readonly collected: Array<{ logType: string; record: Record<string, unknown> }> = []
   /** Records received by the custom receiver. */
   readonly custom: Record<string, unknown>[] = []
+  /** Values stored cut short because they were over the field value limit. */
+  readonly truncations: ValueTruncation[] = []
   /** False: the principal lacks the Monitoring Metrics Publisher role on the DCR. */
   roleAssigned = true
-  /** Answer the next N ingestion requests with an error that echoes the Authorization header. */
-  echoAuthorization = 0
 
   constructor(readonly options: SentinelEmulatorOptions) {
     super('sentinel')
@@ -65,15 +93,14 @@ export class SentinelEmulator extends Emulator {
     this.route('POST', '/custom/cavra', (request) => this.receiveCustom(request))
   }
 
-  reset(): void {
-    this.clearFaults()
-    this.requests.length = 0
+  override reset(): void {
+    super.reset()
     this.rows.length = 0
     this.dropped.clear()
     this.collected.length = 0
     this.custom.length = 0
+    this.truncations.length = 0
     this.roleAssigned = true
-    this.echoAuthorization = 0
   }
 
   get ingestionRequests(): RecordedRequest[] {
@@ -117,14 +144,6 @@ export class SentinelEmulator extends Emulator {
         `Stream '${stream}' is not declared in data collection rule '${dcr}'.`,
       )
     }
-    if (this.echoAuthorization > 0) {
-      this.echoAuthorization--
-      return azureError(
-        400,
-        'InvalidRequest',
-        `Rejected request with Authorization: ${request.headers.authorization}`,
-      )
-    }
     if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
       return azureError(415, 'UnsupportedMediaType', 'The content type must be application/json.')
     }
@@ -153,7 +172,12 @@ export class SentinelEmulator extends Emulator {
         return azureError(400, 'InvalidPayload', `Item ${index} has no valid TimeGenerated.`)
       }
     }
-    for (const record of records as Record<string, unknown>[]) this.rows.push(this.project(record))
+    const requestNumber = this.requests.indexOf(request)
+    const limit = this.options.maxValueBytes ?? INGESTION_VALUE_LIMIT
+    for (const [index, record] of (records as Record<string, unknown>[]).entries()) {
+      const at = { api: 'logs-ingestion', request: requestNumber, index } as const
+      this.rows.push(this.truncateValues(this.project(record), limit, at))
+    }
     return { status: 204 }
   }
 
@@ -169,6 +193,27 @@ export class SentinelEmulator extends Emulator {
       row[name] = value
     }
     return row
+  }
+
+  /** Cuts every string value over `limit` bytes at a whole UTF-8 character, recording each cut. */
+  private truncateValues(
+    record: Record<string, unknown>,
+    limit: number,
+    at: Omit<ValueTruncation, 'column' | 'bytes' | 'kept'>,
+  ): Record<string, unknown> {
+    const stored: Record<string, unknown> = {}
+    for (const [column, value] of Object.entries(record)) {
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : undefined
+      if (!bytes || bytes.length <= limit) {
+        stored[column] = value
+        continue
+      }
+      let kept = limit
+      while (kept > 0 && (bytes[kept]! & 0xc0) === 0x80) kept--
+      this.truncations.push({ ...at, column, bytes: bytes.length, kept })
+      stored[column] = bytes.subarray(0, kept).toString('utf8')
+    }
+    return stored
   }
 
   private collect(request: RecordedRequest): Reply {
@@ -221,7 +266,12 @@ export class SentinelEmulator extends Emulator {
           `The time-generated-field ${timeField} is missing in a record.`,
         )
       }
-      this.collected.push({ logType, record })
+    }
+    const requestNumber = this.requests.indexOf(request)
+    const limit = this.options.collectorMaxValueBytes ?? COLLECTOR_VALUE_LIMIT
+    for (const [index, record] of (list as Record<string, unknown>[]).entries()) {
+      const at = { api: 'data-collector', request: requestNumber, index } as const
+      this.collected.push({ logType, record: this.truncateValues(record, limit, at) })
     }
     return { status: 200, body: '' }
   }

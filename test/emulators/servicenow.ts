@@ -158,11 +158,10 @@ export class ServiceNowEmulator extends Emulator {
     this.limit = { max, resetAt: Date.now() + windowMs, retryAfter, rule: sysId(), seen: 0 }
   }
 
-  reset(): void {
-    this.clearFaults()
+  override reset(): void {
+    super.reset()
     this.tables.clear()
     this.counters.clear()
-    this.requests.length = 0
     this.limit = undefined
   }
 

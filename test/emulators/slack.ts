@@ -65,11 +65,10 @@ export class SlackWebhookEmulator extends Emulator {
     return `${this.url}${this.path}`
   }
 
-  reset(): void {
-    this.clearFaults()
+  override reset(): void {
+    super.reset()
     this.messages.length = 0
     this.rejected.length = 0
-    this.requests.length = 0
     this.limiter = this.newLimiter()
   }
 

@@ -6,6 +6,17 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  * concatenated back to back; `event` required and not blank; indexed `fields` flat; the
  * index in the token's allowed list; a GUID channel, required when the token has indexer
  * acknowledgement; `max_content_length` enforced with 413; sequential ackIds per channel.
+ *
+ * Indexing cuts what the sourcetype's `TRUNCATE` allows (props.conf, default 10000 bytes:
+ * https://docs.splunk.com/Documentation/Splunk/latest/Admin/Propsconf), after HEC has answered
+ * `Success`: the `event` value becomes `_raw` (time, host, source, sourcetype, index and
+ * `fields` are metadata, not part of it: https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/format-events-for-http-event-collector),
+ * and a `_raw` over the limit is cut there, rounded down to a whole UTF-8 character. The
+ * stored event is then that cut text, no longer JSON, and each cut is listed in
+ * `truncations` so a test can see the data loss Splunk never reports to the sender.
+ *
+ * `htmlProxy` puts a reverse proxy in front that answers every request with its HTML sign-in
+ * page and 200, as an SSO gateway or captive portal in front of HEC does; nothing is stored.
  */
 
 export interface HecEvent {
@@ -15,7 +26,20 @@ export interface HecEvent {
   sourcetype?: string
   index?: string
   fields?: Record<string, unknown>
-  event: Record<string, unknown>
+  /** The event as indexed: the object sent, or the text `TRUNCATE` left of it. */
+  event: Record<string, unknown> | string
+}
+
+/** An event `TRUNCATE` cut at indexing: data lost after a `Success` answer. */
+export interface HecTruncation {
+  /** The request's position among all requests received. */
+  request: number
+  /** The event's position in that request. */
+  index: number
+  /** Bytes of `_raw` as sent. */
+  bytes: number
+  /** Bytes kept. */
+  kept: number
 }
 
 export interface SplunkHecOptions {
@@ -27,12 +51,26 @@ export interface SplunkHecOptions {
   /** Polls that answer false before an ackId reads true. */
   pollsBeforeIndexed?: number
   maxContentLength?: number
+  /** The sourcetype's props.conf `TRUNCATE` in bytes (default 10000, Splunk's; 0 = never cut). */
+  truncate?: number
 }
+
+/** props.conf `TRUNCATE` default. */
+export const SPLUNK_DEFAULT_TRUNCATE = 10_000
+
+const PROXY_SIGN_IN_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Sign in - Corporate SSO</title></head>' +
+  '<body><form method="post" action="/login"><input name="username"><input name="password" type="password">' +
+  '<button>Sign in</button></form></body></html>\n'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export class SplunkHecEmulator extends Emulator {
   readonly events: HecEvent[] = []
+  /** Events indexed cut short by `TRUNCATE`: the silent data loss. */
+  readonly truncations: HecTruncation[] = []
+  /** A reverse proxy in front answers every request with its HTML sign-in page and 200. */
+  htmlProxy = false
   private readonly acks = new Map<string, { next: number; polls: Map<number, number> }>()
 
   constructor(readonly options: SplunkHecOptions) {
@@ -42,10 +80,41 @@ export class SplunkHecEmulator extends Emulator {
       '/services/collector',
       '/services/collector/event/1.0',
     ]) {
-      this.route('POST', path, (request) => this.collect(request))
+      this.route('POST', path, (request) => this.proxied() ?? this.collect(request))
     }
-    this.route('POST', '/services/collector/ack', (request) => this.ack(request))
-    this.route('GET', '/services/collector/health', () => json(200, { text: 'HEC is healthy', code: 17 }))
+    this.route('POST', '/services/collector/ack', (request) => this.proxied() ?? this.ack(request))
+    this.route(
+      'GET',
+      '/services/collector/health',
+      () => this.proxied() ?? json(200, { text: 'HEC is healthy', code: 17 }),
+    )
+  }
+
+  /** Forgets every event, channel and acknowledgement, as well as requests and faults. */
+  override reset(): void {
+    super.reset()
+    this.events.length = 0
+    this.truncations.length = 0
+    this.htmlProxy = false
+    this.acks.clear()
+  }
+
+  private proxied(): Reply | undefined {
+    if (!this.htmlProxy) return undefined
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: PROXY_SIGN_IN_PAGE }
+  }
+
+  /** What the index keeps of an accepted event: `_raw` cut to `TRUNCATE` bytes, the cut recorded. */
+  private indexed(event: HecEvent, request: number, index: number): HecEvent {
+    const limit = this.options.truncate ?? SPLUNK_DEFAULT_TRUNCATE
+    const raw = typeof event.event === 'string' ? event.event : JSON.stringify(event.event)
+    const bytes = Buffer.from(raw, 'utf8')
+    if (limit === 0 || bytes.length <= limit) return event
+    let kept = limit
+    // "rounded down when this would otherwise land mid-character for multi-byte characters"
+    while (kept > 0 && (bytes[kept]! & 0xc0) === 0x80) kept--
+    this.truncations.push({ request, index, bytes: bytes.length, kept })
+    return { ...event, event: bytes.subarray(0, kept).toString('utf8') }
   }
 
   private authorise(request: RecordedRequest): Reply | undefined {
@@ -113,7 +182,8 @@ export class SplunkHecEmulator extends Emulator {
       }
       accepted.push(hec as unknown as HecEvent)
     }
-    this.events.push(...accepted)
+    const requestNumber = this.requests.indexOf(request)
+    this.events.push(...accepted.map((event, index) => this.indexed(event, requestNumber, index)))
     if (this.options.ackEnabled && channel) {
       const state = this.acks.get(channel) ?? { next: 0, polls: new Map() }
       this.acks.set(channel, state)

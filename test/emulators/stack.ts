@@ -31,6 +31,8 @@ export interface StackSecrets {
   entraIntuneSecret: string
   linuxSecret: string
   linuxToken: string
+  /** The webhook receiver's path, when the URL is to carry a secret in it too (default `/hooks/cavra`). */
+  webhookPath?: string
 }
 
 export function randomSecrets(): StackSecrets {
@@ -98,7 +100,7 @@ export class Stack {
     this.servicenow = new ServiceNowEmulator({
       users: [{ username: SNOW_USER, password: secrets.servicenowPassword, roles: ['itil'] }],
     })
-    this.webhook = new WebhookReceiver({ secret: secrets.webhookSecret })
+    this.webhook = new WebhookReceiver({ secret: secrets.webhookSecret, path: secrets.webhookPath })
     this.jamf = new JamfEmulator({
       clients: [{ clientId: JAMF_CLIENT, clientSecret: secrets.jamfSecret }],
       computerGroups: [12],
@@ -140,15 +142,7 @@ export class Stack {
 
   /** Forgets everything received and every injected fault. */
   reset(): void {
-    for (const emulator of this.emulators) {
-      const resettable = emulator as Emulator & { reset?: () => void }
-      if (resettable.reset) resettable.reset()
-      else {
-        emulator.clearFaults()
-        emulator.requests.length = 0
-      }
-    }
-    this.splunk.events.length = 0
+    for (const emulator of this.emulators) emulator.reset()
   }
 
   /** The connector configuration: every secret and URL comes from the environment. */
@@ -168,6 +162,8 @@ export class Stack {
       teams: { url_env: 'TEAMS_WORKFLOW_URL', title: 'AI agent governance' },
       jira: {
         url_env: 'JIRA_BASE_URL',
+        // The emulator plays Jira Cloud on a loopback URL, which is no *.atlassian.net site.
+        deployment: 'cloud',
         project_key: 'SEC',
         email: JIRA_EMAIL,
         token_env: 'JIRA_API_TOKEN',

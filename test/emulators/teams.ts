@@ -4,8 +4,12 @@ import { Emulator, json, RateLimiter, type RecordedRequest, type Reply } from '.
 
 /**
  * A Teams Workflows trigger, "When a Teams webhook request is received", with the default
- * "Post card in a chat or channel" template answering synchronously, so a card the flow could
- * not post fails the request instead of only the run history.
+ * "Post card in a chat or channel" template. The trigger answers 202 Accepted with an empty body
+ * as soon as the run is queued: the card is posted later, and a card the flow cannot post shows
+ * only in the run history (https://learn.microsoft.com/azure/connectors/connectors-native-reqres).
+ * Only a flow whose author added a "Response" action (`responseAction`) answers 200 once the
+ * card is posted. Here the card is checked before answering either way, so a malformed card is
+ * refused at once (what the run history would show).
  * - `/workflows/<id>/triggers/manual/paths/invoke` (with or without the
  *   `/powerautomate/automations/direct` prefix of current URLs); an unknown id is 404
  *   `WorkflowNotFound`, a turned-off flow 400 `WorkflowTriggerIsNotEnabled`.
@@ -15,7 +19,8 @@ import { Emulator, json, RateLimiter, type RecordedRequest, type Reply } from '.
  * - The body must be the message envelope: anything without an `attachments` array fails
  *   like the template's foreach does; each attachment must be an Adaptive Card 1.x whose
  *   elements are well formed; a body over 28 KB is 413 `RequestEntityTooLarge`.
- * - Success is 202 with an empty body and the run id in `x-ms-workflow-run-id`.
+ * - Success is 202 with an empty body and the run id in `x-ms-workflow-run-id` (200 with a
+ *   body when the flow has a Response action).
  */
 
 export interface TeamsWorkflowOptions {
@@ -24,6 +29,8 @@ export interface TeamsWorkflowOptions {
   enabled?: boolean
   maxBytes?: number
   rateLimit?: { limit: number; windowMs: number }
+  /** The flow ends with a Response action: 200 once the card is posted instead of 202 Accepted. */
+  responseAction?: boolean
 }
 
 export interface ReceivedCard {
@@ -61,11 +68,10 @@ export class TeamsWorkflowEmulator extends Emulator {
     return `${this.url}/powerautomate/automations/direct/workflows/${this.workflowId}/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${this.options.sig ?? CANARY.teamsSig}`
   }
 
-  reset(): void {
-    this.clearFaults()
+  override reset(): void {
+    super.reset()
     this.cards.length = 0
     this.rejected.length = 0
-    this.requests.length = 0
     this.limiter = this.newLimiter()
   }
 
@@ -138,6 +144,9 @@ export class TeamsWorkflowEmulator extends Emulator {
       const cards = payload.attachments.map((attachment, index) => cardOf(attachment, index))
       const runId = `08584${String(randomInt(1e9)).padStart(9, '0')}CU${randomInt(10, 99)}`
       for (const card of cards) this.cards.push({ runId, card, request })
+      if (this.options.responseAction) {
+        return json(200, { status: 'posted' }, { 'x-ms-workflow-run-id': runId })
+      }
       return { status: 202, headers: { 'x-ms-workflow-run-id': runId } }
     } catch (error) {
       if (!(error instanceof CardProblem)) throw error

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { Webhook, WebhookVerificationError } from 'standardwebhooks'
 import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
+import { standardSecret } from './fleet-receiver.js'
 
 /**
  * A webhook receiver that does what a careful receiver does: verifies the Standard Webhooks
  * signature with the reference `standardwebhooks` library (an independent judge of cavra's
- * signing, including its 5-minute timestamp tolerance), drops duplicates by `webhook-id`,
- * and answers `{delivery_id}`. With `bearer` set it also requires `Authorization: Bearer`.
+ * signing, including its 5-minute timestamp tolerance) with a secret of the spec's 24 to 64
+ * bytes, drops duplicates by `webhook-id`, answering `{delivery_id, duplicate: true}` with the
+ * delivery it already stored, and answers `{delivery_id}`. With `bearer` set it also requires `Authorization: Bearer`.
  */
 
 export interface WebhookReceiverOptions {
@@ -30,18 +32,17 @@ export class WebhookReceiver extends Emulator {
 
   constructor(readonly options: WebhookReceiverOptions = {}) {
     super('webhook-receiver')
-    this.verifier = options.secret ? new Webhook(options.secret) : undefined
+    this.verifier = options.secret ? new Webhook(standardSecret(options.secret)) : undefined
     const path = options.path ?? '/hooks/cavra'
     this.route('POST', path, (request) => this.receive(request))
     this.route('PUT', path, (request) => this.receive(request))
   }
 
   /** Forgets every delivery, rejection and seen webhook-id. */
-  reset(): void {
-    this.clearFaults()
+  override reset(): void {
+    super.reset()
     this.deliveries.length = 0
     this.rejected.length = 0
-    this.requests.length = 0
     this.byWebhookId.clear()
   }
 

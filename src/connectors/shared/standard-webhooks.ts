@@ -11,16 +11,26 @@ import { ConfigError } from '../../common/errors.js'
 
 const SECRET_PREFIX = 'whsec_'
 
-/** The HMAC key of a `whsec_…` secret, checked when the config is prepared. */
+/**
+ * The symmetric signing secret is random, "at least 24 bytes (192 bits, 512 maximum)", i.e. 24
+ * to 64 bytes once base64-decoded (spec, "Signature scheme").
+ */
+export const MIN_SECRET_BYTES = 24
+export const MAX_SECRET_BYTES = 64
+
+/**
+ * The HMAC key of a `whsec_…` secret, checked when the config is prepared (a ConfigError naming
+ * `signing_secret`, exit 3, before anything is sent).
+ */
 export function signingKey(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
     throw new ConfigError('signing_secret must be a Standard Webhooks secret: "whsec_" followed by base64.')
   }
   const key = Buffer.from(encoded, 'base64')
-  if (key.length < 16) {
+  if (key.length < MIN_SECRET_BYTES || key.length > MAX_SECRET_BYTES) {
     throw new ConfigError(
-      `signing_secret decodes to ${key.length} bytes; use at least 24 random bytes (e.g. "whsec_" + openssl rand -base64 32).`,
+      `signing_secret decodes to ${key.length} bytes; a Standard Webhooks secret is ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} random bytes (e.g. "whsec_" + the output of openssl rand -base64 32).`,
     )
   }
   return key
