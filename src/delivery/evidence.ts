@@ -82,7 +82,7 @@ function evidenceError(path: string, error: unknown, delivered: boolean): StoreE
             ? 'a part of the path is a file'
             : (error as Error).message
   const what = delivered
-    ? `the delivery was made, but its evidence could not be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was indexed.`
+    ? `the delivery ran (its outcome is above), but its evidence could not be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was indexed.`
     : `evidence cannot be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was sent.`
   return new StoreError(what, ['Pass --output with a writable folder on a disk with free space.'])
 }
