@@ -123,7 +123,19 @@ for (let i = 0; ; i++) {
         })
         return { child, output: () => output }
       })
-      await new Promise((resolve) => setTimeout(resolve, 150 + Math.floor(Math.random() * 400)))
+      // Each appender has acknowledged an item (however slow the machine is), then the kills
+      // land at a random moment of the appends that follow.
+      await Promise.all(
+        children.map(
+          ({ child }) =>
+            new Promise((resolve) => {
+              child.stdout!.once('data', resolve)
+              child.once('close', resolve)
+              setTimeout(resolve, 20_000)
+            }),
+        ),
+      )
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 300)))
       for (const { child } of children) child.kill('SIGKILL')
       await Promise.all(children.map(({ child }) => exitOf(child)))
       for (const { output } of children) acknowledged.push(...output().split('\n').filter(Boolean))
