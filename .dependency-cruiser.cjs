@@ -12,7 +12,8 @@ const LAYERS = {
   config: ['common', 'connectors'],
   flow: ['common', 'delivery', 'events', 'metadata', 'connectors', 'config'],
   cli: ['common', 'delivery', 'events', 'metadata', 'connectors', 'config', 'flow'],
-  commands: ['common', 'delivery', 'events', 'metadata', 'connectors', 'config', 'flow', 'cli'],
+  server: ['common', 'delivery', 'events', 'metadata', 'connectors', 'config', 'flow'],
+  commands: ['common', 'delivery', 'events', 'metadata', 'connectors', 'config', 'flow', 'cli', 'server'],
 }
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => ({

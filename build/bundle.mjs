@@ -21,7 +21,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
 
 /** Dependencies kept out of the main bundle, loaded on first use. */
-export const VENDOR = ['undici', 'zod', 'yaml', 'listr2', '@streamparser/json', 'proper-lockfile', 'lowdb']
+export const VENDOR = [
+  'undici',
+  'zod',
+  'yaml',
+  'listr2',
+  '@streamparser/json',
+  'proper-lockfile',
+  'lowdb',
+  // Only `cavra serve` loads these.
+  'hono',
+  '@hono/node-server',
+]
 
 const common = {
   bundle: true,

@@ -7,6 +7,7 @@ import DeliverPromotionAudit from './commands/release/deliver-promotion-audit.js
 import DeliverRollbackExecution from './commands/release/deliver-rollback-execution.js'
 import EndpointPublicationDashboard from './commands/release/endpoint-publication-dashboard.js'
 import EndpointPublicationHistory from './commands/release/endpoint-publication-history.js'
+import Serve from './commands/serve.js'
 
 /**
  * Every command, listed explicitly so the single-binary bundle needs no directory scan.
@@ -22,4 +23,5 @@ export const COMMANDS = {
   'release:endpoint-publication-history': EndpointPublicationHistory,
   'release:endpoint-publication-dashboard': EndpointPublicationDashboard,
   'metadata:verify': MetadataVerify,
+  serve: Serve,
 }

@@ -1,4 +1,5 @@
 import { Errors, Flags } from '@oclif/core'
+import { DELIVERY_DEFAULTS } from '../flow/delivery-kinds.js'
 
 const seconds = Flags.custom<number>({
   helpValue: 'SECONDS',
@@ -47,6 +48,6 @@ export const deliveryFlags = {
   }),
 }
 
-export const DEFAULT_RETRIES = 2
-export const DEFAULT_TIMEOUT_SECONDS = 10
-export const DEFAULT_DEADLINE_SECONDS = 120
+export const DEFAULT_RETRIES = DELIVERY_DEFAULTS.retries
+export const DEFAULT_TIMEOUT_SECONDS = DELIVERY_DEFAULTS.timeoutSeconds
+export const DEFAULT_DEADLINE_SECONDS = DELIVERY_DEFAULTS.deadlineSeconds

@@ -1,7 +1,7 @@
 import { appendFile, writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import type { Dashboard } from '../metadata/dashboard.js'
-import type { DeliveryRow, PublicationRow, RowFilter } from '../metadata/history.js'
+import { type DeliveryRow, historyDocument, type RowFilter } from '../metadata/history.js'
 import { CavraCommand } from './base-command.js'
 import { colourFor, emitWorkflowCommand, noColour, table } from './output.js'
 import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
@@ -61,14 +61,7 @@ export abstract class StoreReaderCommand extends CavraCommand {
     filter: RowFilter,
   ): Record<string, unknown> {
     const page = rows.slice(flags.offset, flags.offset + flags.limit)
-    const document = {
-      schema_version: schema,
-      product: 'CAVRA',
-      items: page.map(itemOf),
-      total: rows.length,
-      limit: flags.limit,
-      offset: flags.offset,
-    }
+    const document: Record<string, unknown> = { ...historyDocument(schema, rows, flags, itemOf) }
     if (this.jsonEnabled()) return document
     const colour = colourFor(process.stdout)
     if (rows.length === 0) {
@@ -140,32 +133,5 @@ function describeFilter(filter: RowFilter): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : ''
 }
 
-export function historyItem(row: DeliveryRow): Record<string, unknown> {
-  return {
-    session_id: row.session_id,
-    created_at: row.created_at,
-    event_id: row.event_id,
-    event_type: row.event_type,
-    severity: row.severity,
-    provider: row.provider,
-    provider_type: row.provider_type,
-    category: row.category,
-    success: row.success,
-    status_code: row.status_code,
-    attempt_count: row.attempt_count,
-    duration_ms: row.duration_ms,
-    error: row.error,
-    remote_reference: row.remote_reference,
-    delivery_evidence: row.delivery_evidence,
-  }
-}
-
-export function publicationItem(row: PublicationRow): Record<string, unknown> {
-  return {
-    ...historyItem(row),
-    publication_id: row.publication_id,
-    export_id: row.export_id,
-    channel: row.channel,
-    release_version: row.release_version,
-  }
-}
+// The history items are shared with the HTTP API, which reads the same documents.
+export { historyItem, publicationItem } from '../metadata/history.js'

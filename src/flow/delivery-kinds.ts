@@ -50,3 +50,11 @@ export const DELIVERY_KINDS: Record<DeliveryKind, DeliveryKindSpec> = {
     source: 'endpoint_management_publication',
   },
 }
+
+/** What a delivery uses when its caller (a flag, an API request) does not say. */
+export const DELIVERY_DEFAULTS = {
+  /** Extra attempts after the first. */
+  retries: 2,
+  timeoutSeconds: 10,
+  deadlineSeconds: 120,
+} as const

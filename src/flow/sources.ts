@@ -23,9 +23,12 @@ import type { EventSource } from './run-delivery.js'
 
 /** The inputs of each delivery kind, opened and validated completely before anything is sent. */
 
-/** An event file: one object, a JSON array or JSON Lines (`-` for standard input). */
-export async function integrationEvents(input: string): Promise<EventSource> {
-  const artifact = await openArtifact(input)
+/**
+ * An event file: one object, a JSON array or JSON Lines (`-` for standard input, or for
+ * `stdin` when given: the HTTP API spools a request's event through the same path).
+ */
+export async function integrationEvents(input: string, stdin?: NodeJS.ReadableStream): Promise<EventSource> {
+  const artifact = await openArtifact(input, stdin)
   try {
     const summary = await validateEventFile(artifact)
     return {

@@ -149,6 +149,66 @@ function text(value: unknown): string | null {
   return typeof value === 'string' ? inertText(value) : typeof value === 'number' ? String(value) : null
 }
 
+export const CONNECTOR_HISTORY_SCHEMA = 'cavra.release.connector_delivery_history.v1'
+export const PUBLICATION_HISTORY_SCHEMA = 'cavra.endpoint_management.publication_history.v1'
+
+/** One history item as the history documents show it (the CLI's --json and the HTTP API). */
+export function historyItem(row: DeliveryRow): Record<string, unknown> {
+  return {
+    session_id: row.session_id,
+    created_at: row.created_at,
+    event_id: row.event_id,
+    event_type: row.event_type,
+    severity: row.severity,
+    provider: row.provider,
+    provider_type: row.provider_type,
+    category: row.category,
+    success: row.success,
+    status_code: row.status_code,
+    attempt_count: row.attempt_count,
+    duration_ms: row.duration_ms,
+    error: row.error,
+    remote_reference: row.remote_reference,
+    delivery_evidence: row.delivery_evidence,
+  }
+}
+
+export function publicationItem(row: PublicationRow): Record<string, unknown> {
+  return {
+    ...historyItem(row),
+    publication_id: row.publication_id,
+    export_id: row.export_id,
+    channel: row.channel,
+    release_version: row.release_version,
+  }
+}
+
+export interface HistoryDocument {
+  schema_version: string
+  product: string
+  items: Record<string, unknown>[]
+  total: number
+  limit: number
+  offset: number
+}
+
+/** One page of matching rows as the history document; `total` counts every matching row. */
+export function historyDocument<R extends DeliveryRow>(
+  schema: string,
+  rows: readonly R[],
+  paging: { limit: number; offset: number },
+  itemOf: (row: R) => Record<string, unknown>,
+): HistoryDocument {
+  return {
+    schema_version: schema,
+    product: 'CAVRA',
+    items: rows.slice(paging.offset, paging.offset + paging.limit).map(itemOf),
+    total: rows.length,
+    limit: paging.limit,
+    offset: paging.offset,
+  }
+}
+
 export interface RowFilter {
   /** Connector name or provider kind. */
   provider?: string

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, readdirSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SplunkHecEmulator } from '../emulators/splunk-hec.js'
@@ -61,6 +61,39 @@ describe('single binary', () => {
     expect(hec.events).toHaveLength(8)
     expect(existsSync(ws.path('.cavra/integrations/deliveries'))).toBe(true)
     expectNoLeaksUnder(ws.dir)
+  })
+
+  it('serves the HTTP API (the framework is inside the binary) and stops on SIGTERM', async () => {
+    const token = 'binary-api-token-4c7d1e9a2b'
+    const child = spawn(binary, ['serve', '--port', '0'], {
+      cwd: ws.dir,
+      env: { PATH: '/nonexistent', HOME: ws.dir, CAVRA_API_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)))
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 20_000)
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk
+        const match = /listening on (http:\/\/[^"\s]+)/.exec(stderr)
+        if (match) {
+          clearTimeout(timer)
+          resolve(match[1]!)
+        }
+      })
+    })
+    try {
+      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' })
+      expect((await fetch(`${url}/integrations`)).status).toBe(401)
+      const list = await fetch(`${url}/integrations`, { headers: { authorization: `Bearer ${token}` } })
+      expect(list.status).toBe(200)
+      expect(((await list.json()) as { integrations: unknown[] }).integrations).toEqual([])
+    } finally {
+      child.kill('SIGTERM')
+    }
+    expect(await exit).toBe(0)
+    expect(stderr).not.toContain(token)
   })
 
   it('keeps the exit codes', async () => {
