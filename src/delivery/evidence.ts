@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreError } from '../common/errors.js'
+import { fsReason } from '../common/fs-errors.js'
 import type { DeliveryResult } from './evidence-types.js'
 import type { Redactor } from './redact.js'
 
@@ -70,20 +71,10 @@ export async function assertEvidenceDir(dir: string): Promise<void> {
 }
 
 function evidenceError(path: string, error: unknown, delivered: boolean): StoreError {
-  const code = (error as NodeJS.ErrnoException).code
-  const why =
-    code === 'ENOSPC'
-      ? 'no space left on the device'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EROFS'
-          ? 'a read-only file system'
-          : code === 'ENOTDIR'
-            ? 'a part of the path is a file'
-            : (error as Error).message
+  const why = fsReason(error)
   const what = delivered
-    ? `the delivery ran (its outcome is above), but its evidence could not be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was indexed.`
-    : `evidence cannot be written to ${path} (${why}${code ? `, ${code}` : ''}); nothing was sent.`
+    ? `the delivery ran (its outcome is above), but its evidence could not be written to ${path} (${why}); nothing was indexed.`
+    : `evidence cannot be written to ${path} (${why}); nothing was sent.`
   return new StoreError(what, ['Pass --output with a writable folder on a disk with free space.'])
 }
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import lockfile from 'proper-lockfile'
 import { StoreError } from '../common/errors.js'
+import { acquireLock } from './file-lock.js'
 import { smallJsonFile } from './json-store.js'
 
 /**
@@ -56,8 +56,6 @@ interface RegistryDocument {
 }
 
 /** How long a change waits for another process's lock before giving up. */
-const LOCK_WAIT_MS = 15_000
-const LOCK_STALE_MS = 5_000
 
 export class IntegrationRegistry {
   /** Changes of this process, one after another; other processes wait on the file lock. */
@@ -126,7 +124,7 @@ export class IntegrationRegistry {
           ['Pass --registry with a path in a folder cavra may write.'],
         )
       })
-      const release = await acquireLock(this.path)
+      const release = await lockOf(this.path)
       try {
         const db = smallJsonFile<RegistryDocument>(this.path, emptyDocument())
         db.data = await this.read()
@@ -177,28 +175,15 @@ function damaged(path: string, problem: string): StoreError {
   ])
 }
 
-async function acquireLock(path: string): Promise<() => Promise<void>> {
-  const started = Date.now()
-  for (;;) {
-    try {
-      return await lockfile.lock(path, {
-        realpath: false,
-        stale: LOCK_STALE_MS,
-        update: LOCK_STALE_MS / 2,
-        retries: { retries: 20, minTimeout: 5, maxTimeout: 100, factor: 1.5, randomize: true },
-      })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new StoreError(`${path}: cannot lock the integration registry (${(error as Error).message}).`, [
-          'Pass --registry with a path in a folder cavra may write.',
-        ])
-      }
-      if (Date.now() - started >= LOCK_WAIT_MS) {
-        throw new StoreError(
-          `${path}: another process has held ${path}.lock for over ${LOCK_WAIT_MS / 1000} s.`,
-          [`If no cavra process is running, the lock is left over: remove the ${path}.lock folder.`],
-        )
-      }
-    }
-  }
+function lockOf(path: string): Promise<() => Promise<void>> {
+  return acquireLock(path, {
+    cannotLock: (reason) =>
+      new StoreError(`${path}: cannot lock the integration registry (${reason}).`, [
+        'Pass --registry with a path in a folder cavra may write.',
+      ]),
+    heldTooLong: (seconds) =>
+      new StoreError(`${path}: another process has held ${path}.lock for over ${seconds} s.`, [
+        `If no cavra process is running, the lock is left over: remove the ${path}.lock folder.`,
+      ]),
+  })
 }

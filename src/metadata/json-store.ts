@@ -19,9 +19,10 @@ import {
 import { basename, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { type Adapter, Low } from 'lowdb'
-import lockfile from 'proper-lockfile'
 import { StoreError } from '../common/errors.js'
+import { fsReason } from '../common/fs-errors.js'
 import { type ChainReport, ChainWalker, GENESIS_HASH, hashMatches, type StoreItem, seal } from './chain.js'
+import { acquireLock } from './file-lock.js'
 import type { MetadataStore, StoreVerification } from './metadata-store.js'
 import { CLOSING, itemLine, parseHeaderLine, parseItemLine, wholeDocument } from './store-layout.js'
 
@@ -38,10 +39,6 @@ import { CLOSING, itemLine, parseHeaderLine, parseItemLine, wholeDocument } from
  * does not parse is damage: never written, reported with exit 5.
  */
 
-/** How long an append waits for another process's lock before giving up (exit 5). */
-const LOCK_WAIT_MS = Number(process.env.CAVRA_METADATA_LOCK_WAIT_MS ?? 15_000)
-/** A lock not refreshed for this long belongs to a process that died; proper-lockfile takes it over. */
-const LOCK_STALE_MS = 5_000
 /** Temp files older than this were left by a process killed mid-write. */
 const ORPHAN_TEMP_MS = 60_000
 /** The end of the file read to find the last item; doubled while an item is longer. */
@@ -78,7 +75,7 @@ export class JsonFileStore implements MetadataStore {
     await mkdir(dirname(target.real), { recursive: true }).catch((error) => {
       throw fsError(this.path, 'cannot create its folder', error)
     })
-    const release = await acquireLock(this.path, target.real)
+    const release = await lockOf(this.path, target.real)
     try {
       if (!(await exists(target.real))) return await this.create(target.real, item)
       await assertFileWritable(this.path, target.real)
@@ -418,16 +415,7 @@ export function brokenChain(path: string, chain: ChainReport): StoreError {
 }
 
 function fsError(path: string, what: string, error: unknown): StoreError {
-  const code = (error as NodeJS.ErrnoException).code
-  const why =
-    code === 'ENOSPC'
-      ? 'no space left on the device'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EROFS'
-          ? 'read-only file system'
-          : ((error as Error).message ?? String(error))
-  return new StoreError(`${path}: ${what} (${why}${code && !why.includes(code) ? `, ${code}` : ''}).`, [
+  return new StoreError(`${path}: ${what} (${fsReason(error)}).`, [
     'Pass --metadata-json with a writable path on a disk with free space, or --no-metadata to skip indexing.',
   ])
 }
@@ -571,31 +559,18 @@ async function keepAside(real: string, torn: Buffer): Promise<string> {
   }
 }
 
-async function acquireLock(path: string, real: string): Promise<() => Promise<void>> {
-  const started = Date.now()
-  for (;;) {
-    try {
-      return await lockfile.lock(real, {
-        realpath: false,
-        stale: LOCK_STALE_MS,
-        update: LOCK_STALE_MS / 2,
-        retries: { retries: 20, minTimeout: 5, maxTimeout: 100, factor: 1.5, randomize: true },
-      })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw fsError(path, 'cannot create its lock', error)
-      }
-      if (Date.now() - started >= LOCK_WAIT_MS) {
-        throw new StoreError(
-          `${path}: another process has held ${real}.lock for over ${Math.round(LOCK_WAIT_MS / 1000)} s; the delivery was made and its evidence written, but it was not indexed.`,
-          [
-            'Run the command again once the other cavra process has finished.',
-            `If no cavra process is running, the lock is left over: remove the ${real}.lock folder.`,
-          ],
-        )
-      }
-    }
-  }
+function lockOf(path: string, real: string): Promise<() => Promise<void>> {
+  return acquireLock(real, {
+    cannotLock: (reason) => fsError(path, 'cannot create its lock', { message: reason }),
+    heldTooLong: (seconds) =>
+      new StoreError(
+        `${path}: another process has held ${real}.lock for over ${seconds} s; the delivery was made and its evidence written, but it was not indexed.`,
+        [
+          'Run the command again once the other cavra process has finished.',
+          `If no cavra process is running, the lock is left over: remove the ${real}.lock folder.`,
+        ],
+      ),
+  })
 }
 
 async function syncFolder(folder: string): Promise<void> {
