@@ -21,6 +21,7 @@ import {
   rollbackFixtureEvent,
 } from '../support/deliver.js'
 import { deliveryTo, useEmulators } from '../support/harness.js'
+import { cut } from '../support/huge-fields.js'
 
 const KEY = CANARY.datadogKey
 const intake = new DatadogIntake({ apiKey: KEY })
@@ -72,16 +73,6 @@ function syntheticEvent(
     },
     source: null,
   }
-}
-
-const MARK = /…\[truncated (\d+) bytes\]$/
-
-/** The kept text and the removed byte count of a shortened value; they add up to the original. */
-function cut(value: unknown): { kept: string; removed: number } {
-  const text = String(value)
-  const match = MARK.exec(text)
-  expect(match, text.slice(-60)).not.toBeNull()
-  return { kept: text.slice(0, match!.index), removed: Number(match![1]) }
 }
 
 /** The request bodies exactly as sent, pretty-printed, at a fixed "now" one minute after the event. */

@@ -31,6 +31,7 @@ import {
   rollbackFixtureEvent,
 } from '../support/deliver.js'
 import { deliveryTo, useEmulators } from '../support/harness.js'
+import { cut, HUGE_COMMAND, hugeFieldsEvent, LONG_REASON, MARK } from '../support/huge-fields.js'
 
 const TENANT = '4f1c7e2a-9d3b-4c5e-8a6f-0b1c2d3e4f50'
 const CLIENT = '6e2a0b1c-2d3e-4f50-9a8b-7c6d5e4f3a21'
@@ -135,70 +136,6 @@ function largeEvent(count: number): DeliveryEvent {
 }
 
 /** 200 KB of two-byte text in a command, 50 KB of quotes and newlines in two reasons. */
-const HUGE_COMMAND = `printf "${'é'.repeat(100_000)}"`
-const LONG_REASON = 'line "quoted"\n'.repeat(3_600)
-
-/** An evidence bundle with four decisions, two of them carrying huge fields. */
-function hugeFieldsEvent(): DeliveryEvent {
-  const decisions: Decision[] = [
-    { decision_id: 'dec-1', action_type: 'shell_command', command: 'ls', decision: 'allow', severity: 'low' },
-    {
-      decision_id: 'dec-huge',
-      action_type: 'shell_command',
-      command: HUGE_COMMAND,
-      decision: 'block',
-      severity: 'critical',
-      reason: LONG_REASON,
-      policy_id: 'exfiltration.encoded_payload',
-    },
-    {
-      decision_id: 'dec-reason',
-      action_type: 'file_write',
-      command: 'tee notes.txt',
-      decision: 'require_approval',
-      severity: 'medium',
-      reason: LONG_REASON,
-    },
-    {
-      decision_id: 'dec-4',
-      action_type: 'shell_command',
-      command: 'pwd',
-      decision: 'allow',
-      severity: 'low',
-    },
-  ]
-  return {
-    eventId: 'sess-huge-fields',
-    eventType: 'cavra.evidence_bundle',
-    sessionId: 'sess-huge-fields',
-    severity: 'critical',
-    timestamp: '2026-11-28T14:03:11Z',
-    product: 'CAVRA',
-    fields: { session_id: 'sess-huge-fields', environment: 'ci', decision_count: 4 },
-    decisionCount: decisions.length,
-    async *decisions() {
-      yield* decisions
-    },
-    view: {
-      title: 'AI agent evidence sess-huge-fields',
-      summary: '',
-      facts: [],
-      highlights: null,
-      references: [],
-    },
-    source: null,
-  }
-}
-
-const MARK = /…\[truncated (\d+) bytes\]$/
-
-/** The kept text and the removed byte count of a shortened value; they add up to the original. */
-function cut(value: unknown): { kept: string; removed: number } {
-  const text = String(value)
-  const match = MARK.exec(text)
-  expect(match, text.slice(-60)).not.toBeNull()
-  return { kept: text.slice(0, match!.index), removed: Number(match![1]) }
-}
 
 /** Every string value of every row is within `limit` UTF-8 bytes and RawEvent is JSON. */
 function expectWithinLimits(rows: Record<string, unknown>[], limit: number): void {

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { shortenJsonString, shortenText } from '../../src/connectors/shared/shorten.js'
 import { siemRecords } from '../../src/connectors/shared/siem-records.js'
 import { fitHecEvent, hecEvent, hecUrls, readHecResponse, splunk } from '../../src/connectors/splunk.js'
-import type { Decision, DeliveryEvent } from '../../src/events/event.js'
 import { SplunkHecEmulator } from '../emulators/splunk-hec.js'
 import { CANARY } from '../support/canaries.js'
 import { firstEvent, promotionFixtureEvent, rollbackFixtureEvent } from '../support/deliver.js'
 import { deliveryTo, useEmulators } from '../support/harness.js'
+import { cut, HUGE_COMMAND, hugeFieldsEvent, LONG_REASON } from '../support/huge-fields.js'
 
 const TOKEN = CANARY.splunkToken
 const hec = new SplunkHecEmulator({ token: TOKEN, allowedIndexes: ['cavra', 'main'], defaultIndex: 'main' })
@@ -19,70 +19,6 @@ const raised = new SplunkHecEmulator({ token: TOKEN, truncate: 100_000 })
 useEmulators(hec, acked, neverIndexed, lifted, raised)
 
 /** 200 KB of two-byte text in a command, 50 KB of quotes and newlines in two reasons. */
-const HUGE_COMMAND = `printf "${'é'.repeat(100_000)}"`
-const LONG_REASON = 'line "quoted"\n'.repeat(3_600)
-
-/** An evidence bundle with four decisions, two of them carrying huge fields. */
-function hugeFieldsEvent(): DeliveryEvent {
-  const decisions: Decision[] = [
-    { decision_id: 'dec-1', action_type: 'shell_command', command: 'ls', decision: 'allow', severity: 'low' },
-    {
-      decision_id: 'dec-huge',
-      action_type: 'shell_command',
-      command: HUGE_COMMAND,
-      decision: 'block',
-      severity: 'critical',
-      reason: LONG_REASON,
-      policy_id: 'exfiltration.encoded_payload',
-    },
-    {
-      decision_id: 'dec-reason',
-      action_type: 'file_write',
-      command: 'tee notes.txt',
-      decision: 'require_approval',
-      severity: 'medium',
-      reason: LONG_REASON,
-    },
-    {
-      decision_id: 'dec-4',
-      action_type: 'shell_command',
-      command: 'pwd',
-      decision: 'allow',
-      severity: 'low',
-    },
-  ]
-  return {
-    eventId: 'sess-huge-fields',
-    eventType: 'cavra.evidence_bundle',
-    sessionId: 'sess-huge-fields',
-    severity: 'critical',
-    timestamp: '2026-11-28T14:03:11Z',
-    product: 'CAVRA',
-    fields: { event_type: 'cavra.evidence_bundle', session_id: 'sess-huge-fields', decision_count: 4 },
-    decisionCount: decisions.length,
-    async *decisions() {
-      yield* decisions
-    },
-    view: {
-      title: 'AI agent evidence sess-huge-fields',
-      summary: '',
-      facts: [],
-      highlights: null,
-      references: [],
-    },
-    source: null,
-  }
-}
-
-const MARK = /…\[truncated (\d+) bytes\]$/
-
-/** The kept text and the removed byte count of a shortened value; they add up to the original. */
-function cut(value: unknown): { kept: string; removed: number } {
-  const text = String(value)
-  const match = MARK.exec(text)
-  expect(match, text.slice(-60)).not.toBeNull()
-  return { kept: text.slice(0, match!.index), removed: Number(match![1]) }
-}
 
 const deliver = deliveryTo('splunk', () => ({
   settings: { url_env: 'SPLUNK_URL', token_env: 'SPLUNK_TOKEN', index: 'cavra' },
