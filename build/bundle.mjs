@@ -1,20 +1,27 @@
-// Builds what `bin/run.js` starts: dist/cavra.cjs (oclif and cavra's own code) and, beside
-// it, one file per heavy dependency (dist/vendor/*.cjs), each with a V8 code cache.
+// Builds what `bin/run.js` (and the single binary) start: dist/cavra.cjs (oclif and cavra's own
+// code) and, beside it, one file per heavy dependency (dist/vendor/*.cjs), each with V8 code
+// caches, and dist/manifest.json, which names them.
 //
 // Why bundles: resolving and reading ~100 modules of oclif, zod, undici and cavra itself was
 // a quarter of every run. Why separate dependency files: `--version` or a history query never
 // needs undici, zod or listr2, and a file that is not needed is neither read nor compiled; the
-// bundle asks for them by name when a command first imports them (bin/run.js maps the names).
-// Why CommonJS: Node 20 can feed a V8 code cache only to a classic script (vm.Script
+// bundle asks for them by name when a command first imports them (bin/bundles.js maps the
+// names). Why CommonJS: Node 20 can feed a V8 code cache only to a classic script (vm.Script
 // cachedData), not to an ES module, and the cache halves start-up by skipping the parse and
 // compile of what a run touches. The caches are made here by running representative commands
-// (a dry-run delivery to every connector kind, a store read), so they cover the code those
-// runs execute; a Node whose V8 does not match simply ignores them.
+// of each kind (start-up and help; a dry-run delivery to every connector kind and a refused
+// one; the store readers), so they cover the code those runs execute; the main bundle gets one
+// cache per kind (bin/bundles.js picks it from the command line). A Node whose V8 does not
+// match ignores them.
+//
+// The connector catalog (each provider's kind, category, title and the keys its entries may
+// hold) is computed here from the connector modules and compiled into the bundle, so that
+// checking a configuration file loads only the connectors a command selects (src/config/catalog.ts).
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -33,13 +40,136 @@ export const VENDOR = [
   'hono',
   '@hono/node-server',
 ]
+/** Entry points that replace a dependency's own index (what cavra uses of it, no more). */
+const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(root, 'build', 'zod.cjs') }
+
+/**
+ * zod's messages in its 40-odd other languages are more than half of its bundle, and all of
+ * them are evaluated when zod loads; cavra's messages are English, so `z.locales` keeps `en`.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.cjs$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '..', 'locales', 'en.cjs'), namespace: 'zod-locales' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `"use strict";Object.defineProperty(exports,"__esModule",{value:true});const en=require(${JSON.stringify(args.path)});Object.defineProperty(exports,"en",{enumerable:true,get:function(){return en&&en.__esModule?en.default:en}});`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }))
+  },
+}
+/**
+ * A module of a dependency evaluated only when first used: `exported` names the functions the
+ * importer calls; each forwards to the real module, which esbuild bundles as usual but which
+ * runs (with the Node modules it needs) only on the first call.
+ */
+function lazyModule(name, { importer, request, exported }) {
+  return {
+    name,
+    setup(build) {
+      build.onResolve(
+        { filter: new RegExp(`^${request.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) },
+        (args) =>
+          importer.test(args.importer)
+            ? { path: join(dirname(args.importer), request), namespace: name }
+            : undefined,
+      )
+      build.onLoad({ filter: /.*/, namespace: name }, (args) => {
+        const real = `require(${JSON.stringify(args.path)})`
+        const body =
+          exported === 'default'
+            ? `module.exports=function(...a){return ${real}.apply(this,a)}`
+            : exported
+                .map((key) => `exports.${key}=function(...a){return ${real}.${key}.apply(this,a)}`)
+                .join(';')
+        return { contents: `"use strict";${body}`, loader: 'js', resolveDir: dirname(args.path) }
+      })
+    },
+  }
+}
+
+/**
+ * oclif requires Node modules at load time that a run seldom uses: node:readline (a flag read
+ * from standard input), node:perf_hooks (OCLIF_PERF timings) and node:child_process (the
+ * Windows shell), and its platform check imports wsl-utils, which loads node:child_process
+ * too. Each gets a stand-in that loads the real module on first use; wsl-utils' isWsl comes
+ * from is-wsl, which is where wsl-utils takes it from.
+ */
+const OCLIF_LAZY_BUILTINS = {
+  'node:readline': ['createInterface'],
+  'node:perf_hooks': ['performance', 'PerformanceObserver'],
+  'node:child_process': ['execSync'],
+}
+const oclifLoadsLess = {
+  name: 'oclif-loads-less',
+  setup(build) {
+    const fromOclif = /[\\/]@oclif[\\/]core[\\/]lib[\\/]/
+    build.onResolve({ filter: /^node:(readline|perf_hooks|child_process)$/ }, (args) =>
+      fromOclif.test(args.importer) ? { path: args.path, namespace: 'oclif-lazy-builtin' } : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'oclif-lazy-builtin' }, (args) => ({
+      contents: `"use strict";let m;const real=()=>m??(m=require(${JSON.stringify(args.path)}));${OCLIF_LAZY_BUILTINS[
+        args.path
+      ]
+        .map(
+          (key) =>
+            `Object.defineProperty(exports,${JSON.stringify(key)},{enumerable:true,get:()=>real().${key}})`,
+        )
+        .join(';')}`,
+      loader: 'js',
+    }))
+    build.onResolve({ filter: /^wsl-utils$/ }, (args) =>
+      fromOclif.test(args.importer) ? { path: 'wsl-utils', namespace: 'oclif-wsl-utils' } : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'oclif-wsl-utils' }, () => ({
+      contents: `export { default as isWsl } from 'is-wsl'
+export const powerShellPath = async (...args) => (await import('wsl-utils')).powerShellPath(...args)`,
+      loader: 'js',
+      resolveDir: root,
+    }))
+  },
+}
+
+const VENDOR_PLUGINS = {
+  zod: [
+    zodEnglishOnly,
+    // z.fromJSONSchema, which cavra never calls, builds its tables when zod loads.
+    lazyModule('zod-from-json-schema', {
+      importer: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.cjs$/,
+      request: './from-json-schema.cjs',
+      exported: ['fromJSONSchema'],
+    }),
+  ],
+  undici: [
+    // HTTP/2 (node:http2, with node:tls) is loaded only for a connection that negotiates it;
+    // cavra's dispatchers do not ask for it (allowH2 is off).
+    lazyModule('undici-client-h2', {
+      importer: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/,
+      request: './client-h2.js',
+      exported: 'default',
+    }),
+  ],
+}
+/** The code caches of the main bundle, by kind of command (bin/bundles.js commandFamily). */
+export const FAMILY_CACHES = {
+  deliver: 'cavra.cjs.cache',
+  start: 'cavra.cjs.start.cache',
+  store: 'cavra.cjs.store.cache',
+}
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minify: true,
+  // CAVRA_PROFILE_BUILD=1 keeps names, for CPU profiles that say which function ran.
+  minify: process.env.CAVRA_PROFILE_BUILD !== '1',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   legalComments: 'none',
 }
@@ -49,17 +179,40 @@ export function vendorFile(name) {
 }
 
 /**
- * Writes each output to a temp file renamed into place, and drops the file's old code cache,
+ * The bundle as ASCII: esbuild escapes strings but leaves characters in regular expression
+ * literals as they are. Each is written as `\uXXXX` (surrogate pairs above U+FFFF), which
+ * means the same in a string, a template and a regular expression, so the loader can read
+ * the file as latin1 and get the very string UTF-8 decoding would give.
+ */
+function ascii(contents) {
+  const text = Buffer.from(contents).toString('utf8')
+  const escaped = text.replace(
+    /[^\u0000-\u007f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+  return Buffer.from(escaped, 'latin1')
+}
+
+/**
+ * Writes each output to a temp file renamed into place, and drops the file's old code caches,
  * so a CLI started meanwhile (another test run) reads a whole bundle, never a half-written one.
  */
 async function bundleTo(outfile, options) {
   const result = await build({ ...common, ...options, outfile, write: false })
   for (const file of result.outputFiles) {
     const temp = `${file.path}.${process.pid}.tmp`
-    writeFileSync(temp, file.contents)
-    rmSync(`${file.path}.cache`, { force: true })
+    writeFileSync(temp, ascii(file.contents))
+    for (const cache of [`${file.path}.cache`, `${file.path}.start.cache`, `${file.path}.store.cache`])
+      rmSync(cache, { force: true })
     renameSync(temp, file.path)
   }
+}
+
+/** Each provider's kind, category, title and entry keys, from the compiled connector modules (dist/). */
+async function connectorCatalog() {
+  const { CONNECTORS } = await import(pathToFileURL(join(dist, 'connectors', 'index.js')).href)
+  const { describeConnectors } = await import(pathToFileURL(join(dist, 'config', 'catalog.js')).href)
+  return describeConnectors(CONNECTORS)
 }
 
 export async function buildBundles() {
@@ -71,22 +224,34 @@ export async function buildBundles() {
     external: ['typescript', ...VENDOR],
     // oclif's engine check would require package.json from disk.
     banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING??='1';" },
+    define: { CAVRA_CONNECTOR_CATALOG: JSON.stringify(await connectorCatalog()) },
+    plugins: [oclifLoadsLess],
   })
-  const manifest = {}
+  const vendor = {}
   for (const name of VENDOR) {
+    const entry = VENDOR_ENTRIES[name]
     await bundleTo(join(dist, vendorFile(name)), {
-      stdin: {
-        contents: `module.exports = require(${JSON.stringify(name)})`,
-        resolveDir: root,
-        loader: 'js',
-      },
+      plugins: VENDOR_PLUGINS[name] ?? [],
+      ...(entry
+        ? { entryPoints: [entry] }
+        : {
+            stdin: {
+              contents: `module.exports = require(${JSON.stringify(name)})`,
+              resolveDir: root,
+              loader: 'js',
+            },
+          }),
     })
-    manifest[name] = vendorFile(name)
+    vendor[name] = vendorFile(name)
   }
-  writeFileSync(join(dist, 'vendor', 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  // `--version` is answered from a bundle of its own (build/version.ts), without oclif.
+  await bundleTo(join(dist, 'version.cjs'), { entryPoints: [join(root, 'build', 'version.ts')] })
+  rmSync(join(dist, 'vendor', 'manifest.json'), { force: true })
+  const manifest = { main: 'cavra.cjs', version: 'version.cjs', vendor, node: process.version }
+  writeFileSync(join(dist, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
 }
 
-/** Runs commands that load every bundle, writing the code cache of each file they load. */
+/** Runs commands of each kind, writing the code cache of each file they load. */
 export function buildCodeCaches() {
   const work = mkdtempSync(join(tmpdir(), 'cavra-code-cache-'))
   try {
@@ -110,26 +275,19 @@ export function buildCodeCaches() {
     const config = join(root, 'build', 'code-cache-connectors.yaml')
     const event = join(root, 'examples', 'events', 'siem-event.json')
     const store = join(work, 'metadata.json')
-    const dryRun = run(
-      'integration',
-      'deliver',
-      event,
-      '--dry-run',
-      '--json',
-      '--provider',
-      'splunk,sentinel,datadog,slack,teams,jira,servicenow,webhook',
-      '--config',
-      config,
-    )
-    if (dryRun.status !== 0) throw new Error(`the code-cache run failed:\n${dryRun.stderr}`)
-    // A real delivery that is refused at once (nothing listens on port 9): the transport, the
-    // retry loop, the task list, the evidence and the store's append path.
-    run(
+    // The first run of a kind writes its cache: help, the version line, deliveries, store readers.
+    run('integration', 'deliver', '--help')
+    run('--version')
+    // A real delivery to every connector kind, each refused at once (nothing listens on port
+    // 9): configuration, request building, the transport, the retry loop, the task list, the
+    // evidence and the store's append path; it loads every vendored dependency too.
+    const kinds = ['splunk', 'sentinel', 'datadog', 'slack', 'teams', 'jira', 'servicenow', 'webhook']
+    const refused = run(
       'integration',
       'deliver',
       event,
       '--provider',
-      'refused',
+      kinds.map((kind) => `refused-${kind}`).join(','),
       '--retries',
       '0',
       '--config',
@@ -137,7 +295,22 @@ export function buildCodeCaches() {
       '--metadata-json',
       store,
     )
-    run('release', 'connector-delivery-history', '--metadata-json', store)
+    // Exit 1: every delivery failed, as it should; anything else is a broken build.
+    if (refused.status !== 1)
+      throw new Error(`the code-cache delivery exited ${refused.status}:\n${refused.stderr}`)
+    const dryRun = run(
+      'integration',
+      'deliver',
+      event,
+      '--dry-run',
+      '--json',
+      '--provider',
+      kinds.join(','),
+      '--config',
+      config,
+    )
+    if (dryRun.status !== 0) throw new Error(`the code-cache dry run failed:\n${dryRun.stderr}`)
+    run('release', 'connector-delivery-dashboard', '--metadata-json', store, '--format', 'json')
   } finally {
     rmSync(work, { recursive: true, force: true })
   }

@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # Builds out/cavra: one self-contained executable (Node single executable application).
-# Node 20 runs an embedded main script only as CommonJS, so the bundle is CJS; oclif's
-# optional `require('typescript')` is left out (never reached in production); the banner
-# turns off oclif's engine check (it would require package.json from disk) and sets
-# --liftoff-only so undici's WASM parser does not delay exit.
+# It holds the same bundles and code caches as the npm package (dist/, made by
+# `npm run build`) as assets, and a small main script (build/sea-main.cjs) that starts them as
+# bin/run.js does; the code caches fit because the executable is this very node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -f dist/manifest.json ]; then
+  echo "dist/ is not built: run npm run build first (npm run build:binary does both)." >&2
+  exit 1
+fi
 mkdir -p out
-npx esbuild build/entry.ts --bundle --platform=node --target=node20 --format=cjs --minify \
-  --external:typescript \
-  --banner:js="process.env.OCLIF_DISABLE_ENGINE_WARNING??='1';require('node:v8').setFlagsFromString('--liftoff-only');" \
-  --log-level=warning \
-  --outfile=out/cavra.cjs
-node --experimental-sea-config sea-config.json
+npx esbuild build/sea-main.cjs --bundle --platform=node --target=node20 --format=cjs --minify \
+  --log-level=warning --outfile=out/sea-main.cjs
+# Every bundle, code cache and the manifest of dist/, under their names in dist/.
+node -e '
+  const { readdirSync } = require("node:fs")
+  const assets = {}
+  for (const dir of ["", "vendor/"])
+    for (const name of readdirSync(`dist/${dir}`))
+      if (/\.cjs(\.\w+)?\.cache$|\.cjs$|^manifest\.json$/.test(name)) assets[dir + name] = `dist/${dir}${name}`
+  const config = {
+    main: "out/sea-main.cjs",
+    output: "out/sea-prep.blob",
+    disableExperimentalSEAWarning: true,
+    useCodeCache: false,
+    assets,
+  }
+  process.stdout.write(JSON.stringify(config, null, 2))
+' > out/sea-config.json
+node --experimental-sea-config out/sea-config.json
 cp "$(command -v node)" out/cavra
 chmod u+w out/cavra
 npx postject out/cavra NODE_SEA_BLOB out/sea-prep.blob \

@@ -19,6 +19,19 @@ export abstract class CavraCommand extends Command {
     await super.init()
   }
 
+  /**
+   * The --json document. oclif colours it token by token through regular expressions, which
+   * takes seconds for a large history or dashboard; without a JSON colour theme that gives
+   * back exactly `JSON.stringify(json, null, 2)`, which is written directly.
+   */
+  override logJson(json: unknown): void {
+    if (this.config.theme?.json) {
+      super.logJson(json)
+      return
+    }
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
   /** A warning on stderr (never on stdout, which --json keeps for the document). */
   protected note(message: string): void {
     const text = this.redactor.scrub(message)

@@ -33,17 +33,19 @@ export interface CommandDelivery {
 
 export abstract class DeliveryCommand extends CavraCommand {
   protected async deliver(flags: DeliveryFlags, delivery: CommandDelivery): Promise<void> {
+    const json = this.jsonEnabled()
+    const dryRun = flags['dry-run'] === true
+    // The task list (listr2) shows nothing under --json or in a dry run: it is not even loaded.
+    const showProgress = !json && !dryRun
     const [{ runDelivery }, { DELIVERY_KINDS }, { configPathFrom }, { parseProviderFlags }, progress] =
       await Promise.all([
         import('../flow/run-delivery.js'),
         import('../flow/delivery-kinds.js'),
         import('../config/load.js'),
         import('../config/select.js'),
-        import('./progress.js'),
+        showProgress ? import('./progress.js') : undefined,
       ])
     const kind = DELIVERY_KINDS[delivery.kind]
-    const json = this.jsonEnabled()
-    const dryRun = flags['dry-run'] === true
     let printed = 0
     const summary = await runDelivery(
       {
@@ -59,7 +61,7 @@ export abstract class DeliveryCommand extends CavraCommand {
         dryRun,
         env: process.env,
         redactor: this.redactor,
-        runner: json || dryRun ? undefined : progress.taskListRunner((job) => job.connector.name),
+        runner: progress?.taskListRunner((job) => job.connector.name),
         warn: (message) => this.note(message),
       },
       (delivered) => {

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { z } from 'zod'
+import type { Category } from '../common/category.js'
 import { ConfigError } from '../common/errors.js'
 import { jsonPath } from '../common/zod-issues.js'
 import { commonSettings } from '../connectors/shared/settings.js'
-import type { AnyConnector } from '../connectors/types.js'
+import type { AnyConnector, ConnectorInfo } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
 import { rawEntryShape } from './entry-shape.js'
 
@@ -14,13 +15,29 @@ export interface ConnectorEntry {
   name: string
   provider: string
   enabled: boolean
+  category: Category
   raw: Record<string, unknown>
+  /**
+   * The provider's module. For an entry of the on-demand registry it is there once
+   * `loadSelected` has loaded it; reading it before is a bug, and throws.
+   */
   definition: AnyConnector
+  /** The provider as the on-demand registry describes it. */
+  info?: ConnectorInfo
 }
+
+/**
+ * The providers a configuration is checked against: their modules (every setting is then
+ * checked at once), or their descriptions (`ConnectorInfo`), which check key names only; the
+ * modules of the connectors a command selects are then loaded and checked by `loadSelected`.
+ */
+export type ConnectorRegistry = ReadonlyMap<string, AnyConnector | ConnectorInfo>
 
 export interface ConnectorConfig {
   path: string
   entries: ConnectorEntry[]
+  /** Where the entries are in the file, as messages name it: `$.connectors` (the default), `$.providers` or `$`. */
+  base?: string
 }
 
 export const DEFAULT_CONFIG_PATH = '.cavra/connectors.json'
@@ -38,7 +55,7 @@ export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv)
 
 export async function loadConnectorConfig(
   path: string,
-  registry: ReadonlyMap<string, AnyConnector>,
+  registry: ConnectorRegistry,
 ): Promise<ConnectorConfig> {
   let text: string
   try {
@@ -56,7 +73,7 @@ export async function loadConnectorConfig(
     )
   }
   const document = await parseDocument(path, text)
-  return { path, entries: validateDocument(path, document, registry) }
+  return { path, ...validateDocument(path, document, registry) }
 }
 
 async function parseDocument(path: string, text: string): Promise<unknown> {
@@ -89,8 +106,8 @@ function lineAndColumn(text: string, index: number): { line: number; column: num
 function validateDocument(
   path: string,
   document: unknown,
-  registry: ReadonlyMap<string, AnyConnector>,
-): ConnectorEntry[] {
+  registry: ConnectorRegistry,
+): { entries: ConnectorEntry[]; base: string } {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(`${path}: expected an object with a "connectors" map.`, [`See ${EXAMPLE_CONFIG}.`])
   }
@@ -131,22 +148,91 @@ function validateDocument(
       )
       continue
     }
-    const schema = entrySchema(definition)
-    const parsed = schema.safeParse(raw, { reportInput: true })
-    if (!parsed.success) {
-      const allowed = Object.keys(schema.shape)
-      for (const issue of parsed.error.issues) problems.push(describeEntryIssue(name, where, issue, allowed))
+    if (!isModule(definition)) {
+      // Only the key names here; the values are checked once the connector is selected.
+      const unknown = Object.keys(raw).filter((key) => !definition.keys.includes(key))
+      if (unknown.length > 0) {
+        problems.push(unknownKeys(name, where, unknown, [...definition.keys]))
+        continue
+      }
+      entries.push(
+        unloadedEntry({ name, provider, enabled, category: definition.category, raw, info: definition }),
+      )
       continue
     }
-    entries.push({ name, provider, enabled, raw, definition })
+    const entryProblems = checkEntry(name, where, raw, definition)
+    if (entryProblems.length > 0) {
+      problems.push(...entryProblems)
+      continue
+    }
+    entries.push({ name, provider, enabled, category: definition.category, raw, definition })
   }
+  throwProblems(path, problems)
+  return { entries, base }
+}
+
+function isModule(known: AnyConnector | ConnectorInfo): known is AnyConnector {
+  return 'settings' in known
+}
+
+/** Every problem of one entry against the provider's schema, in the words of the configuration errors. */
+function checkEntry(
+  name: string,
+  where: string,
+  raw: Record<string, unknown>,
+  definition: AnyConnector,
+): string[] {
+  const schema = entrySchema(definition)
+  const parsed = schema.safeParse(raw, { reportInput: true })
+  if (parsed.success) return []
+  const allowed = Object.keys(schema.shape)
+  return parsed.error.issues.map((issue) => describeEntryIssue(name, where, issue, allowed))
+}
+
+function throwProblems(path: string, problems: readonly string[]): void {
   if (problems.length > 0) {
     throw new ConfigError(
       `${path}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join('\n  - ')}`}`,
       [`Compare with ${EXAMPLE_CONFIG} and the JSON Schema beside it.`],
     )
   }
-  return entries
+}
+
+/**
+ * Loads the modules of the selected connectors (the registry loads on demand) and checks
+ * their entries against the full schema: every value, as `loadConnectorConfig` checks each
+ * entry when the registry holds the modules themselves.
+ */
+export async function loadSelected(
+  config: ConnectorConfig,
+  entries: readonly ConnectorEntry[],
+): Promise<void> {
+  const pending = entries.filter((entry) => !isLoaded(entry))
+  const definitions = await Promise.all(pending.map((entry) => entry.info!.load()))
+  const problems: string[] = []
+  for (const [index, entry] of pending.entries()) {
+    const definition = definitions[index]!
+    const where = `${config.base ?? '$.connectors'}${jsonPath([entry.name], '')}`
+    problems.push(...checkEntry(entry.name, where, entry.raw, definition))
+    Object.defineProperty(entry, 'definition', { value: definition, writable: true, configurable: true })
+  }
+  throwProblems(config.path, problems)
+}
+
+/** An entry of the on-demand registry, its module not loaded yet. */
+function unloadedEntry(fields: Omit<ConnectorEntry, 'definition'>): ConnectorEntry {
+  const entry = { ...fields } as ConnectorEntry
+  Object.defineProperty(entry, 'definition', {
+    configurable: true,
+    get() {
+      throw new Error(`connector ${fields.name}: its module is read before loadSelected loaded it`)
+    },
+  })
+  return entry
+}
+
+function isLoaded(entry: ConnectorEntry): boolean {
+  return Object.getOwnPropertyDescriptor(entry, 'definition')?.get === undefined
 }
 
 const entrySchemas = new WeakMap<AnyConnector, z.ZodObject>()
@@ -178,14 +264,16 @@ export function settingsSchema(definition: AnyConnector): z.ZodObject {
 }
 
 function describeEntryIssue(name: string, where: string, issue: z.core.$ZodIssue, allowed: string[]): string {
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => `connector ${name}: unknown key "${key}" at ${where}${hint(key, allowed)}`)
-      .join('; ')
-  }
+  if (issue.code === 'unrecognized_keys') return unknownKeys(name, where, issue.keys, allowed)
   const at = jsonPath(issue.path, where)
   const key = issue.path.length > 0 ? `key ${String(issue.path[0])}` : 'entry'
   return `connector ${name}: ${key} at ${at}: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`
+}
+
+function unknownKeys(name: string, where: string, keys: readonly string[], allowed: string[]): string {
+  return keys
+    .map((key) => `connector ${name}: unknown key "${key}" at ${where}${hint(key, allowed)}`)
+    .join('; ')
 }
 
 function hint(value: string, candidates: string[]): string {

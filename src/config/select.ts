@@ -48,7 +48,7 @@ export function selectConnectors(
   requested: readonly string[],
   rule: SelectionRule,
 ): ConnectorEntry[] {
-  const fits = (entry: ConnectorEntry) => rule.categories.includes(entry.definition.category)
+  const fits = (entry: ConnectorEntry) => rule.categories.includes(entry.category)
   const allowed = (entry: ConnectorEntry) => !rule.kinds || rule.kinds.allowed.includes(entry.provider)
   const usable = config.entries.filter((entry) => entry.enabled && fits(entry) && allowed(entry))
   if (requested.length === 0 || requested.includes('all')) {
@@ -87,7 +87,7 @@ export function selectConnectors(
       if (!fits(entry)) {
         if (byName) {
           problems.push(
-            `connector "${entry.name}" is ${/^[aeiou]/.test(entry.definition.category) ? 'an' : 'a'} ${entry.definition.category} connector; ${rule.command} sends only to ${rule.categories.join(', ')} connectors`,
+            `connector "${entry.name}" is ${/^[aeiou]/.test(entry.category) ? 'an' : 'a'} ${entry.category} connector; ${rule.command} sends only to ${rule.categories.join(', ')} connectors`,
           )
         }
         continue
@@ -136,6 +136,7 @@ function prepareOne(
   entry: ConnectorEntry,
   env: NodeJS.ProcessEnv,
 ): PreparedConnector {
+  // Selected entries of the on-demand registry are loaded (loadSelected) before this.
   const { definition } = entry
   const secrets: string[] = [...definition.secrets, ...(definition.urlIsSecret ? ['url'] : [])]
   const where = `${config.path}: connector ${entry.name}`

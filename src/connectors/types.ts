@@ -79,6 +79,19 @@ export function defineConnector<Shape extends z.ZodRawShape, Config>(
   return definition
 }
 
+/**
+ * What a configuration file is checked against before a provider's module is loaded: its
+ * kind, category and title, and every key its entries may hold (each setting with its `_env`
+ * and `_file` forms, in the order of its schema). `load` brings the module itself.
+ */
+export interface ConnectorInfo {
+  provider: string
+  category: Category
+  title: string
+  keys: readonly string[]
+  load(): Promise<AnyConnector>
+}
+
 /** A connector chosen for a command, with its settings resolved and validated. */
 export interface PreparedConnector {
   name: string

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import { rootCertificates } from 'node:tls'
 import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici'
 import { ConfigError } from '../common/errors.js'
 import { VERSION } from '../common/version.js'
@@ -185,6 +184,8 @@ async function createDispatcher(caFile: string | undefined): Promise<EnvHttpProx
         'Use a PEM file (-----BEGIN CERTIFICATE----- blocks).',
       ])
     }
+    // node:tls is loaded here, for a ca_file, or by undici for an https:// URL: not for every run.
+    const { rootCertificates } = await import('node:tls')
     ca = [...rootCertificates, pem]
   }
   const tls = ca ? { ca } : undefined

@@ -148,9 +148,15 @@ export class DecisionDigest {
     ) {
       this.highestSeverity = decision.severity
     }
-    this.top.push({ decision, order })
-    this.top.sort(compareImportance)
-    if (this.top.length > this.keep) this.top.pop()
+    const entry = { decision, order }
+    const top = this.top
+    // Kept in order of importance; a decision that ranks below a full list is not kept.
+    if (top.length >= this.keep && (this.keep === 0 || compareImportance(entry, top[top.length - 1]!) >= 0))
+      return
+    let at = top.length
+    while (at > 0 && compareImportance(entry, top[at - 1]!) < 0) at--
+    top.splice(at, 0, entry)
+    if (top.length > this.keep) top.pop()
   }
 
   mostImportant(): Decision[] {

@@ -1,5 +1,5 @@
 import { InputError } from '../common/errors.js'
-import { type Severity, severityRank } from '../common/severity.js'
+import { isSeverity, type Severity, severityRank } from '../common/severity.js'
 import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf, scanErrorToInputError } from './artifact.js'
 import {
@@ -10,7 +10,14 @@ import {
   identityFromFields,
 } from './event.js'
 import { decisionSchema, type EventHeader, eventHeaderSchema } from './input-schema.js'
-import { JsonScanError, readDecisions, type ScannedEvent, scanEvents } from './json-scan.js'
+import {
+  type DecisionVisitor,
+  JsonScanError,
+  readDecisions,
+  type ScannedEvent,
+  scanEvents,
+  scanEventsExactly,
+} from './json-scan.js'
 import { buildView } from './views.js'
 
 /**
@@ -26,23 +33,49 @@ export interface EventFileSummary {
   warnings: string[]
 }
 
+/**
+ * What validating a file learnt that delivering it reuses: the digest of each event's
+ * decisions (for the first events of a file), so they are not parsed again just for that.
+ */
+const validated = new WeakMap<Artifact, Map<number, DecisionDigest>>()
+/** Events whose digests validation keeps for delivery; a few decisions each, whatever the file's size. */
+const KEPT_DIGESTS = 256
+
 export async function validateEventFile(artifact: Artifact): Promise<EventFileSummary> {
+  try {
+    return await validate(artifact, scanEvents)
+  } catch {
+    // The quick reading stops at the first thing wrong, which is not always the first thing
+    // the token parser meets; the file is read again that way, for the very same error.
+  }
+  return validate(artifact, scanEventsExactly)
+}
+
+async function validate(
+  artifact: Artifact,
+  scan: (file: string, onDecision: DecisionVisitor) => AsyncIterable<ScannedEvent>,
+): Promise<EventFileSummary> {
   const summary: EventFileSummary = { events: 0, decisions: 0, warnings: [] }
   const highest = new Map<number, Severity>()
+  const digests = new Map<number, DecisionDigest>()
+  const digestOf = (index: number) => {
+    let digest = digests.get(index)
+    if (!digest) {
+      digest = new DecisionDigest()
+      digests.set(index, digest)
+    }
+    return digest
+  }
   await withScanErrors(artifact, async () => {
     const checkDecision = (event: DecisionOwner, decision: unknown, position: number) => {
-      const parsed = decisionSchema.safeParse(decision, { reportInput: true })
-      if (!parsed.success) {
-        const base = `${eventBase(event)}.decisions[${position}]`
-        throw invalid(artifact, event.line, parsed.error.issues[0]!, base)
-      }
+      const severity = decisionSeverity(artifact, event, decision, position)
       summary.decisions++
-      const severity = parsed.data.severity
       const current = highest.get(event.index)
       if (severity && (!current || severityRank(severity) > severityRank(current)))
         highest.set(event.index, severity)
+      if (event.index < KEPT_DIGESTS) digestOf(event.index).add(decision as Decision)
     }
-    for await (const event of scanEvents(artifact.file, checkDecision)) {
+    for await (const event of scan(artifact.file, checkDecision)) {
       const header = parseHeader(artifact, event)
       for (const [position, decision] of (header.decisions ?? []).entries())
         checkDecision(event, decision, position)
@@ -56,12 +89,50 @@ export async function validateEventFile(artifact: Artifact): Promise<EventFileSu
         )
       }
       highest.delete(event.index)
+      if (event.index < KEPT_DIGESTS) digestOf(event.index)
     }
   })
+  validated.set(artifact, digests)
   return summary
 }
 
+const DECISION_KINDS: ReadonlySet<unknown> = new Set(['allow', 'block', 'require_approval'])
+const DECISION_TEXTS = ['timestamp', 'action_type', 'command', 'reason', 'policy_id'] as const
+
+/**
+ * A decision's severity once it is known to fit `decisionSchema`. The fields cavra reads are
+ * checked directly; only a decision that does not plainly fit goes through the schema, which
+ * decides, and names the problem.
+ */
+function decisionSeverity(
+  artifact: Artifact,
+  event: DecisionOwner,
+  decision: unknown,
+  position: number,
+): Severity | undefined {
+  if (decision !== null && typeof decision === 'object' && !Array.isArray(decision)) {
+    const d = decision as Record<string, unknown>
+    const id = d.decision_id
+    const severity = d.severity
+    if (
+      (id === undefined || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) &&
+      (d.decision === undefined || DECISION_KINDS.has(d.decision)) &&
+      (severity === undefined || isSeverity(severity)) &&
+      DECISION_TEXTS.every((key) => d[key] === undefined || typeof d[key] === 'string')
+    ) {
+      return severity as Severity | undefined
+    }
+  }
+  const parsed = decisionSchema.safeParse(decision, { reportInput: true })
+  if (!parsed.success) {
+    const base = `${eventBase(event)}.decisions[${position}]`
+    throw invalid(artifact, event.line, parsed.error.issues[0]!, base)
+  }
+  return parsed.data.severity
+}
+
 export async function* readEventFile(artifact: Artifact): AsyncGenerator<DeliveryEvent> {
+  const known = validated.get(artifact)
   const digests = new Map<number, DecisionDigest>()
   const digestOf = (index: number) => {
     let digest = digests.get(index)
@@ -71,15 +142,23 @@ export async function* readEventFile(artifact: Artifact): AsyncGenerator<Deliver
     }
     return digest
   }
-  const scanned = scanEvents(artifact.file, (event, decision) =>
-    digestOf(event.index).add(decision as Decision),
+  const isKnown = (index: number) => known?.has(index) === true
+  const scanned = scanEvents(
+    artifact.file,
+    (event, decision) => {
+      if (!isKnown(event.index)) digestOf(event.index).add(decision as Decision)
+    },
+    { skipDecisionsOf: isKnown },
   )
   for await (const event of scanned) {
     const header = eventHeaderSchema.parse(event.fields)
-    const digest = digestOf(event.index)
-    digests.delete(event.index)
     const inline = (header.decisions ?? []) as Decision[]
-    for (const decision of inline) digest.add(decision)
+    let digest = known?.get(event.index)
+    if (!digest) {
+      digest = digestOf(event.index)
+      for (const decision of inline) digest.add(decision)
+    }
+    digests.delete(event.index)
     const range = event.decisions
     const decisions = range
       ? () => readDecisions(artifact.file, range) as AsyncIterable<Decision>

@@ -7,6 +7,7 @@ import {
   TokenParserError,
   TokenType,
 } from '@streamparser/json'
+import { FastScanFailure, fastReadDecisions, fastScanEvents, parseElement } from './json-fast-scan.js'
 
 /**
  * Streaming reader for event files: one JSON object, a JSON array of objects, or JSON Lines.
@@ -15,6 +16,11 @@ import {
  * `onDecision` one at a time and its byte range is remembered, so connectors can stream it
  * again later (`readDecisions`). Memory therefore stays bounded by the largest single
  * decision, not by the size of the file.
+ *
+ * A well-formed file is read by the quick scanner (json-fast-scan.ts), which leaves building
+ * values to `JSON.parse`. Should it give up (a malformed file, or one it does not read), the
+ * token-by-token parser below reads the file from the start instead, passing over what was
+ * already handed on, so the caller sees the same values either way, and the exact error.
  */
 
 export interface ByteRange {
@@ -67,7 +73,82 @@ export const MAX_JSON_DEPTH = 256
 
 const CHUNK_BYTES = 64 * 1024
 
-export async function* scanEvents(file: string, onDecision?: DecisionVisitor): AsyncGenerator<ScannedEvent> {
+export interface ScanOptions {
+  /**
+   * Events whose decisions the caller already knows (from an earlier pass over the same
+   * file, which checked them): the quick scanner finds their range and counts them without
+   * parsing them, and `onDecision` may not hear of them.
+   */
+  skipDecisionsOf?: (eventIndex: number) => boolean
+}
+
+export async function* scanEvents(
+  file: string,
+  onDecision?: DecisionVisitor,
+  options: ScanOptions = {},
+): AsyncGenerator<ScannedEvent> {
+  const ready: ScannedEvent[] = []
+  let current = { index: 0, line: 1, layout: 'object' as 'object' | 'array' }
+  let visits = 0
+  let yielded = 0
+  const skip = options.skipDecisionsOf
+  try {
+    const scan = fastScanEvents(
+      file,
+      {
+        eventStart(index, line, layout) {
+          current = { index, line, layout }
+          visits = 0
+        },
+        decision(value, position) {
+          visits++
+          onDecision?.(current, value, position)
+        },
+        eventEnd(fields, decisions) {
+          ready.push({ ...current, fields, decisions })
+        },
+      },
+      {
+        maxDepth: MAX_JSON_DEPTH,
+        // Every decision is parsed (and so checked) unless the caller knows it already.
+        parseDecisionsOf: (index) => !skip?.(index),
+      },
+    )
+    for await (const _ of scan) {
+      while (ready.length > 0) {
+        yielded++
+        yield ready.shift()!
+      }
+    }
+    return
+  } catch (error) {
+    if (!(error instanceof FastScanFailure)) throw error
+  }
+  // Events read whole before the quick scanner gave up are handed on; the token parser
+  // takes over after them, and after the decisions of the next event already visited.
+  while (ready.length > 0) {
+    yielded++
+    yield ready.shift()!
+  }
+  const resume = yielded
+  const visited = visits
+  const visitor: DecisionVisitor | undefined = onDecision
+    ? (event, decision, position) => {
+        if (event.index < resume) return
+        if (event.index === resume && position < visited) return
+        onDecision(event, decision, position)
+      }
+    : undefined
+  for await (const event of scanEventsExactly(file, visitor)) {
+    if (event.index >= resume) yield event
+  }
+}
+
+/** The token-by-token reading of an event file: slower, and exact about every error. */
+export async function* scanEventsExactly(
+  file: string,
+  onDecision?: DecisionVisitor,
+): AsyncGenerator<ScannedEvent> {
   const ready: ScannedEvent[] = []
   const scanner = new EventScanner(onDecision, (event) => ready.push(event))
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
@@ -80,6 +161,28 @@ export async function* scanEvents(file: string, onDecision?: DecisionVisitor): A
 
 /** Streams the elements of one `decisions` array found by `scanEvents`. */
 export async function* readDecisions(file: string, range: ByteRange): AsyncGenerator<unknown> {
+  if (range.end <= range.start) return
+  let yielded = 0
+  try {
+    for await (const { data, starts, ends } of fastReadDecisions(file, range, MAX_JSON_DEPTH)) {
+      for (let i = 0; i < starts.length; i++) {
+        const value = parseElement(data, starts[i]!, ends[i]!)
+        yielded++
+        yield value
+      }
+    }
+    return
+  } catch (error) {
+    if (!(error instanceof FastScanFailure)) throw error
+  }
+  let position = 0
+  for await (const value of readDecisionsExactly(file, range)) {
+    if (position++ >= yielded) yield value
+  }
+}
+
+/** The token-by-token reading of one `decisions` array. */
+export async function* readDecisionsExactly(file: string, range: ByteRange): AsyncGenerator<unknown> {
   if (range.end <= range.start) return
   const ready: unknown[] = []
   const tokenizer = new Tokenizer()

@@ -1,6 +1,6 @@
-import { loadConnectorConfig } from '../config/load.js'
+import { connectorCatalog } from '../config/catalog.js'
+import { loadConnectorConfig, loadSelected } from '../config/load.js'
 import { prepareConnectors, type SelectionRule, selectConnectors } from '../config/select.js'
-import { REGISTRY } from '../connectors/index.js'
 import type { PreparedConnector } from '../connectors/types.js'
 import { assertEvidenceDir, writeEvidence } from '../delivery/evidence.js'
 import type { DeliveryResult } from '../delivery/evidence-types.js'
@@ -78,8 +78,10 @@ export async function runDelivery(
   onDelivered: (delivered: Delivered) => void | Promise<void>,
 ): Promise<DeliverySummary> {
   const deadline = new Deadline(plan.deadlineMs)
-  const config = await loadConnectorConfig(plan.configPath, REGISTRY)
+  // Every entry's keys are checked; only the selected connectors are loaded and checked whole.
+  const config = await loadConnectorConfig(plan.configPath, await connectorCatalog())
   const selected = selectConnectors(config, plan.providers, plan.rule)
+  await loadSelected(config, selected)
   const connectors = prepareConnectors(config, selected, plan.env)
   for (const connector of connectors) {
     for (const secret of connector.secretValues) plan.redactor.addSecret(secret)

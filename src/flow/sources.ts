@@ -1,33 +1,26 @@
 import { InputError } from '../common/errors.js'
 import type { SelectionRule } from '../config/select.js'
 import type { PreparedConnector } from '../connectors/types.js'
-import { type Artifact, nameOf, openArtifact } from '../events/artifact.js'
-import {
-  buildPublication,
-  ENDPOINT_PROVIDERS,
-  type EndpointProvider,
-  type ExportManifest,
-  readExportManifest,
-} from '../events/endpoint-export.js'
+import type { Artifact } from '../events/artifact.js'
+import type { EndpointProvider, ExportManifest } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
-import { readEventFile, validateEventFile } from '../events/integration-event.js'
-import {
-  promotionEvent,
-  promotionExecutionSchema,
-  readReleaseArtifact,
-  rollbackEvent,
-  rollbackExecutionSchema,
-} from '../events/release.js'
 import { DELIVERY_KINDS } from './delivery-kinds.js'
 import type { EventSource } from './run-delivery.js'
 
-/** The inputs of each delivery kind, opened and validated completely before anything is sent. */
+/**
+ * The inputs of each delivery kind, opened and validated completely before anything is sent.
+ * Each kind loads only its own readers.
+ */
 
 /**
  * An event file: one object, a JSON array or JSON Lines (`-` for standard input, or for
  * `stdin` when given: the HTTP API spools a request's event through the same path).
  */
 export async function integrationEvents(input: string, stdin?: NodeJS.ReadableStream): Promise<EventSource> {
+  const [{ openArtifact }, { readEventFile, validateEventFile }] = await Promise.all([
+    import('../events/artifact.js'),
+    import('../events/integration-event.js'),
+  ])
   const artifact = await openArtifact(input, stdin)
   try {
     const summary = await validateEventFile(artifact)
@@ -45,6 +38,10 @@ export async function integrationEvents(input: string, stdin?: NodeJS.ReadableSt
 
 /** A promotion or rollback execution, delivered as one audit event. */
 export async function releaseEvents(input: string, kind: 'promotion' | 'rollback'): Promise<EventSource> {
+  const [
+    { openArtifact },
+    { promotionEvent, promotionExecutionSchema, readReleaseArtifact, rollbackEvent, rollbackExecutionSchema },
+  ] = await Promise.all([import('../events/artifact.js'), import('../events/release.js')])
   const artifact = await openArtifact(input)
   try {
     const event =
@@ -79,6 +76,8 @@ export async function endpointExport(manifestPath: string): Promise<EndpointExpo
       'deliver-endpoint-export needs the manifest file itself: its folder holds the export files.',
     )
   }
+  const [{ nameOf, openArtifact }, { buildPublication, ENDPOINT_PROVIDERS, readExportManifest }] =
+    await Promise.all([import('../events/artifact.js'), import('../events/endpoint-export.js')])
   const artifact = await openArtifact(manifestPath)
   const manifest = await readExportManifest(artifact).catch(async (error) => {
     await artifact.dispose()

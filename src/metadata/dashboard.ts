@@ -85,9 +85,8 @@ export function buildDashboard(
   rows: readonly (DeliveryRow | PublicationRow)[],
   options: DashboardOptions,
 ): Dashboard {
-  const inWindow = options.since
-    ? rows.filter((row) => Date.parse(row.created_at) >= options.since!.getTime())
-    : [...rows]
+  const since = options.since?.getTime()
+  const inWindow = since === undefined ? rows : rows.filter((row) => Date.parse(row.created_at) >= since)
   const records = new Map<string, RecordSummary>()
   for (const row of inWindow) records.set(row.session_id, row.record)
   const event_types: Record<string, number> = {}
@@ -136,10 +135,22 @@ export function buildDashboard(
 }
 
 function providerHealth(provider: string, rows: readonly DeliveryRow[]): ProviderHealth {
-  const succeeded = rows.filter((row) => row.success).length
-  const durations = rows.map((row) => row.duration_ms).filter((ms): ms is number => ms !== null)
+  let succeeded = 0
+  let attempts = 0
+  let lastSuccess: string | undefined
+  let lastFailure: string | undefined
+  const durations: number[] = []
+  for (const row of rows) {
+    if (row.success) {
+      succeeded++
+      lastSuccess ??= row.created_at
+    } else lastFailure ??= row.created_at
+    attempts += row.attempt_count
+    if (row.duration_ms !== null) durations.push(row.duration_ms)
+  }
   const streak = leadingFailures(rows)
   const recent = rows.slice(0, RECENT_WINDOW)
+  const sorted = ascending(durations)
   return {
     provider,
     provider_type: rows[0]?.provider_type ?? provider,
@@ -147,15 +158,22 @@ function providerHealth(provider: string, rows: readonly DeliveryRow[]): Provide
     succeeded,
     failed: rows.length - succeeded,
     success_rate: rate(succeeded, rows.length),
-    attempt_count: rows.reduce((sum, row) => sum + row.attempt_count, 0),
-    p50_duration_ms: percentile(durations, 50),
-    p95_duration_ms: percentile(durations, 95),
+    attempt_count: attempts,
+    p50_duration_ms: nearestRank(sorted, 50),
+    p95_duration_ms: nearestRank(sorted, 95),
     last_delivery_at: rows[0]?.created_at ?? null,
-    last_success_at: rows.find((row) => row.success)?.created_at ?? null,
-    last_failure_at: rows.find((row) => !row.success)?.created_at ?? null,
+    last_success_at: lastSuccess ?? null,
+    last_failure_at: lastFailure ?? null,
     failure_streak: streak,
     state: streak > 0 ? 'failing' : recent.some((row) => !row.success) ? 'degraded' : 'healthy',
   }
+}
+
+/** Each (connector, event) in order of its latest delivery: that delivery, and the failures it heads. */
+interface PairState {
+  latest: DeliveryRow | PublicationRow
+  streak: number
+  counting: boolean
 }
 
 function openAlerts(
@@ -164,12 +182,46 @@ function openAlerts(
   kind: DashboardOptions['kind'],
 ): Alert[] {
   const alerts: Alert[] = []
-  const byPair = groupBy(rows, (row) => `${row.provider}\u0000${row.event_id}`)
-  for (const list of byPair.values()) {
-    const latest = list[0]!
+  // Only a (connector, event) with a failure can hold an alert; a store holds millions of rows
+  // and few failures, so those pairs are found first, without building a key per row.
+  const failing = new Map<string, Set<string>>()
+  for (const row of rows) {
+    if (row.success) continue
+    let events = failing.get(row.provider)
+    if (!events) {
+      events = new Set()
+      failing.set(row.provider, events)
+    }
+    events.add(row.event_id)
+  }
+  const pairs: PairState[] = []
+  const byConnector = new Map<string, Map<string, PairState>>()
+  for (const row of rows) {
+    if (failing.get(row.provider)?.has(row.event_id) !== true) continue
+    let events = byConnector.get(row.provider)
+    if (!events) {
+      events = new Map()
+      byConnector.set(row.provider, events)
+    }
+    let pair = events.get(row.event_id)
+    if (!pair) {
+      pair = { latest: row, streak: 0, counting: true }
+      events.set(row.event_id, pair)
+      pairs.push(pair)
+    }
+    if (pair.counting) {
+      if (row.success) pair.counting = false
+      else pair.streak++
+    }
+  }
+  const connectorStreaks = new Map<string, number>()
+  for (const { latest, streak: eventStreak } of pairs) {
     if (latest.success) continue
-    const eventStreak = leadingFailures(list)
-    const connectorStreak = leadingFailures(byProvider.get(latest.provider) ?? [])
+    let connectorStreak = connectorStreaks.get(latest.provider)
+    if (connectorStreak === undefined) {
+      connectorStreak = leadingFailures(byProvider.get(latest.provider) ?? [])
+      connectorStreaks.set(latest.provider, connectorStreak)
+    }
     const streak = Math.max(eventStreak, connectorStreak)
     const isRollback = /rollback/.test(latest.event_type)
     const exportId = 'export_id' in latest ? latest.export_id : undefined
@@ -229,8 +281,16 @@ function leadingFailures(rows: readonly DeliveryRow[]): number {
 
 /** Nearest-rank percentile. */
 export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
+  return nearestRank(ascending(values), p)
+}
+
+/** Numbers in ascending order (a typed array sorts numbers natively, without a comparator). */
+function ascending(values: readonly number[]): Float64Array {
+  return Float64Array.from(values).sort()
+}
+
+function nearestRank(sorted: Float64Array, p: number): number | null {
+  if (sorted.length === 0) return null
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length))
   return sorted[rank - 1]!
 }

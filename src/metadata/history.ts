@@ -49,10 +49,9 @@ export interface PublicationRow extends DeliveryRow {
 
 /** Rows of every item of the given kinds, newest first. */
 export function deliveryRows(items: Iterable<StoreItem>, kinds: readonly string[]): DeliveryRow[] {
-  const rows: DeliveryRow[] = []
-  let order = 0
-  for (const item of items) rows.push(...rowsOf(item, order++, kinds))
-  return rows.sort(newestFirst)
+  const rows = new RowCollector(kinds)
+  for (const item of items) rows.add(item)
+  return rows.newestFirst()
 }
 
 /** The same over a stream of items: the store is never held in memory, only the rows. */
@@ -60,10 +59,37 @@ export async function collectDeliveryRows(
   items: AsyncIterable<StoreItem>,
   kinds: readonly string[],
 ): Promise<DeliveryRow[]> {
-  const rows: DeliveryRow[] = []
-  let order = 0
-  for await (const item of items) rows.push(...rowsOf(item, order++, kinds))
-  return rows.sort(newestFirst)
+  const rows = new RowCollector(kinds)
+  for await (const item of items) rows.add(item)
+  return rows.newestFirst()
+}
+
+/**
+ * Rows as items pass, with each row's time parsed once: sorting a store's worth of rows by
+ * `newestFirst` would parse two dates per comparison.
+ */
+class RowCollector {
+  private readonly rows: DeliveryRow[] = []
+  private readonly times: number[] = []
+  private order = 0
+
+  constructor(private readonly kinds: readonly string[]) {}
+
+  add(item: StoreItem): void {
+    for (const row of rowsOf(item, this.order++, this.kinds)) {
+      this.rows.push(row)
+      this.times.push(Date.parse(row.created_at) || 0)
+    }
+  }
+
+  /** The order `rows.sort(newestFirst)` gives: newest first, later in the store first, then as read. */
+  newestFirst(): DeliveryRow[] {
+    const { rows, times } = this
+    const index = new Uint32Array(rows.length)
+    for (let i = 0; i < index.length; i++) index[i] = i
+    index.sort((a, b) => times[b]! - times[a]! || rows[b]!.order - rows[a]!.order || a - b)
+    return Array.from(index, (i) => rows[i]!)
+  }
 }
 
 export function publicationRows(items: Iterable<StoreItem>): PublicationRow[] {
@@ -85,7 +111,25 @@ function rowsOf(item: StoreItem, order: number, kinds: readonly string[]): Deliv
       : [],
   }
   const publication = item.metadata_kind === PUBLICATION_KIND ? publicationFields(item) : undefined
-  return deliveriesOf(item).map((delivery) => ({ ...rowOf(item, delivery, order, record), ...publication }))
+  // The item's own fields, made inert once for all its rows.
+  const fields: ItemFields = {
+    session_id: text(item.session_id) ?? '',
+    created_at: text(item.created_at) ?? '',
+    event_id: text(item.event_id) ?? '',
+    event_type: text(item.event_type) ?? '',
+    severity: text(item.severity),
+    delivery_evidence: text(item.delivery_evidence),
+  }
+  return deliveriesOf(item).map((delivery) => ({ ...rowOf(fields, delivery, order, record), ...publication }))
+}
+
+interface ItemFields {
+  session_id: string
+  created_at: string
+  event_id: string
+  event_type: string
+  severity: string | null
+  delivery_evidence: string | null
 }
 
 function publicationFields(item: StoreItem): Omit<PublicationRow, keyof DeliveryRow> {
@@ -121,14 +165,14 @@ function deliveriesOf(item: StoreItem): RawDelivery[] {
   return providers.map((provider) => ({ provider, success: !failed.has(provider) }))
 }
 
-function rowOf(item: StoreItem, delivery: RawDelivery, order: number, record: RecordSummary): DeliveryRow {
+function rowOf(item: ItemFields, delivery: RawDelivery, order: number, record: RecordSummary): DeliveryRow {
   const provider = text(delivery.provider) ?? 'unknown'
   return {
-    session_id: text(item.session_id) ?? '',
-    created_at: text(item.created_at) ?? '',
-    event_id: text(item.event_id) ?? '',
-    event_type: text(item.event_type) ?? '',
-    severity: text(item.severity),
+    session_id: item.session_id,
+    created_at: item.created_at,
+    event_id: item.event_id,
+    event_type: item.event_type,
+    severity: item.severity,
     provider,
     provider_type: text(delivery.provider_type) ?? provider,
     category: text(delivery.category),
@@ -138,7 +182,7 @@ function rowOf(item: StoreItem, delivery: RawDelivery, order: number, record: Re
     duration_ms: typeof delivery.duration_ms === 'number' ? delivery.duration_ms : null,
     error: text(delivery.error),
     remote_reference: text(delivery.remote_reference),
-    delivery_evidence: text(item.delivery_evidence),
+    delivery_evidence: item.delivery_evidence,
     order,
     record,
   }

@@ -1,0 +1,97 @@
+'use strict'
+// Starts cavra from its bundles, wherever they are kept: files in dist/ (bin/run.js, the npm
+// package) or assets inside the single executable (build/sea-main.js). Both are made by
+// build/bundle.mjs: dist/cavra.cjs (oclif and cavra's own code) and one file per heavy
+// dependency (dist/vendor/*.cjs), each read and compiled only when a command first needs it.
+//
+// Each bundle is compiled through vm.Script with the V8 code cache made at build time, because
+// parsing and compiling was most of a run's start-up. The main bundle has one cache per kind of
+// command (start-up and help, deliveries, store readers): a cache holds the functions its runs
+// compiled, and V8 reads a cache whole, so each kind reads only what it runs. Caches are made by
+// one Node version and used only by that version (another V8 would reject them anyway); there,
+// Node >= 22.1 keeps its own compile cache instead (module.enableCompileCache).
+//
+// Sources are read as latin1: the bundles are ASCII (build/bundle.mjs checks), and latin1 makes
+// the one-byte string V8 wants without decoding UTF-8.
+const Module = require('node:module')
+const { dirname, join } = require('node:path')
+const vm = require('node:vm')
+
+// undici's llhttp WASM otherwise keeps V8 optimising for ~200 ms after the last request. Set
+// before anything is compiled: V8 accepts a code cache only under the flags it was made with.
+require('node:v8').setFlagsFromString('--liftoff-only')
+
+/** The code cache of the main bundle that fits a command line. */
+function commandFamily(argv) {
+  const [topic, command = ''] = argv
+  const end = argv.indexOf('--')
+  if (
+    (end === -1 ? argv : argv.slice(0, end)).includes('--help') ||
+    command === '' ||
+    command.startsWith('-')
+  )
+    return 'start'
+  if (topic === 'metadata' || (topic === 'release' && /-(history|dashboard)$/.test(command))) return 'store'
+  if (topic === 'integration' || topic === 'release') return 'deliver'
+  return 'start'
+}
+
+/**
+ * Runs the main bundle (or, for `--version`, the version bundle). `store` says where the bundles are:
+ * - `dir`: the folder the bundles claim as theirs (`__dirname`, stack traces);
+ * - `manifest`: build/bundle.mjs's manifest (vendor file of each dependency, the Node version);
+ * - `source(name)`: a bundle's text; `cache(name)`: its code cache, or undefined;
+ * - `saveCache(name, data)` (optional): keeps a cache made by this run;
+ * - `requireBuiltin(id)`: require for anything not vendored (Node's own modules).
+ */
+function start(store, argv = process.argv.slice(2)) {
+  const { manifest } = store
+  const cachesFit = manifest.node === process.version
+  const nodeCache = !cachesFit && typeof Module.enableCompileCache === 'function'
+  if (nodeCache) Module.enableCompileCache()
+  const loaded = new Map()
+  const made = []
+  const writeCaches = process.env.CAVRA_WRITE_CODE_CACHE === '1' && store.saveCache !== undefined
+  const family = commandFamily(argv)
+
+  function load(name, cacheName) {
+    const known = loaded.get(name)
+    if (known) return known.exports
+    const file = join(store.dir, name)
+    const module = new Module(file)
+    module.filename = file
+    loaded.set(name, module)
+    const require = (id) =>
+      Object.hasOwn(manifest.vendor, id)
+        ? load(manifest.vendor[id], `${manifest.vendor[id]}.cache`)
+        : store.requireBuiltin(id)
+    if (nodeCache) {
+      // Through Node's own loader, which keeps the compiled code; the bundle's `require` is ours.
+      module.require = require
+      module._compile(store.source(name), file)
+      return module.exports
+    }
+    const cachedData = cachesFit ? store.cache(cacheName) : undefined
+    const script = new vm.Script(Module.wrap(store.source(name)), { filename: file, cachedData })
+    if (writeCaches && (cachedData === undefined || script.cachedDataRejected))
+      made.push({ script, cacheName })
+    script.runInThisContext().call(module.exports, module.exports, require, module, file, dirname(file))
+    return module.exports
+  }
+
+  // Made at exit, so each cache holds every function the run compiled, not only the top level.
+  if (writeCaches) {
+    process.on('exit', () => {
+      for (const { script, cacheName } of made) store.saveCache(cacheName, script.createCachedData())
+    })
+  }
+  // oclif prints its version line when the first argument is --version, whatever follows;
+  // build/version.ts prints the same line without loading oclif.
+  if (argv[0] === '--version' && manifest.version) {
+    load(manifest.version, `${manifest.version}.cache`).printVersion()
+    return
+  }
+  load(manifest.main, family === 'deliver' ? `${manifest.main}.cache` : `${manifest.main}.${family}.cache`)
+}
+
+module.exports = { start, commandFamily }

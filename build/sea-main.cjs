@@ -1,0 +1,23 @@
+'use strict'
+// The main script of the single executable (scripts/build-sea.sh): the same bundles and code
+// caches as the npm package (dist/, see bin/bundles.js), kept as assets inside the executable,
+// so it runs alone in an empty folder. Assets are read in place (getRawAsset), not copied.
+const { dirname } = require('node:path')
+const sea = require('node:sea')
+
+const bytes = (name) => Buffer.from(sea.getRawAsset(name))
+
+require('../bin/bundles.js').start({
+  dir: dirname(process.execPath),
+  manifest: JSON.parse(bytes('manifest.json').toString('latin1')),
+  source: (name) => bytes(name).toString('latin1'),
+  cache: (name) => {
+    try {
+      return bytes(name)
+    } catch {
+      return undefined
+    }
+  },
+  // Only Node's own modules can be required inside a single executable.
+  requireBuiltin: (id) => require(id),
+})

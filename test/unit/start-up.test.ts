@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { describe, expect, it } from 'vitest'
+import { versionLine } from '../../build/version.js'
+import { loadCavraConfig } from '../../src/oclif-config.js'
+import { BIN, PROJECT_ROOT } from '../support/cli.js'
+
+/**
+ * What start-up takes as given: `--version` is answered without oclif (build/version.ts), so
+ * its line must stay oclif's own; each kind of command reads the code cache made by runs of
+ * its kind (bin/bundles.js).
+ */
+
+const pjson = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8'))
+const { commandFamily } = createRequire(import.meta.url)('../../bin/bundles.js') as {
+  commandFamily(argv: string[]): string
+}
+
+describe('start-up', () => {
+  it('prints for --version the line oclif prints', async () => {
+    const config = await loadCavraConfig(PROJECT_ROOT, pjson)
+    expect(versionLine()).toBe(config.userAgent)
+    expect(execFileSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' })).toBe(
+      `${config.userAgent}\n`,
+    )
+  })
+
+  it('picks the code cache of each kind of command', () => {
+    expect(commandFamily(['integration', 'deliver', 'event.json'])).toBe('deliver')
+    expect(commandFamily(['release', 'deliver-promotion-audit', 'x.json'])).toBe('deliver')
+    expect(commandFamily(['release', 'connector-delivery-history'])).toBe('store')
+    expect(commandFamily(['release', 'endpoint-publication-dashboard', '--since', '7d'])).toBe('store')
+    expect(commandFamily(['metadata', 'verify'])).toBe('store')
+    expect(commandFamily(['integration', 'deliver', '--help'])).toBe('start')
+    expect(commandFamily(['integration'])).toBe('start')
+    expect(commandFamily([])).toBe('start')
+    expect(commandFamily(['integration', 'deliver', '--', '--help'])).toBe('deliver')
+  })
+})
