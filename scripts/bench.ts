@@ -685,9 +685,14 @@ async function main(): Promise<void> {
   // The binary must be the one this node makes: its code caches are this V8's.
   const version = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.trim()
   process.stdout.write(`cavra bench on ${machine()}\n${version}\n`)
-  await startUp()
-  await bulk()
-  await store()
+  // `npm run bench -- bulk store` runs only the named sections.
+  const sections = { 'start-up': startUp, bulk, store }
+  const only = process.argv.slice(2)
+  const unknown = only.filter((name) => !(name in sections))
+  if (unknown.length > 0)
+    throw new Error(`unknown section(s) ${unknown.join(', ')}: use ${Object.keys(sections).join(', ')}`)
+  for (const [name, section] of Object.entries(sections))
+    if (only.length === 0 || only.includes(name)) await section()
   printReport()
 }
 

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { shortenJsonString, shortenText } from '../../src/connectors/shared/shorten.js'
 import { siemRecords } from '../../src/connectors/shared/siem-records.js'
-import { fitHecEvent, hecEvent, hecUrls, readHecResponse, splunk } from '../../src/connectors/splunk.js'
+import {
+  encodeHecEvent,
+  fitHecEvent,
+  hecEvent,
+  hecUrls,
+  readHecResponse,
+  splunk,
+} from '../../src/connectors/splunk.js'
 import { SplunkHecEmulator } from '../emulators/splunk-hec.js'
 import { CANARY } from '../support/canaries.js'
 import { firstEvent, promotionFixtureEvent, rollbackFixtureEvent } from '../support/deliver.js'
@@ -170,6 +177,22 @@ describe('Splunk HEC: request building (pure)', () => {
     const unlimited = { ...config, maxEventBytes: 0 }
     for await (const record of siemRecords(event)) {
       expect(fitHecEvent(record, unlimited)).toEqual({ value: hecEvent(record, unlimited), shortened: false })
+    }
+  })
+
+  it('encodes each event as the JSON of its fitted envelope, with and without a limit', async () => {
+    const event = hugeFieldsEvent()
+    const limited = splunk.configure(
+      { url: 'https://s:8088', token: TOKEN, host: 'h', index: 'i' },
+      { name: 's', warn: () => {} },
+    )
+    for (const config of [limited, { ...limited, maxEventBytes: 0 }]) {
+      for await (const record of siemRecords(event)) {
+        const fitted = fitHecEvent(record, config)
+        const encoded = encodeHecEvent(record, config)
+        expect(encoded.shortened).toBe(fitted.shortened)
+        expect(encoded.value).toBe(JSON.stringify(fitted.value))
+      }
     }
   })
 

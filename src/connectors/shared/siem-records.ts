@@ -28,8 +28,7 @@ export function summaryRecord(event: DeliveryEvent): SiemRecord {
     kind: 'summary',
     time: event.timestamp,
     severity: event.severity,
-    fields: {
-      ...event.fields,
+    fields: withIdentity(event.fields, {
       record_type: 'summary',
       event_id: event.eventId,
       event_type: event.eventType,
@@ -39,7 +38,7 @@ export function summaryRecord(event: DeliveryEvent): SiemRecord {
       timestamp: event.timestamp,
       decision_count: event.decisionCount,
       title: event.view.title,
-    },
+    }),
   }
 }
 
@@ -50,8 +49,7 @@ export function decisionRecord(event: DeliveryEvent, decision: Decision, index: 
     kind: 'decision',
     time: typeof decision.timestamp === 'string' ? decision.timestamp : event.timestamp,
     severity,
-    fields: {
-      ...decision,
+    fields: withIdentity(decision, {
       record_type: 'decision',
       event_id: event.eventId,
       event_type: event.eventType,
@@ -59,8 +57,20 @@ export function decisionRecord(event: DeliveryEvent, decision: Decision, index: 
       decision_index: index,
       severity,
       product: event.product,
-    },
+    }),
   }
+}
+
+/**
+ * `source`'s fields followed by `identity`, which wins on a name both hold: what
+ * `{ ...source, ...identity }` gives. Copying with `Object.assign` is several times faster than
+ * spread for records with many fields (V8 builds spread results key by key), which a
+ * 100,000-decision bundle feels. A parsed `__proto__` key is an own property that
+ * `Object.assign` would turn into a prototype change, so such a record keeps the spread.
+ */
+function withIdentity(source: object, identity: Record<string, unknown>): Record<string, unknown> {
+  if (Object.hasOwn(source, '__proto__')) return { ...source, ...identity }
+  return Object.assign(Object.assign({}, source), identity)
 }
 
 /** Epoch seconds with milliseconds, as Splunk's `time` wants; now if the text is not a date. */
