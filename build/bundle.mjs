@@ -185,12 +185,29 @@ export function vendorFile(name) {
  * the file as latin1 and get the very string UTF-8 decoding would give.
  */
 function ascii(contents) {
-  const text = Buffer.from(contents).toString('utf8')
+  const text = builtinImportsAsRequire(Buffer.from(contents).toString('utf8'))
   const escaped = text.replace(
     /[^\u0000-\u007f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
   return Buffer.from(escaped, 'latin1')
+}
+
+/**
+ * `import("node:http")` left in a bundle fails where it runs: bin/bundles.js compiles bundles
+ * with vm.Script, which has no dynamic-import callback ("A dynamic import callback was not
+ * specified"). A builtin's namespace and its `require` export the same names, so the lazy
+ * imports of Node's own modules become a lazy `require`; any other literal `import()` is a
+ * build error.
+ */
+function builtinImportsAsRequire(text) {
+  const rewritten = text.replace(
+    /\bimport\((["'])(node:[a-z_/]+)\1\)/g,
+    (_match, _quote, id) => `Promise.resolve().then(() => require(${JSON.stringify(id)}))`,
+  )
+  const left = rewritten.match(/\bimport\((["'])[^"']+\1\)/)
+  if (left) throw new Error(`a bundle keeps ${left[0]}, which vm.Script cannot run: bundle or require it`)
+  return rewritten
 }
 
 /**

@@ -1,197 +1,199 @@
 import { readFile } from 'node:fs/promises'
-import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici'
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
+import type { Agent as HttpsAgent } from 'node:https'
 import { ConfigError } from '../common/errors.js'
-import { VERSION } from '../common/version.js'
+import {
+  type ClosableTransport,
+  describeNetworkError,
+  flattenHeaders,
+  formatSeconds,
+  type HttpRequest,
+  type HttpResult,
+  readLimited,
+  type Transport,
+  USER_AGENT,
+} from './http-basics.js'
 
 /**
- * The only module that touches the network. Sends one request and reports what happened as
- * data: a response, or a network failure that says whether the request may have reached the
- * server (an "ambiguous" failure, which matters for creates that are not idempotent).
+ * The only module that touches the network (with undici-transport.ts, which it loads for
+ * proxied runs). What requests and results look like is in http-basics.ts.
  */
+export * from './http-basics.js'
 
-export interface HttpRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-  url: string
-  headers: Record<string, string>
-  /** The exact bytes to send; signatures are computed over these. */
-  body?: string | Buffer
-}
+/**
+ * Requests through node:http and node:https. Node's own HTTP client parses responses with
+ * the llhttp compiled into Node, where undici compiles llhttp from WebAssembly in every process:
+ * for a run that sends one request, that compile was most of the delivery's time. It has no
+ * proxy support on Node 20, so a proxied run uses undici instead (`undici-transport.ts`).
+ */
+export class NodeTransport implements Transport {
+  private httpAgent: HttpAgent | undefined
+  private httpsAgent: HttpsAgent | undefined
 
-export interface HttpResponse {
-  status: number
-  headers: Record<string, string>
-  body: string
-  /** The body was longer than `MAX_RESPONSE_BYTES` and was cut. */
-  truncated: boolean
-}
-
-export interface NetworkFailure {
-  code: string
-  message: string
-  /** True when the request may have been received (timeout or reset after connecting). */
-  ambiguous: boolean
-  timedOut: boolean
-}
-
-export type HttpResult =
-  | { kind: 'response'; response: HttpResponse }
-  | { kind: 'network'; failure: NetworkFailure }
-
-export interface Transport {
-  send(request: HttpRequest, timeoutMs: number): Promise<HttpResult>
-}
-
-/** Responses are read for their status and error text, never stored whole. */
-export const MAX_RESPONSE_BYTES = 1024 * 1024
-
-export const USER_AGENT = `cavra/${VERSION}`
-
-/** Errors raised before any byte of the request left this machine. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UND_ERR_INVALID_ARG',
-])
-
-export class UndiciTransport implements Transport {
-  constructor(private readonly dispatcher: Dispatcher) {}
+  constructor(private readonly ca: string[] | undefined) {}
 
   async send(req: HttpRequest, timeoutMs: number): Promise<HttpResult> {
-    const signal = AbortSignal.timeout(Math.max(1, timeoutMs))
+    let url: URL
     try {
-      const response = await request(req.url, {
-        dispatcher: this.dispatcher,
-        method: req.method,
-        headers: { 'user-agent': USER_AGENT, ...req.headers },
-        body: req.body,
-        signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        // undici's request() follows no redirects: a 3xx from a delivery endpoint is reported as is.
-      })
-      const { text, truncated } = await readLimited(response.body)
-      return {
-        kind: 'response',
-        response: {
-          status: response.statusCode,
-          headers: flattenHeaders(response.headers),
-          body: text,
-          truncated,
-        },
-      }
+      url = new URL(req.url)
     } catch (error) {
-      return { kind: 'network', failure: describeNetworkError(error, signal.aborted, timeoutMs) }
+      return { kind: 'network', failure: describeNetworkError(error, false, timeoutMs) }
     }
-  }
-}
-
-async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<{
-  text: string
-  truncated: boolean
-}> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    chunks.push(chunk)
-    size += chunk.length
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy?.()
-      return { text: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'), truncated: true }
-    }
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false }
-}
-
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const flat: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
-  }
-  return flat
-}
-
-export function describeNetworkError(error: unknown, aborted: boolean, timeoutMs: number): NetworkFailure {
-  const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } }
-  const code = err?.cause?.code ?? err?.code ?? 'UNKNOWN'
-  const timedOut =
-    aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ABORT_ERR'
-  if (timedOut) {
-    return {
-      code: 'TIMEOUT',
-      message: `no response within ${formatSeconds(timeoutMs)}`,
-      ambiguous: true,
-      timedOut: true,
-    }
-  }
-  const detail = err?.cause?.message ?? err?.message ?? String(error)
-  return { code, message: `${code}: ${detail}`, ambiguous: !NOT_SENT_CODES.has(code), timedOut: false }
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
-}
-
-/**
- * One dispatcher per distinct `ca_file`, shared by every connector that uses it. Proxies come
- * from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (Node 20's own fetch ignores them). A `ca_file` is
- * added to Node's root store rather than replacing it, so public endpoints keep working.
- */
-export class TransportPool {
-  private readonly dispatchers = new Map<string, Promise<EnvHttpProxyAgent>>()
-
-  async transportFor(caFile: string | undefined): Promise<Transport> {
-    const key = caFile ?? ''
-    let dispatcher = this.dispatchers.get(key)
-    if (!dispatcher) {
-      dispatcher = createDispatcher(caFile)
-      this.dispatchers.set(key, dispatcher)
-    }
-    return new UndiciTransport(await dispatcher)
+    const secure = url.protocol === 'https:'
+    const client = secure ? await import('node:https') : await import('node:http')
+    const agent = secure ? await this.agentForHttps() : await this.agentForHttp()
+    const body = req.body === undefined ? undefined : Buffer.from(req.body)
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers }
+    // Without it node:http sends a chunked body, which some endpoints refuse (Splunk HEC
+    // behind a load balancer, Graph uploads); undici sent the length too.
+    if (body !== undefined && !hasHeader(headers, 'content-length'))
+      headers['content-length'] = String(body.length)
+    return new Promise<HttpResult>((resolve) => {
+      let connected = false
+      let settled = false
+      const finish = (result: HttpResult) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(result)
+      }
+      const fail = (error: unknown) =>
+        finish({ kind: 'network', failure: describeNetworkError(error, false, timeoutMs) })
+      const timer = setTimeout(
+        () => {
+          finish({
+            kind: 'network',
+            failure: connected
+              ? describeNetworkError(undefined, true, timeoutMs)
+              : {
+                  code: 'CONNECT_TIMEOUT',
+                  message: `could not connect within ${formatSeconds(timeoutMs)}`,
+                  ambiguous: false,
+                  timedOut: true,
+                },
+          })
+          request?.destroy()
+        },
+        Math.max(1, timeoutMs),
+      )
+      let request: ReturnType<typeof client.request> | undefined
+      try {
+        // No redirect is followed: a 3xx from a delivery endpoint is reported as is.
+        request = client.request(url, { method: req.method, headers, agent }, (response: IncomingMessage) => {
+          readLimited(response).then(
+            ({ text, truncated }) =>
+              finish({
+                kind: 'response',
+                response: {
+                  status: response.statusCode ?? 0,
+                  headers: flattenHeaders(response.headers),
+                  body: text,
+                  truncated,
+                },
+              }),
+            fail,
+          )
+        })
+      } catch (error) {
+        fail(error)
+        return
+      }
+      request.on('socket', (socket) => {
+        // A reused keep-alive socket is connected already; a new one says so when it is.
+        if (!socket.connecting) connected = true
+        else socket.once(secure ? 'secureConnect' : 'connect', () => (connected = true))
+      })
+      request.on('error', fail)
+      request.end(body)
+    })
   }
 
   async close(): Promise<void> {
-    const all = await Promise.allSettled(this.dispatchers.values())
-    await Promise.allSettled(
-      all.map((entry) => (entry.status === 'fulfilled' ? entry.value.destroy() : Promise.resolve())),
-    )
-    this.dispatchers.clear()
+    this.httpAgent?.destroy()
+    this.httpsAgent?.destroy()
+  }
+
+  // Idle keep-alive sockets close after a second, as undici's keepAliveTimeout did: the batches
+  // of one delivery share a connection, and nothing is left open between runs of `serve`.
+  private async agentForHttp(): Promise<HttpAgent> {
+    if (!this.httpAgent) {
+      const { Agent } = await import('node:http')
+      this.httpAgent = new Agent({ keepAlive: true, timeout: 1000 })
+    }
+    return this.httpAgent
+  }
+
+  private async agentForHttps(): Promise<HttpsAgent> {
+    if (!this.httpsAgent) {
+      const { Agent } = await import('node:https')
+      this.httpsAgent = new Agent({ keepAlive: true, timeout: 1000, ...(this.ca ? { ca: this.ca } : {}) })
+    }
+    return this.httpsAgent
   }
 }
 
-async function createDispatcher(caFile: string | undefined): Promise<EnvHttpProxyAgent> {
-  let ca: string[] | undefined
-  if (caFile) {
-    let pem: string
-    try {
-      pem = await readFile(caFile, 'utf8')
-    } catch (error) {
-      throw new ConfigError(`ca_file ${caFile}: cannot be read (${(error as Error).message}).`, [
-        'Point ca_file at a PEM bundle of the certificate authorities to trust.',
-      ])
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name)
+}
+
+/** True when the environment names a proxy (HTTPS_PROXY / HTTP_PROXY, either case). */
+export function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => (env[name] ?? '') !== '')
+}
+
+/**
+ * One transport per distinct `ca_file`, shared by every connector that uses it. Proxies come
+ * from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (Node 20's own fetch and node:http ignore them), so
+ * a run with a proxy goes through undici's EnvHttpProxyAgent, loaded only then. A `ca_file` is
+ * added to Node's root store rather than replacing it, so public endpoints keep working.
+ */
+export class TransportPool {
+  private readonly transports = new Map<string, Promise<ClosableTransport>>()
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  async transportFor(caFile: string | undefined): Promise<Transport> {
+    const key = caFile ?? ''
+    let transport = this.transports.get(key)
+    if (!transport) {
+      transport = this.createTransport(caFile)
+      this.transports.set(key, transport)
     }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ConfigError(`ca_file ${caFile}: holds no PEM certificate.`, [
-        'Use a PEM file (-----BEGIN CERTIFICATE----- blocks).',
-      ])
-    }
-    // node:tls is loaded here, for a ca_file, or by undici for an https:// URL: not for every run.
-    const { rootCertificates } = await import('node:tls')
-    ca = [...rootCertificates, pem]
+    return transport
   }
-  const tls = ca ? { ca } : undefined
-  return new EnvHttpProxyAgent({
-    connect: tls,
-    requestTls: tls,
-    keepAliveTimeout: 1000,
-  })
+
+  async close(): Promise<void> {
+    const all = await Promise.allSettled(this.transports.values())
+    await Promise.allSettled(
+      all.map((entry) => (entry.status === 'fulfilled' ? entry.value.close() : Promise.resolve())),
+    )
+    this.transports.clear()
+  }
+
+  private async createTransport(caFile: string | undefined): Promise<ClosableTransport> {
+    const ca = caFile ? await trustedWith(caFile) : undefined
+    if (!proxyConfigured(this.env)) return new NodeTransport(ca)
+    const { UndiciTransport } = await import('./undici-transport.js')
+    return new UndiciTransport(ca, this.env)
+  }
+}
+
+/** Node's root certificates and those of `caFile`, which must be a readable PEM bundle. */
+async function trustedWith(caFile: string): Promise<string[]> {
+  let pem: string
+  try {
+    pem = await readFile(caFile, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`ca_file ${caFile}: cannot be read (${(error as Error).message}).`, [
+      'Point ca_file at a PEM bundle of the certificate authorities to trust.',
+    ])
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(`ca_file ${caFile}: holds no PEM certificate.`, [
+      'Use a PEM file (-----BEGIN CERTIFICATE----- blocks).',
+    ])
+  }
+  // node:tls is loaded here, for a ca_file, or for an https:// URL: not for every run.
+  const { rootCertificates } = await import('node:tls')
+  return [...rootCertificates, pem]
 }

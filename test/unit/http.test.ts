@@ -32,9 +32,15 @@ afterEach(async () => {
   server.clearFaults()
 })
 
-describe('UndiciTransport', () => {
+/** Without a proxy requests go through node:http; with one, through undici (here told to bypass it). */
+const TRANSPORTS: [string, NodeJS.ProcessEnv][] = [
+  ['node:http', {}],
+  ['undici', { HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '*' }],
+]
+
+describe.each(TRANSPORTS)('the %s transport', (_name, env) => {
   it('sends the exact bytes and headers, with a cavra user agent', async () => {
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     const transport = await pool.transportFor(undefined)
     const result = await transport.send(
       {
@@ -53,7 +59,7 @@ describe('UndiciTransport', () => {
   })
 
   it('reports a response slower than the timeout as an ambiguous timeout', async () => {
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     const transport = await pool.transportFor(undefined)
     const started = Date.now()
     const result = await transport.send({ method: 'GET', url: `${server.url}/slow`, headers: {} }, 300)
@@ -69,7 +75,7 @@ describe('UndiciTransport', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     const result = await (await pool.transportFor(undefined)).send(
       { method: 'GET', url: `http://127.0.0.1:${port}/`, headers: {} },
       2000,
@@ -81,7 +87,7 @@ describe('UndiciTransport', () => {
   })
 
   it('reports a reset after the request was read as ambiguous', async () => {
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     server.inject({ kind: 'reset' })
     const result = await (await pool.transportFor(undefined)).send(
       { method: 'POST', url: `${server.url}/echo`, headers: {}, body: 'x' },
@@ -92,7 +98,7 @@ describe('UndiciTransport', () => {
   })
 
   it('reads at most MAX_RESPONSE_BYTES of a response', async () => {
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     const result = await (await pool.transportFor(undefined)).send(
       { method: 'GET', url: `${server.url}/big`, headers: {} },
       5000,
@@ -102,7 +108,7 @@ describe('UndiciTransport', () => {
   })
 
   it('does not follow redirects', async () => {
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     const result = await (await pool.transportFor(undefined)).send(
       { method: 'GET', url: `${server.url}/redirect`, headers: {} },
       5000,
@@ -111,11 +117,11 @@ describe('UndiciTransport', () => {
   })
 
   it('refuses an unreadable or non-PEM ca_file as a configuration error', async () => {
-    pool = new TransportPool()
+    pool = new TransportPool(env)
     await expect(pool.transportFor('/nonexistent/ca.pem')).rejects.toBeInstanceOf(ConfigError)
     const ws = new Workspace()
     const file = ws.write('ca.pem', 'not a certificate')
-    await expect(new TransportPool().transportFor(file)).rejects.toThrow(/holds no PEM certificate/)
+    await expect(new TransportPool(env).transportFor(file)).rejects.toThrow(/holds no PEM certificate/)
     ws.remove()
   })
 
@@ -128,7 +134,7 @@ describe('UndiciTransport', () => {
     await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
     const url = `https://127.0.0.1:${(https.address() as AddressInfo).port}/`
     try {
-      pool = new TransportPool()
+      pool = new TransportPool(env)
       const untrusted = await (await pool.transportFor(undefined)).send(
         { method: 'GET', url, headers: {} },
         5000,
@@ -144,7 +150,9 @@ describe('UndiciTransport', () => {
       await new Promise<void>((resolve) => https.close(() => resolve()))
     }
   })
+})
 
+describe('proxies', () => {
   it('sends through HTTP_PROXY and skips hosts in NO_PROXY', async () => {
     // A forward proxy that counts what it relays.
     const relayed: string[] = []
