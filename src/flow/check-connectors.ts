@@ -60,8 +60,10 @@ export interface CheckPlan {
   clock?: Clock
 }
 
-/** A check's budget beyond its per-request timeout: a probe is a handful of requests. */
+/** A check's whole budget, at least: a probe is a handful of requests, each within the timeout. */
 const CHECK_DEADLINE_MS = 120_000
+/** Requests a probe may send one after another before the deadline is its limit rather than the timeout. */
+const SEQUENTIAL_REQUESTS = 4
 
 export async function runCheck(plan: CheckPlan): Promise<CheckReport> {
   const clock = plan.clock ?? systemClock
@@ -90,7 +92,9 @@ export async function runCheck(plan: CheckPlan): Promise<CheckReport> {
   const checkedAt = new Date(clock.now()).toISOString()
   const transports = new TransportPool()
   const tokens = new TokenCache()
-  const deadline = new Deadline(CHECK_DEADLINE_MS, () => clock.now())
+  const deadline = new Deadline(Math.max(CHECK_DEADLINE_MS, plan.timeoutMs * SEQUENTIAL_REQUESTS), () =>
+    clock.now(),
+  )
   const checks: ConnectorCheck[] = new Array(connectors.length)
   try {
     const ready = await Promise.all(connectors.map((connector) => transports.transportFor(connector.caFile)))

@@ -4,7 +4,8 @@ import { DEFAULT_TIMEOUT_SECONDS, deliveryFlags } from '../../cli/delivery-flags
 import { ExitCode } from '../../common/exit-codes.js'
 
 export default class IntegrationCheck extends CavraCommand {
-  static override summary = 'Check that each connector could deliver, without sending anything that stays.'
+  static override summary =
+    'Check that each connector could deliver, creating or changing nothing at the vendor.'
   static override description =
     `Asks each selected connector (default: every enabled connector) one question that proves it can deliver: the destination is reachable, accepts the credentials, and the target exists. Nothing is created or changed at any vendor. Providers without such a question (Teams, webhooks, Sentinel's data collector) are reported unverified and nothing is sent to them. See docs/integration-check.md for each provider's probe.
 
