@@ -1,3 +1,4 @@
+import IntegrationCheck from './commands/integration/check.js'
 import IntegrationDeliver from './commands/integration/deliver.js'
 import MetadataVerify from './commands/metadata/verify.js'
 import ConnectorDeliveryDashboard from './commands/release/connector-delivery-dashboard.js'
@@ -15,6 +16,7 @@ import Serve from './commands/serve.js'
  */
 export const COMMANDS = {
   'integration:deliver': IntegrationDeliver,
+  'integration:check': IntegrationCheck,
   'release:deliver-promotion-audit': DeliverPromotionAudit,
   'release:deliver-rollback-execution': DeliverRollbackExecution,
   'release:deliver-endpoint-export': DeliverEndpointExport,

@@ -13,7 +13,7 @@ import { severityWord, truncate } from './shared/presentation.js'
 import { type Fitted, fitFields, jsonBytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector } from './types.js'
+import { type ConnectorResult, defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Datadog Logs, HTTP intake v2.
@@ -28,6 +28,8 @@ import { type ConnectorResult, defineConnector } from './types.js'
 
 export interface DatadogConfig {
   url: string
+  /** Datadog's API (not the intake), where `integration check` validates the key. */
+  apiUrl: string
   /** The Datadog site the key must belong to, for messages; null when the URL does not say. */
   site: string | null
   apiKey: string
@@ -106,6 +108,13 @@ export const datadog = defineConnector({
       .optional()
       .describe('Tags added to every log, e.g. ["env:prod", "team:secops"].'),
     hostname: z.string().min(1).optional().describe('Log `hostname` (not sent when unset).'),
+    api_url: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Datadog API base where integration check validates the key (default https://api.<site>; with a url of no known site, its origin).',
+      ),
   },
   secrets: ['api_key'],
   urlIsSecret: false,
@@ -137,6 +146,7 @@ export const datadog = defineConnector({
     })
     return {
       url,
+      apiUrl: apiBase(settings.api_url, site, url),
       site,
       apiKey,
       service: settings.service ?? 'cavra',
@@ -150,6 +160,8 @@ export const datadog = defineConnector({
   async deliver(event, config, session) {
     return deliverLogs(event, config, session)
   },
+
+  probe: probeApiKey,
 })
 
 /**
@@ -391,4 +403,58 @@ async function deliverLogs(
   // 202 answers `{}`: Datadog hands back no reference to keep.
   const acceptedAsync = requests > 0 && allAccepted
   return { ok: true, remoteReference: null, recordsSent: sent, recordsShortened: shortened, acceptedAsync }
+}
+
+/**
+ * The API base of the key's site (`https://api.<site>`, Authentication: Validate API key,
+ * https://docs.datadoghq.com/api/latest/authentication/#validate-api-key). An intake `url` of no
+ * known site is a proxy or a private endpoint: the API is assumed behind the same origin.
+ */
+export function apiBase(configured: string | undefined, site: string | null, intakeUrl: string): string {
+  if (configured) {
+    const parsed = parseUrlSetting(configured, 'api_url')
+    if (parsed.search || (parsed.pathname !== '/' && parsed.pathname !== '')) {
+      throw new ConfigError(
+        `api_url must be the API base (e.g. https://api.datadoghq.eu), not ${parsed.pathname}.`,
+      )
+    }
+    return parsed.origin
+  }
+  return site ? `https://api.${site}` : new URL(intakeUrl).origin
+}
+
+/**
+ * `GET /api/v1/validate` with the key alone answers 200 `{"valid": true}`; any other key (one of
+ * another site too) gets 403 `{"errors": ["Forbidden"]}` (Validate API key, above).
+ */
+export function readValidateResponse(response: HttpResponse, site: string | null): Verdict<null> {
+  if (response.status === 200) {
+    if (jsonObject(response.body)?.valid === true) return { kind: 'ok', value: null }
+    return { kind: 'failed', reason: `unexpected answer (is api_url the Datadog API?): ${excerpt(response)}` }
+  }
+  if (response.status === 404) {
+    return {
+      kind: 'failed',
+      reason: `${excerpt(response)} (api_url does not serve /api/v1/validate; set api_url to your site's API, e.g. https://api.datadoghq.eu)`,
+    }
+  }
+  return readIntakeResponse(response, site)
+}
+
+async function probeApiKey(config: DatadogConfig, session: Session): Promise<ProbeResult> {
+  const url = `${config.apiUrl}/api/v1/validate`
+  const probe = `GET ${url}`
+  const result = await session.exchange({
+    step: 'validate api key',
+    build: () => ({
+      method: 'GET',
+      url,
+      headers: { ...config.headers, 'dd-api-key': config.apiKey, accept: 'application/json' },
+    }),
+    read: (response) => readValidateResponse(response, config.site),
+    dryRun: null,
+  })
+  if (!result.ok) return { status: 'unhealthy', probe, detail: result.error }
+  const site = config.site ? ` for site ${config.site}` : ''
+  return { status: 'healthy', probe, detail: `Datadog accepted the API key${site} ({"valid": true})` }
 }

@@ -11,7 +11,7 @@ import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { recoveredWarnings } from './shared/outcomes.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector } from './types.js'
+import { type ConnectorResult, defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Microsoft Intune through Microsoft Graph.
@@ -134,6 +134,8 @@ export const intune = defineConnector({
     if (typeof publication === 'string') return { ok: false, error: publication }
     return publish(publication, config, session)
   },
+
+  probe: probeGraph,
 })
 
 function rootUrl(value: string | undefined, key: string, fallback: string, pathAllowed: boolean): string {
@@ -443,4 +445,32 @@ async function publish(
     if (!assigned.ok) return partial(assigned.error)
   }
   return { ok: true, remoteReference: reference, recordsSent: 1, ...recovered }
+}
+
+/**
+ * A Graph token through the configured credential, then one platform script read
+ * (`$top=1`): the token's app holds a DeviceManagementScripts permission with admin consent
+ * and the tenant has Intune (List deviceManagementScripts, beta).
+ */
+async function probeGraph(config: IntuneConfig, session: Session): Promise<ProbeResult> {
+  const path = '/beta/deviceManagement/deviceManagementScripts?$top=1'
+  const probe = `obtain the Graph token, GET ${path}`
+  const result = await session.exchange({
+    step: 'list one script',
+    auth: config.auth,
+    build: () => ({
+      method: 'GET',
+      url: `${config.graphUrl}${path}`,
+      headers: { ...config.headers, accept: 'application/json' },
+    }),
+    read: readScriptPage,
+    dryRun: { items: [], nextLink: null },
+  })
+  if (!result.ok) return { status: 'unhealthy', probe, detail: result.error }
+  return {
+    status: 'healthy',
+    probe,
+    detail:
+      'token issued; Graph lists platform scripts for this app (write access and group_id were not verified)',
+  }
 }

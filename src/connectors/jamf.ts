@@ -3,6 +3,7 @@ import { ConfigError } from '../common/errors.js'
 import { type Exchange, type ExchangeResult, recoveryOf, type TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
 import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { JamfPolicy, PublicationFields } from '../events/endpoint-export.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
@@ -12,7 +13,7 @@ import { clientCredentialsToken } from './shared/oauth.js'
 import { LOST_ANSWER } from './shared/outcomes.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { childText, decodeEntities, el, elements, parseXml, serializeXml } from './shared/xml.js'
-import { defineConnector } from './types.js'
+import { defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Jamf Pro: an endpoint export becomes a script (Jamf Pro API) and a policy that runs
@@ -172,6 +173,7 @@ export const jamf = defineConnector({
       ...(lost.length > 0 ? { warnings: lost.map((kind) => `${kind}: ${LOST_ANSWER}`) } : {}),
     }
   },
+  probe: probeServer,
 })
 
 function pairOf(
@@ -502,4 +504,96 @@ export function jamfErrorText(response: HttpResponse): string {
     if (paragraphs.length > 0) return paragraphs.join(': ')
   }
   return excerpt(response)
+}
+
+/** `GET /api/v1/jamf-pro-version`: `{"version": "11.12.0-t…"}`; any signed-in client may read it. */
+export function readVersion(response: HttpResponse): Verdict<string> {
+  if (response.status >= 200 && response.status < 300) {
+    const version = jsonObject(response.body)?.version
+    if (typeof version === 'string') return { kind: 'ok', value: version }
+    return { kind: 'failed', reason: `unexpected answer (is url the Jamf Pro server?): ${excerpt(response)}` }
+  }
+  const text = jamfErrorText(response)
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason: text }
+  const hint =
+    response.status === 404
+      ? 'url is not a Jamf Pro server (no /api/v1/jamf-pro-version)'
+      : response.status === 401
+        ? 'Jamf Pro refused a freshly issued token; check that the API client (or account) is enabled'
+        : undefined
+  return { kind: 'failed', reason: hint ? `${text} (${hint})` : text }
+}
+
+/**
+ * `GET /JSSResource/computergroups/id/{id}` (Classic API, JSON with `Accept: application/json`):
+ * 404 when there is no such group; 401 also when the role lacks Read Smart/Static Computer Groups.
+ */
+export function readComputerGroup(response: HttpResponse, id: number): Verdict<string> {
+  if (response.status >= 200 && response.status < 300) {
+    const group = jsonObject(response.body)?.computer_group as Record<string, unknown> | undefined
+    return { kind: 'ok', value: typeof group?.name === 'string' ? group.name : String(id) }
+  }
+  const text = jamfErrorText(response)
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason: text }
+  const hints: Record<number, string> = {
+    401: 'the API role (or account) lacks the Read Smart Computer Groups and Read Static Computer Groups privileges',
+    403: 'the API role (or account) lacks the Read Smart Computer Groups and Read Static Computer Groups privileges',
+    404: `computer group ${id} does not exist; check computer_group_ids`,
+  }
+  const hint = hints[response.status]
+  return { kind: 'failed', reason: hint ? `${text} (${hint})` : text }
+}
+
+/** A token (the configured credential form), the server's version, and each group a policy is scoped to. */
+async function probeServer(config: JamfConfig, session: Session): Promise<ProbeResult> {
+  const groups = config.computerGroupIds
+  const probe = [
+    'obtain a token',
+    'GET /api/v1/jamf-pro-version',
+    ...groups.map((id) => `GET /JSSResource/computergroups/id/${id}`),
+  ].join(', ')
+  const jar = new CookieJar(
+    () => session.now(),
+    (value) => session.addSecret(value),
+  )
+  const auth = jar.tokenSource(jamfToken(config))
+  const version = await session.exchange(
+    jar.exchange({
+      step: 'version',
+      auth,
+      build: () => ({
+        method: 'GET',
+        url: `${config.baseUrl}/api/v1/jamf-pro-version`,
+        headers: jsonHeaders(config),
+      }),
+      read: readVersion,
+      dryRun: '',
+    }),
+  )
+  if (!version.ok) return { status: 'unhealthy', probe, detail: version.error }
+  const names: string[] = []
+  for (const id of groups) {
+    const group = await session.exchange(
+      jar.exchange({
+        step: `computer group ${id}`,
+        auth,
+        build: () => ({
+          method: 'GET',
+          url: `${config.baseUrl}/JSSResource/computergroups/id/${id}`,
+          headers: jsonHeaders(config),
+        }),
+        read: (response) => readComputerGroup(response, id),
+        dryRun: '',
+      }),
+    )
+    if (!group.ok) return { status: 'unhealthy', probe, detail: group.error }
+    names.push(`${id} (${group.value})`)
+  }
+  const scoped =
+    names.length > 0 ? `computer groups ${names.join(', ')} exist` : 'no computer_group_ids to check'
+  return {
+    status: 'healthy',
+    probe,
+    detail: `token issued; Jamf Pro ${version.value}; ${scoped}; the script and policy privileges were not verified`,
+  }
 }

@@ -13,7 +13,7 @@ import { jsonObject } from './shared/json.js'
 import { recoveredWarnings } from './shared/outcomes.js'
 import { headline, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector } from './types.js'
+import { type ConnectorResult, defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Jira issues: one issue per event, and never a second one for the same event.
@@ -172,6 +172,7 @@ export const jira = defineConnector({
   },
 
   deliver: deliverIssue,
+  probe: probeSite,
 })
 
 /**
@@ -724,4 +725,91 @@ async function reconcile(
     if (found.value) return { found: { how: 'found', key: found.value } }
   }
   return { absent: true }
+}
+
+/** What a probe answer needs fixed, in Jira's terms (the statuses myself and get-project document). */
+function probeFailure(
+  response: HttpResponse,
+  config: JiraConfig,
+  step: 'myself' | 'project',
+): Verdict<never> {
+  const reason = jiraErrorText(response)
+  if (isRetryableStatus(response.status)) return { kind: 'retryable', reason }
+  const project = config.projectKey
+  const fix: Record<number, string> = {
+    401: 'Jira refused the credentials: Cloud takes email + an API token (Basic), Data Center a personal access token alone (Bearer); check email and token',
+    403:
+      step === 'myself'
+        ? 'the account may not use the REST API'
+        : `the account lacks the Browse Projects permission in project ${project}`,
+    404:
+      step === 'myself'
+        ? `url is not a Jira site with REST API ${config.apiVersion}`
+        : `project ${project} does not exist or is not visible to this account (Browse Projects permission); check project_key`,
+  }
+  return { kind: 'failed', reason: fix[response.status] ? `${reason} (${fix[response.status]})` : reason }
+}
+
+/** `GET /rest/api/{2|3}/myself`: the account the credentials belong to. */
+export function readMyself(response: HttpResponse, config: JiraConfig): Verdict<string> {
+  if (response.status >= 200 && response.status < 300) {
+    const me = jsonObject(response.body)
+    const who = me?.displayName ?? me?.name ?? me?.accountId
+    return typeof who === 'string' ? { kind: 'ok', value: who } : notJira(response)
+  }
+  return probeFailure(response, config, 'myself')
+}
+
+/** `GET /rest/api/{2|3}/project/{key}`: the project, and the issue types it offers. */
+export function readProject(response: HttpResponse, config: JiraConfig): Verdict<string[] | null> {
+  if (response.status >= 200 && response.status < 300) {
+    const project = jsonObject(response.body)
+    if (typeof project?.key !== 'string') return notJira(response)
+    const types = Array.isArray(project.issueTypes)
+      ? project.issueTypes
+          .map((type: { name?: unknown }) => type?.name)
+          .filter((name): name is string => typeof name === 'string')
+      : null
+    return { kind: 'ok', value: types }
+  }
+  return probeFailure(response, config, 'project')
+}
+
+/**
+ * Who the credentials are (Get current user) and whether the project is there for them (Get
+ * project, which lists its issue types): https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-myself/,
+ * https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-projects/#api-rest-api-3-project-projectidorkey-get.
+ */
+async function probeSite(config: JiraConfig, session: Session): Promise<ProbeResult> {
+  if (config.basicBlob) session.addSecret(config.basicBlob)
+  const api = `${config.base}/rest/api/${config.apiVersion}`
+  const projectPath = `/project/${encodeURIComponent(config.projectKey)}`
+  const probe = `GET /rest/api/${config.apiVersion}/myself, then GET /rest/api/${config.apiVersion}${projectPath}`
+  const me = await session.exchange({
+    step: 'myself',
+    build: () => ({ method: 'GET', url: `${api}/myself`, headers: headersOf(config, false) }),
+    read: (response) => readMyself(response, config),
+    dryRun: '',
+  })
+  if (!me.ok) return { status: 'unhealthy', probe, detail: me.error }
+  const project = await session.exchange({
+    step: 'project',
+    build: () => ({ method: 'GET', url: `${api}${projectPath}`, headers: headersOf(config, false) }),
+    read: (response) => readProject(response, config),
+    dryRun: null,
+  })
+  if (!project.ok) return { status: 'unhealthy', probe, detail: project.error }
+  const types = project.value
+  if (types && !types.some((type) => type.toLowerCase() === config.issueType.toLowerCase())) {
+    return {
+      status: 'unhealthy',
+      probe,
+      detail: `issue type "${config.issueType}" does not exist in project ${config.projectKey} (it has ${types.join(', ') || 'none'}); set issue_type`,
+    }
+  }
+  return {
+    status: 'healthy',
+    probe,
+    detail: `signed in as ${me.value}; project ${config.projectKey} is visible and offers issue type ${config.issueType}`,
+  }
 }

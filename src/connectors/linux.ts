@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import type { HttpResponse } from '../delivery/http.js'
+import type { Session } from '../delivery/session.js'
 import { excerpt, statusText, type Verdict } from '../delivery/verdict.js'
 import type { PublicationFields } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
@@ -9,7 +10,7 @@ import { jsonObject } from './shared/json.js'
 import { AttemptCounter, recoveredWarnings } from './shared/outcomes.js'
 import { messageId, signingKey, signMessage } from './shared/standard-webhooks.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { defineConnector } from './types.js'
+import { defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Linux fleet publication: the verified `linux-fleet-manifest.json`
@@ -23,6 +24,8 @@ import { defineConnector } from './types.js'
 export interface LinuxConfig {
   name: string
   url: string
+  /** The receiver's health endpoint (fleet receiver contract: 200 when up). */
+  healthUrl: string
   key?: Buffer
   token?: string
   headers: Record<string, string>
@@ -68,6 +71,13 @@ export const linux = defineConnector({
       .optional()
       .describe('Standard Webhooks secret (whsec_…) the receiver verifies every publication with.'),
     token: z.string().min(1).optional().describe('Sent as `Authorization: Bearer <token>`.'),
+    health_url: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The receiver's health endpoint, asked by integration check (default: url's origin + /health).",
+      ),
   },
   secrets: ['signing_secret', 'token'],
   urlIsSecret: false,
@@ -91,9 +101,13 @@ export const linux = defineConnector({
         `connector ${context.name}: url uses http://; the publication (install script included)${token ? ' and the bearer token' : ''} would travel unencrypted; use https://.`,
       )
     }
+    const healthUrl = settings.health_url
+      ? parseUrlSetting(settings.health_url, 'health_url').toString()
+      : `${new URL(url).origin}/health`
     return {
       name: context.name,
       url,
+      healthUrl,
       key: secret ? signingKey(secret) : undefined,
       token,
       headers: configuredHeaders(settings),
@@ -146,6 +160,7 @@ export const linux = defineConnector({
       ...recoveredWarnings(duplicate),
     }
   },
+  probe: probeReceiver,
 })
 
 /**
@@ -266,4 +281,43 @@ function receiverMessage(response: HttpResponse): string {
   const said = body?.error ?? body?.message
   if (typeof said === 'string' && said.trim() !== '') return said.trim().slice(0, 300)
   return response.body.trim() === '' ? statusText(response.status) : excerpt(response)
+}
+
+/** The fleet receiver contract's health answer: 200 when the receiver is up. */
+export function readHealth(response: HttpResponse): Verdict<null> {
+  if (response.status === 200) return { kind: 'ok', value: null }
+  const said = response.body.trim() === '' ? statusText(response.status) : excerpt(response, 200)
+  const hints: Record<number, string> = {
+    401: 'the receiver refused the token; check token',
+    403: 'the receiver refused the token; check token',
+    404: 'the receiver has no health endpoint there; set health_url to where it answers GET with 200',
+  }
+  const hint =
+    hints[response.status] ?? (response.status >= 500 ? 'the receiver says it is not up' : undefined)
+  return { kind: 'failed', reason: hint ? `${said} (${hint})` : said }
+}
+
+async function probeReceiver(config: LinuxConfig, session: Session): Promise<ProbeResult> {
+  const probe = `GET ${new URL(config.healthUrl).pathname}`
+  // The bearer token goes only to the receiver's own origin: a health_url elsewhere is asked without it.
+  const sameOrigin = new URL(config.healthUrl).origin === new URL(config.url).origin
+  const result = await session.exchange({
+    step: 'health',
+    build: () => ({
+      method: 'GET',
+      url: config.healthUrl,
+      headers: {
+        ...config.headers,
+        ...(config.token && sameOrigin ? { authorization: `Bearer ${config.token}` } : {}),
+      },
+    }),
+    read: readHealth,
+    dryRun: null,
+  })
+  if (!result.ok) return { status: 'unhealthy', probe, detail: result.error }
+  return {
+    status: 'healthy',
+    probe,
+    detail: 'the fleet receiver is up; the publication signature and token are checked only on a publication',
+  }
 }

@@ -15,7 +15,7 @@ import { clientCredentialsToken } from './shared/oauth.js'
 import { type Fitted, fitFields, fitJson, jsonBytes, shortenText, utf8Bytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector, type SettingsOf } from './types.js'
+import { type ConnectorResult, defineConnector, type ProbeResult, type SettingsOf } from './types.js'
 
 /**
  * Microsoft Sentinel through Azure Monitor Logs.
@@ -142,6 +142,8 @@ export const sentinel = defineConnector({
   async deliver(event, config, session) {
     return deliverRecords(event, config, session)
   },
+
+  probe: probeCredential,
 })
 
 /** Explicit `mode` wins; otherwise the keys present say which API the config was written for. */
@@ -573,4 +575,37 @@ async function deliverRecords(
     shortened += batch.items.filter((item) => shortenedRecords.has(item)).length
   }
   return { ok: true, remoteReference: null, recordsSent: sent, recordsShortened: shortened }
+}
+
+/**
+ * Neither ingestion API has a call that stores nothing, so the check goes as far as the
+ * credential: the Entra token of the configured app (the Monitoring Metrics Publisher role
+ * on the DCR shows only when records are sent).
+ */
+async function probeCredential(config: SentinelConfig, session: Session): Promise<ProbeResult> {
+  if (config.mode !== 'logs-ingestion') {
+    const api = config.mode === 'data-collector' ? 'The HTTP Data Collector API' : 'A custom receiver'
+    return {
+      status: 'unverified',
+      probe: 'none',
+      detail: `${api} has no call that stores nothing: the configuration was checked, nothing was sent`,
+    }
+  }
+  if (typeof config.auth === 'string') {
+    return {
+      status: 'unverified',
+      probe: 'none',
+      detail:
+        'a bearer token given in the configuration can be checked only by ingesting records: the configuration was checked, nothing was sent',
+    }
+  }
+  const probe = 'obtain the Entra token'
+  const token = await session.token(config.auth)
+  if (!token.ok) return { status: 'unhealthy', probe, detail: token.error }
+  return {
+    status: 'healthy',
+    probe,
+    detail:
+      "Entra issued a token; the DCR, its stream and the app's Monitoring Metrics Publisher role were not verified (only ingestion shows them)",
+  }
 }

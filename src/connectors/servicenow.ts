@@ -15,7 +15,7 @@ import { jsonObject } from './shared/json.js'
 import { recoveredWarnings } from './shared/outcomes.js'
 import { headline, severityWord, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector } from './types.js'
+import { type ConnectorResult, defineConnector, type ProbeResult } from './types.js'
 
 /**
  * ServiceNow change requests, through the Table API
@@ -146,6 +146,7 @@ export const servicenow = defineConnector({
   },
 
   deliver: deliverRecord,
+  probe: probeTable,
 })
 
 /** The instance base (any path prefix before `/api/` kept), and the table of a full Table API URL. */
@@ -457,5 +458,52 @@ async function deliverRecord(
     remoteReference: referenceOf(created.value),
     recordsSent: 1,
     ...recoveredWarnings(created.recovered),
+  }
+}
+
+/** One row's sys_id of the table records land in: read access proves the user, its roles and the table. */
+export function probeUrl(config: ServiceNowConfig): string {
+  const url = new URL(config.lookupUrl)
+  url.search = new URLSearchParams({ sysparm_limit: '1', sysparm_fields: 'sys_id' }).toString()
+  return url.toString()
+}
+
+/** 200 with `result`; an empty table may answer 404 "No Record found" (Table API v1), which is fine too. */
+export function readProbeResponse(response: HttpResponse, config: ServiceNowConfig): Verdict<null> {
+  if (response.status >= 200 && response.status < 300) {
+    if (jsonObject(response.body)?.result !== undefined) return { kind: 'ok', value: null }
+    return {
+      kind: 'failed',
+      reason: `unexpected answer (is url the ServiceNow instance?): ${excerpt(response)}`,
+    }
+  }
+  if (response.status === 404 && /no record/i.test(errorOf(response.body).message ?? '')) {
+    return { kind: 'ok', value: null }
+  }
+  return readFailure(response, config, 'lookup', Date.now())
+}
+
+async function probeTable(config: ServiceNowConfig, session: Session): Promise<ProbeResult> {
+  if (config.basicBlob) session.addSecret(config.basicBlob)
+  const probe = `GET /api/now/table/${config.table}?sysparm_limit=1&sysparm_fields=sys_id`
+  const result = await session.exchange({
+    step: 'read one row',
+    build: () => ({
+      method: 'GET',
+      url: probeUrl(config),
+      headers: { ...config.headers, accept: 'application/json', authorization: config.authorization },
+    }),
+    read: (response) => readProbeResponse(response, config),
+    dryRun: null,
+  })
+  if (!result.ok) return { status: 'unhealthy', probe, detail: result.error }
+  const create =
+    config.api === 'change'
+      ? 'creating through the Change API (itil, change_manager or admin role) was not verified'
+      : `the create ACL of ${config.table} was not verified`
+  return {
+    status: 'healthy',
+    probe,
+    detail: `the user signed in and may read ${config.table}; ${create}`,
   }
 }

@@ -2,12 +2,13 @@ import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
 import type { HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
+import type { Session } from '../delivery/session.js'
 import { excerpt, readStatus, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent, Fact } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
 import { headline, SEVERITY_COLOUR, TRUNCATION_MARK } from './shared/presentation.js'
 import { isPlainHttpOffHost } from './shared/urls.js'
-import { defineConnector } from './types.js'
+import { defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Slack incoming webhooks: one Block Kit message per event.
@@ -165,9 +166,7 @@ export const slack = defineConnector({
   },
 
   async deliver(event, config, session) {
-    // The path is the credential: scrub it wherever Slack or a proxy echoes it without the host.
-    const path = new URL(config.url).pathname
-    for (const part of [path, path.split('/').pop() ?? '']) if (part.length > 0) session.addSecret(part)
+    guardHookPath(config, session)
     const body = Buffer.from(JSON.stringify(slackMessage(event, config.title)), 'utf8')
     // Incoming webhooks have no idempotency key and answer no message id
     // (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks): a retry after
@@ -187,7 +186,15 @@ export const slack = defineConnector({
     if (!result.ok) return { ok: false, error: result.error }
     return { ok: true, remoteReference: null, recordsSent: 1 }
   },
+
+  probe: probeHook,
 })
+
+/** The path is the credential: scrub it wherever Slack or a proxy echoes it without the host. */
+function guardHookPath(config: SlackConfig, session: Session): void {
+  const path = new URL(config.url).pathname
+  for (const part of [path, path.split('/').pop() ?? '']) if (part.length > 0) session.addSecret(part)
+}
 
 /**
  * Slack's three control characters become entities (https://api.slack.com/reference/surfaces/formatting#escaping),
@@ -325,4 +332,46 @@ export function readSlackResponse(response: HttpResponse): Verdict<null> {
     }
   }
   return readStatus(response, null)
+}
+
+/**
+ * What Slack says to a message with nothing in it: the hook is live and nothing was posted.
+ * Slack checks the hook (revoked, archived channel, bad token) before it reads the message.
+ */
+const EMPTY_MESSAGE_ANSWERS = ['no_text', 'missing_text_or_fallback_or_attachments']
+
+/** An empty message's answer: `no_text` is the healthy one; anything else says what is wrong. */
+export function readEmptyMessage(response: HttpResponse): Verdict<null> {
+  const body = response.body.trim()
+  if (response.status === 400 && EMPTY_MESSAGE_ANSWERS.includes(body)) return { kind: 'ok', value: null }
+  if (response.status === 200 && body === 'ok') {
+    return {
+      kind: 'failed',
+      reason: 'the URL answered "ok" to an empty message; is url a Slack incoming webhook?',
+    }
+  }
+  const verdict = readSlackResponse(response)
+  return verdict.kind === 'ok' ? { kind: 'failed', reason: excerpt(response) } : verdict
+}
+
+async function probeHook(config: SlackConfig, session: Session): Promise<ProbeResult> {
+  guardHookPath(config, session)
+  const probe = 'POST {} (an empty message) to the webhook URL'
+  const result = await session.exchange({
+    step: 'empty message',
+    build: () => ({
+      method: 'POST',
+      url: config.url,
+      headers: { ...config.headers, 'content-type': 'application/json; charset=utf-8' },
+      body: '{}',
+    }),
+    read: readEmptyMessage,
+    dryRun: null,
+  })
+  if (!result.ok) return { status: 'unhealthy', probe, detail: result.error }
+  return {
+    status: 'healthy',
+    probe,
+    detail: 'the webhook is live: Slack refused the empty message with no_text, and posted nothing',
+  }
 }

@@ -12,7 +12,7 @@ import { jsonObject } from './shared/json.js'
 import { type Fitted, fitFields } from './shared/shorten.js'
 import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector } from './types.js'
+import { type ConnectorResult, defineConnector, type ProbeResult } from './types.js'
 
 /**
  * Splunk HTTP Event Collector.
@@ -172,6 +172,8 @@ export const splunk = defineConnector({
   async deliver(event, config, session) {
     return deliverToHec(event, config, session)
   },
+
+  probe: probeHec,
 })
 
 /** A base URL gets `/services/collector/event`; a full collector URL is kept. */
@@ -413,4 +415,70 @@ export function readAckResponse(response: HttpResponse): Verdict<Record<string, 
   const verdict = readHecResponse(response)
   if (verdict.kind !== 'ok') return verdict
   return { kind: 'failed', reason: `unexpected ack answer: ${excerpt(response)}` }
+}
+
+/** `/services/collector/health` beside the configured collector (any path prefix kept). */
+export function hecHealthUrl(config: SplunkConfig): string {
+  const url = new URL(config.ackUrl)
+  url.pathname = url.pathname.replace(/\/ack$/, '/health')
+  url.search = ''
+  return url.toString()
+}
+
+/**
+ * The health endpoint answers 200 code 17 "HEC is healthy", or 503 with code 18–20 when its
+ * queues are full or the ack service is down (Troubleshoot HTTP Event Collector, above). It
+ * needs no token.
+ */
+export function readHecHealth(response: HttpResponse): Verdict<null> {
+  const code = jsonObject(response.body)?.code
+  if (response.status === 200 && code === 17) return { kind: 'ok', value: null }
+  if (response.status >= 200 && response.status < 300 && typeof code !== 'number') {
+    return { kind: 'failed', reason: notFromHec(response) }
+  }
+  const verdict = readHecResponse(response)
+  return verdict.kind === 'ok'
+    ? { kind: 'failed', reason: `unexpected health answer: ${excerpt(response)}` }
+    : verdict
+}
+
+/**
+ * HEC checks the token before it reads the body, so an empty post with the token is answered
+ * 400 code 5 "No data" when the token is valid and enabled, and code 1–4 when it is not;
+ * nothing is indexed either way.
+ */
+export function readEmptyPost(response: HttpResponse): Verdict<null> {
+  const code = jsonObject(response.body)?.code
+  if (response.status === 400 && code === 5) return { kind: 'ok', value: null }
+  const verdict = readHecResponse(response)
+  return verdict.kind === 'ok'
+    ? { kind: 'failed', reason: 'HEC answered Success to an empty post; is url a HEC endpoint?' }
+    : verdict
+}
+
+async function probeHec(config: SplunkConfig, session: Session): Promise<ProbeResult> {
+  const probe = 'GET /services/collector/health, then an empty POST /services/collector/event'
+  const health = await session.exchange({
+    step: 'health',
+    build: () => ({ method: 'GET', url: hecHealthUrl(config), headers: { ...config.headers } }),
+    read: readHecHealth,
+    dryRun: null,
+  })
+  if (!health.ok) return { status: 'unhealthy', probe, detail: health.error }
+  const token = await session.exchange({
+    step: 'empty post',
+    build: () => ({ method: 'POST', url: config.eventUrl, headers: hecHeaders(config), body: '' }),
+    read: readEmptyPost,
+    dryRun: null,
+  })
+  if (!token.ok) return { status: 'unhealthy', probe, detail: token.error }
+  // The index is checked against the token's allowed list only when an event arrives (code 7).
+  const index = config.index
+    ? `index "${config.index}" was not verified: HEC checks it only when an event is ingested`
+    : "the token's default index was not verified: HEC checks it only when an event is ingested"
+  return {
+    status: 'healthy',
+    probe,
+    detail: `HEC is healthy and accepted the token (an empty post answered code 5 "No data"); ${index}`,
+  }
 }

@@ -66,6 +66,23 @@ export interface ConnectorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape
   /** Turns typed settings into the connector's config; throws ConfigError naming the key. */
   configure(settings: SettingsOf<Shape>, context: ConfigureContext): Config
   deliver(event: DeliveryEvent, config: Config, session: Session): Promise<ConnectorResult>
+  /**
+   * `integration check`: one question that proves a delivery could succeed (reachable,
+   * credentials accepted, target exists) and creates or changes nothing at the vendor. Builds
+   * its requests and reads the answers like `deliver`, through the session. A provider without
+   * such a call has no probe: it is reported `unverified` and nothing is sent to it.
+   */
+  probe?(config: Config, session: Session): Promise<ProbeResult>
+}
+
+/** What a probe learnt; the check adds the status code and the time taken. */
+export interface ProbeResult {
+  /** `unverified`: the configuration is fine, but only a delivery could prove the rest. */
+  status: 'healthy' | 'unhealthy' | 'unverified'
+  /** What was asked, in the vendor's terms: `GET /rest/api/3/myself, GET /rest/api/3/project/SEC`. */
+  probe: string
+  /** What the answer means; when unhealthy, what to fix, in the vendor's terms. */
+  detail: string
 }
 
 /** Any connector, as the registry and the delivery flow hold them. */

@@ -2,7 +2,7 @@ import { AttemptLog, type AttemptObserver } from './attempt-log.js'
 import { type Clock, systemClock } from './clock.js'
 import { DryRunLog } from './dry-run.js'
 import type { AttemptRecord, DryRunRequest, RequestRecord } from './evidence-types.js'
-import type { Exchange, ExchangeResult, Exchanger } from './exchange.js'
+import type { Exchange, ExchangeResult, Exchanger, TokenResult, TokenSource } from './exchange.js'
 import type { Transport } from './http.js'
 import type { Redactor } from './redact.js'
 import { RequestLog } from './request-log.js'
@@ -79,6 +79,14 @@ export class Session implements Exchanger {
       scrub: (text) => options.redactor.scrub(text),
       scrubWhole: (text) => options.redactor.scrubWhole(text),
     })
+  }
+
+  /**
+   * A token from `source` on its own, shared through the run's cache and registered for
+   * scrubbing like any token an exchange fetches: what a check asks of an identity provider.
+   */
+  token(source: TokenSource): Promise<TokenResult> {
+    return this.options.tokens.get(source, this, (token) => this.options.redactor.addSecret(token))
   }
 
   /** Waits `ms` unless that would pass the deadline; false means the deadline is too close. */

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { StoreError } from '../common/errors.js'
 import { acquireLock } from './file-lock.js'
@@ -63,6 +63,14 @@ export class IntegrationRegistry {
 
   constructor(readonly path: string) {}
 
+  /** Whether the registry file is there (a missing one reads as empty). */
+  async exists(): Promise<boolean> {
+    return access(this.path).then(
+      () => true,
+      () => false,
+    )
+  }
+
   /** Every record, in registration order; a missing file is an empty registry. */
   async list(): Promise<IntegrationRecord[]> {
     return (await this.read()).integrations
@@ -112,6 +120,25 @@ export class IntegrationRegistry {
       record.last_delivery_evidence = outcome.evidence
       record.updated_at = new Date().toISOString()
       return { ...record }
+    })
+  }
+
+  /**
+   * Sets `health_status` on every record that delivers through a checked connector (a check
+   * that could not verify a connector leaves its records alone); returns the ids changed.
+   * Nothing is written when no record matches.
+   */
+  async recordHealth(health: ReadonlyMap<string, HealthStatus>, now: Date = new Date()): Promise<string[]> {
+    const matches = (record: IntegrationRecord) => health.has(record.connector)
+    if (!(await this.list()).some(matches)) return []
+    return this.change((document) => {
+      const changed: string[] = []
+      for (const record of document.integrations.filter(matches)) {
+        record.health_status = health.get(record.connector)!
+        record.updated_at = now.toISOString()
+        changed.push(record.integration_id)
+      }
+      return changed
     })
   }
 

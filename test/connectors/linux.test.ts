@@ -197,6 +197,7 @@ describe('Linux fleet: the publication document (pure)', () => {
     const config: LinuxConfig = {
       name: 'linux',
       url: 'https://fleet.example/p',
+      healthUrl: 'https://fleet.example/health',
       key: signingKey(CANARY.linuxSecret),
       token: CANARY.linuxToken,
       headers: { 'x-team': 'platform', authorization: 'overridden' },

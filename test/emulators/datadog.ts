@@ -16,6 +16,9 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  * does; each truncation is recorded so tests can prove cavra never lets one through. Logs whose
  * official date is more than 18 h old are likewise accepted and dropped (recorded in
  * `dropped`). Answers 202 `{}`.
+ * The API's `GET /api/v1/validate` (Validate API key,
+ * https://docs.datadoghq.com/api/latest/authentication/#validate-api-key) answers 200
+ * `{"valid":true}` for the key and 403 `{"errors":["Forbidden"]}` for any other or none.
  */
 
 export interface DatadogIntakeOptions {
@@ -64,6 +67,11 @@ export class DatadogIntake extends Emulator {
       maxLogBytes: options.maxLogBytes ?? DATADOG_MAX_LOG_BYTES,
     }
     this.route('POST', '/api/v2/logs', (request) => this.intake(request))
+    this.route('GET', '/api/v1/validate', (request) =>
+      request.headers['dd-api-key'] === this.options.apiKey
+        ? json(200, { valid: true })
+        : json(403, { errors: ['Forbidden'] }),
+    )
   }
 
   get endpoint(): string {

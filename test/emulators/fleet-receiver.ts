@@ -12,7 +12,8 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  * and/or `Authorization: Bearer`), validates the document strictly, decodes every artifact
  * and recomputes its SHA-256 and length, requires both files, checks that the targets are the
  * fleet manifest's own, drops duplicates by `webhook-id` (answering with the delivery it
- * already stored) and answers 202 `{delivery_id}`.
+ * already stored) and answers 202 `{delivery_id}`. `GET /health` answers 200 `{"status":"ok"}`
+ * while the receiver is up, and 503 when `up` is false (the contract's health endpoint).
  */
 
 export interface FleetReceiverOptions {
@@ -62,6 +63,8 @@ export class FleetReceiver extends Emulator {
   readonly rejected: Array<{ status: number; reason: string; request: RecordedRequest }> = []
   private readonly byWebhookId = new Map<string, string>()
   private readonly verifier: Webhook | undefined
+  /** Whether `GET /health` says the receiver can take publications. */
+  up = true
 
   constructor(readonly options: FleetReceiverOptions) {
     super('fleet-receiver')
@@ -70,6 +73,11 @@ export class FleetReceiver extends Emulator {
     }
     this.verifier = options.secret ? new Webhook(standardSecret(options.secret)) : undefined
     this.route('POST', this.path, (request) => this.receive(request))
+    this.route('GET', '/health', () =>
+      this.up
+        ? json(200, { status: 'ok' })
+        : json(503, { status: 'down', reason: 'publication queue unavailable' }),
+    )
   }
 
   get path(): string {
@@ -86,6 +94,7 @@ export class FleetReceiver extends Emulator {
     this.publications.length = 0
     this.rejected.length = 0
     this.byWebhookId.clear()
+    this.up = true
   }
 
   private refuse(request: RecordedRequest, status: number, reason: string): Reply {

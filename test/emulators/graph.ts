@@ -67,6 +67,8 @@ export class GraphEmulator extends Emulator {
   readonly assignments = new Map<string, Array<Record<string, unknown>>>()
   /** Writes answer 403 as for an app without DeviceManagementScripts.ReadWrite.All. */
   readOnly = false
+  /** Reads answer 403 too, as for an app holding no DeviceManagementScripts permission at all. */
+  noPermission = false
   /** The token audience accepted; defaults to this emulator's own `<url>/.default`. */
   audience: string | undefined
   /** Where `@odata.nextLink` points; defaults to this emulator (set to test a foreign link). */
@@ -94,6 +96,7 @@ export class GraphEmulator extends Emulator {
     this.scripts.clear()
     this.assignments.clear()
     this.readOnly = false
+    this.noPermission = false
     this.audience = undefined
     this.nextLinkOrigin = undefined
   }
@@ -151,6 +154,13 @@ export class GraphEmulator extends Emulator {
           : 'Access token validation failure. Invalid audience.'
       return graphError('InvalidAuthenticationToken', why, 401)
     }
+    if (this.noPermission) {
+      return graphError(
+        'Forbidden',
+        'Application is not authorized to perform this operation. Application must have one of the following scopes: DeviceManagementScripts.Read.All, DeviceManagementScripts.ReadWrite.All, DeviceManagementConfiguration.Read.All, DeviceManagementConfiguration.ReadWrite.All - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000',
+        403,
+      )
+    }
     if (write && this.readOnly) {
       return graphError(
         'Forbidden',
@@ -176,7 +186,12 @@ export class GraphEmulator extends Emulator {
       .map((name) => name.trim())
     const skip = Number(request.query.get('$skiptoken') ?? '0')
     const all = [...this.scripts.values()]
-    const size = this.options.pageSize ?? 100
+    // `$top` asks for a smaller page; the rest is behind `@odata.nextLink` as usual.
+    const top = Number(request.query.get('$top') ?? Number.NaN)
+    const size = Math.min(
+      this.options.pageSize ?? 100,
+      Number.isInteger(top) && top > 0 ? top : Number.POSITIVE_INFINITY,
+    )
     const page = all.slice(skip, skip + size).map((script) => project(script, select))
     const body: Record<string, unknown> = {
       '@odata.context': `${this.url}/beta/$metadata#deviceManagement/deviceManagementScripts`,

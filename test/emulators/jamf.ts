@@ -44,7 +44,9 @@ export interface JamfEmulatorOptions {
   /** Names the database refuses to store: forces the opaque 409 "Unable to update the database". */
   unstorablePolicyNames?: string[]
   /** Object types the API role may not read or write (403). */
-  deny?: Array<'scripts' | 'policies'>
+  deny?: Array<'scripts' | 'policies' | 'computergroups'>
+  /** What `GET /api/v1/jamf-pro-version` reports (default 11.12.0). */
+  version?: string
   /** Jamf Cloud's load-balanced nodes; without it, one server. */
   cluster?: JamfClusterOptions
 }
@@ -148,6 +150,32 @@ export class JamfEmulator extends Emulator {
     )
     this.route('PUT', /^\/JSSResource\/policies\/id\/(?<id>\d+)$/, (request, params) =>
       this.guard(request, 'policies', () => this.savePolicy(request, Number(params.id))),
+    )
+    // Any signed-in client may read the version (Jamf Pro API, GET /v1/jamf-pro-version).
+    this.route('GET', '/api/v1/jamf-pro-version', (request) =>
+      this.guard(request, 'version', () =>
+        json(200, { version: `${this.options.version ?? '11.12.0'}-t1733158815` }),
+      ),
+    )
+    this.route('GET', /^\/JSSResource\/computergroups\/id\/(?<id>\d+)$/, (request, params) =>
+      this.guard(request, 'computergroups', () => this.computerGroup(request, Number(params.id))),
+    )
+  }
+
+  /**
+   * Classic API `GET /JSSResource/computergroups/id/{id}`: JSON when asked with
+   * `Accept: application/json`, else XML; an unknown id is the 404 status page.
+   */
+  private computerGroup(request: RecordedRequest, id: number): Reply {
+    if (!(this.options.computerGroups ?? []).includes(id)) {
+      return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI')
+    }
+    const group = { id, name: `Group ${id}`, is_smart: false, site: { id: -1, name: 'None' }, computers: [] }
+    if ((request.headers.accept ?? '').includes('application/json'))
+      return json(200, { computer_group: group })
+    return xml(
+      200,
+      `<?xml version="1.0" encoding="UTF-8"?><computer_group><id>${id}</id><name>${group.name}</name><is_smart>false</is_smart><computers/></computer_group>`,
     )
   }
 
@@ -301,16 +329,20 @@ export class JamfEmulator extends Emulator {
   }
 
   /** Bearer tokens only (Basic on the Classic API is off since 10.42), and the API role's privileges. */
-  private guard(request: RecordedRequest, kind: 'scripts' | 'policies', handle: () => Reply): Reply {
+  private guard(
+    request: RecordedRequest,
+    kind: 'scripts' | 'policies' | 'computergroups' | 'version',
+    handle: () => Reply,
+  ): Reply {
     const bearer = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
     const live = this.tokens.some((token) => token.token === bearer && token.expiresAt > Date.now())
-    const classic = kind === 'policies'
+    const classic = kind === 'policies' || kind === 'computergroups'
     if (!live) {
       return classic
         ? statusPage(401, 'Unauthorized', 'The request requires user authentication')
         : jamfError(401, 'INVALID_TOKEN', 'Unauthorized')
     }
-    if (this.options.deny?.includes(kind)) {
+    if (kind !== 'version' && this.options.deny?.includes(kind)) {
       return classic
         ? statusPage(403, 'Forbidden', 'The server understood the request, but is refusing to fulfill it')
         : jamfError(403, 'FORBIDDEN', 'Forbidden')

@@ -22,6 +22,9 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  * https://jira.atlassian.com/browse/JRACLOUD-68949), the priority exists, and no unknown
  * field is set. Issues get sequential keys per project (SEC-1, SEC-2…). Searches evaluate
  * `project = "X" AND labels = "Y"` (optionally `AND created >= -Nm`).
+ * `GET /rest/api/{2,3}/myself` answers the account (Cloud: `accountId`; Data Center: `name`),
+ * and `GET /rest/api/{2,3}/project/{key}` the project with its issue types, or 404 with "No
+ * project could be found with key 'X'."; both 401 for wrong credentials.
  */
 
 export type JiraDeployment = 'cloud' | 'datacenter'
@@ -73,6 +76,10 @@ export class JiraEmulator extends Emulator {
     this.searchLagMs = options.searchLagMs ?? 0
     this.deployment = options.deployment ?? 'cloud'
     for (const version of [2, 3] as const) {
+      this.route('GET', `/rest/api/${version}/myself`, (request) => this.myself(request, version))
+      this.route('GET', new RegExp(`^/rest/api/${version}/project/(?<key>[^/]+)$`), (request, params) =>
+        this.project(request, version, decodeURIComponent(params.key!)),
+      )
       this.route(
         'POST',
         `/rest/api/${version}/issue`,
@@ -92,6 +99,35 @@ export class JiraEmulator extends Emulator {
         )
       }
     }
+  }
+
+  private myself(request: RecordedRequest, version: 2 | 3): Reply {
+    const denied = this.exists(request, version, false) ?? this.authorise(request)
+    if (denied) return denied
+    return json(
+      200,
+      this.deployment === 'cloud'
+        ? {
+            accountId: '5b10ac8d82e05b22cc7d4ef5',
+            emailAddress: this.options.email,
+            displayName: 'cavra bot',
+            active: true,
+          }
+        : { name: 'cavra-bot', displayName: 'cavra bot', active: true },
+    )
+  }
+
+  private project(request: RecordedRequest, version: 2 | 3, key: string): Reply {
+    const denied = this.exists(request, version, false) ?? this.authorise(request)
+    if (denied) return denied
+    const types = this.projects[key]
+    if (!types) return errors(404, [`No project could be found with key '${key}'.`])
+    return json(200, {
+      id: '10000',
+      key,
+      name: `${key} project`,
+      issueTypes: types.map((name, index) => ({ id: String(10001 + index), name, subtask: false })),
+    })
   }
 
   /** Data Center has no REST v3 and no `/search/jql`: Jersey's 404 for an unknown resource. */

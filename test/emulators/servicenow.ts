@@ -9,7 +9,7 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  *   fields as `{link, value}` unless `sysparm_exclude_reference_link=true`; `sysparm_fields`;
  *   an unknown table is 400 "Invalid table <name>" (what instances answer); unknown fields are
  *   dropped silently and strings are cut to their dictionary length, as the database does.
- * - `GET /api/now/table/{table}` with `sysparm_query` (`^` AND, `=` / `!=`): conditions on
+ * - `GET /api/now/table/{table}` (a read ACL: users without a reading role get 403) with `sysparm_query` (`^` AND, `=` / `!=`): conditions on
  *   fields the table does not have are IGNORED, as ServiceNow does by default
  *   (glide.invalid_query.returns_no_rows=false), so a misspelt query returns unrelated rows.
  * - Change API: `POST /api/sn_chg_rest/change/{normal|emergency|standard/{template}}` → 200
@@ -105,6 +105,8 @@ const PRIORITY: Record<string, string> = {
 const CHANGE_ROLES = ['itil', 'change_manager', 'admin']
 /** Roles the task tables' create ACLs grant in a base instance. */
 const WRITE_ROLES = ['itil', 'change_manager', 'admin']
+/** Roles the task tables' read ACLs grant: the writers and the read-only roles. */
+const READ_ROLES = [...WRITE_ROLES, 'sn_change_read', 'snc_read_only']
 
 export function failure(status: number, message: string, detail: string | null, headers = {}): Reply {
   return json(status, { error: { message, detail }, status: 'failure' }, headers)
@@ -129,7 +131,7 @@ export class ServiceNowEmulator extends Emulator {
       this.guard(request, (user) => this.insert(request, params.table!, user)),
     )
     this.route('GET', table, (request, params) =>
-      this.guard(request, () => this.query(request, params.table!)),
+      this.guard(request, (user) => this.query(request, params.table!, user)),
     )
     const change =
       /^\/api\/sn_chg_rest\/(?:v1\/)?change\/(?<model>normal|emergency|standard\/(?<template>[^/]+))$/
@@ -303,9 +305,17 @@ export class ServiceNowEmulator extends Emulator {
     return shown
   }
 
-  private query(request: RecordedRequest, table: string): Reply {
+  private query(request: RecordedRequest, table: string, user: ServiceNowUser): Reply {
     const schema = this.schema[table]
     if (!schema) return failure(400, `Invalid table ${table}`, null)
+    // A table-level read ACL the user's roles do not satisfy refuses the whole query.
+    if (!user.roles.some((role) => READ_ROLES.includes(role))) {
+      return failure(
+        403,
+        'User Not Authorized',
+        `Not sufficient permissions to read records of table ${table}`,
+      )
+    }
     const conditions: Array<{ field: string; value: string; negate: boolean }> = []
     let invalid = false
     for (const term of (request.query.get('sysparm_query') ?? '').split('^')) {

@@ -11,6 +11,9 @@ import { Emulator, RateLimiter, type RecordedRequest, type Reply } from './emula
  * `too_many_attachments`; posting faster than the hook's rate (Slack: about one message per
  * second) is 429 `rate_limited` with Retry-After. Mentions (`<!channel>`, `<@U…>`) are parsed
  * as Slack parses them, so a test can see who a message would have pinged.
+ * `hook` plays what can happen to the hook itself, which Slack checks before it reads the
+ * message: its token revoked (403 `invalid_token`), the app removed (404 `no_service`), the
+ * channel archived (410 `channel_is_archived`).
  */
 
 export interface SlackWebhookOptions {
@@ -48,8 +51,17 @@ class Refusal extends Error {
   }
 }
 
+export type SlackHookState = 'live' | 'invalid_token' | 'no_service' | 'channel_is_archived'
+
+const HOOK_REFUSALS: Record<Exclude<SlackHookState, 'live'>, number> = {
+  invalid_token: 403,
+  no_service: 404,
+  channel_is_archived: 410,
+}
+
 export class SlackWebhookEmulator extends Emulator {
   readonly messages: ReceivedSlackMessage[] = []
+  hook: SlackHookState = 'live'
   readonly rejected: Array<{ code: string; detail: string }> = []
   private limiter: RateLimiter
   readonly path: string
@@ -69,6 +81,7 @@ export class SlackWebhookEmulator extends Emulator {
     super.reset()
     this.messages.length = 0
     this.rejected.length = 0
+    this.hook = 'live'
     this.limiter = this.newLimiter()
   }
 
@@ -79,6 +92,7 @@ export class SlackWebhookEmulator extends Emulator {
 
   private receive(request: RecordedRequest): Reply {
     if (request.path !== this.path) return this.refuse(404, 'no_service', 'no hook at this path')
+    if (this.hook !== 'live') return this.refuse(HOOK_REFUSALS[this.hook], this.hook, 'the hook itself')
     const wait = this.limiter.check()
     if (wait !== undefined) {
       return {

@@ -71,6 +71,10 @@ export class SplunkHecEmulator extends Emulator {
   readonly truncations: HecTruncation[] = []
   /** A reverse proxy in front answers every request with its HTML sign-in page and 200. */
   htmlProxy = false
+  /** What `/services/collector/health` reports: healthy (code 17), or queues full (503 code 18). */
+  queuesFull = false
+  /** The token is disabled in Splunk (403 code 1 "Token disabled"). */
+  tokenDisabled = false
   private readonly acks = new Map<string, { next: number; polls: Map<number, number> }>()
 
   constructor(readonly options: SplunkHecOptions) {
@@ -86,7 +90,11 @@ export class SplunkHecEmulator extends Emulator {
     this.route(
       'GET',
       '/services/collector/health',
-      () => this.proxied() ?? json(200, { text: 'HEC is healthy', code: 17 }),
+      () =>
+        this.proxied() ??
+        (this.queuesFull
+          ? json(503, { text: 'HEC is unhealthy, queues are full', code: 18 })
+          : json(200, { text: 'HEC is healthy', code: 17 })),
     )
   }
 
@@ -96,6 +104,8 @@ export class SplunkHecEmulator extends Emulator {
     this.events.length = 0
     this.truncations.length = 0
     this.htmlProxy = false
+    this.queuesFull = false
+    this.tokenDisabled = false
     this.acks.clear()
   }
 
@@ -123,6 +133,7 @@ export class SplunkHecEmulator extends Emulator {
     const match = /^Splunk (\S+)$/.exec(header)
     if (!match) return json(401, { text: 'Invalid authorization', code: 3 })
     if (match[1] !== this.options.token) return json(403, { text: 'Invalid token', code: 4 })
+    if (this.tokenDisabled) return json(403, { text: 'Token disabled', code: 1 })
     return undefined
   }
 

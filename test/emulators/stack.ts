@@ -157,7 +157,12 @@ export class Stack {
         client_secret_env: 'SENTINEL_CLIENT_SECRET',
         authority_url_env: 'ENTRA_AUTHORITY_URL',
       },
-      datadog: { url_env: 'DATADOG_INTAKE_URL', api_key_env: 'DD_API_KEY', tags: ['env:demo'] },
+      datadog: {
+        url_env: 'DATADOG_INTAKE_URL',
+        api_url_env: 'DATADOG_API_URL',
+        api_key_env: 'DD_API_KEY',
+        tags: ['env:demo'],
+      },
       slack: { url_env: 'SLACK_WEBHOOK_URL', title: 'AI agent governance' },
       teams: { url_env: 'TEAMS_WORKFLOW_URL', title: 'AI agent governance' },
       jira: {
@@ -208,6 +213,7 @@ export class Stack {
       SENTINEL_CLIENT_SECRET: s.entraSentinelSecret,
       ENTRA_AUTHORITY_URL: this.entra.url,
       DATADOG_INTAKE_URL: this.datadog.endpoint,
+      DATADOG_API_URL: this.datadog.url,
       DD_API_KEY: s.datadogKey,
       SLACK_WEBHOOK_URL: this.slack.endpoint,
       TEAMS_WORKFLOW_URL: this.teams.endpoint,
