@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto'
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
 import { type FileHandle, mkdtemp, open, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { InputError } from '../common/errors.js'
+import type { SourceArtifact } from './event.js'
 import type { JsonScanError } from './json-scan.js'
 import {
   notUtf8Error,
@@ -203,6 +204,11 @@ async function assertLooksLikeJson(artifact: Artifact, digest: Digest): Promise<
       ['Check that the producer finished writing the artifact.'],
     )
   }
+}
+
+/** What the evidence and the store record of an artifact (see SourceArtifact). */
+export function sourceOf(artifact: Artifact): SourceArtifact {
+  return { path: artifact.spooled ? null : resolve(artifact.file), sha256: artifact.sha256 }
 }
 
 export function nameOf(artifact: Pick<Artifact, 'displayPath'>): string {
