@@ -448,6 +448,50 @@ describe('release redeliver', () => {
     expect(storeBytes()).toBe(store)
   })
 
+  it('re-delivers one event of an indexed integration event file, from the store named by --metadata-json', async () => {
+    setUp()
+    const events = [
+      { session_id: 'sess-first', max_severity: 'medium' },
+      { session_id: 'sess-second', max_severity: 'high' },
+    ]
+    ws.write('events.jsonl', `${events.map((event) => JSON.stringify(event)).join('\n')}\n`)
+    // Only the second event's delivery fails.
+    stack.webhook.inject({ kind: 'status', status: 500, body: 'boom' }, 100, (request) =>
+      request.text.includes('sess-second'),
+    )
+    const deliver = await cavra([
+      'integration',
+      'deliver',
+      'events.jsonl',
+      '-p',
+      'webhook',
+      '--retries',
+      '0',
+      '--metadata-json',
+      'store.json',
+    ])
+    expect(deliver.code).toBe(1)
+    stack.webhook.clearFaults()
+    expect(stack.webhook.deliveries.map((d) => d.payload.payload)).toEqual([
+      expect.objectContaining({ session_id: 'sess-first' }),
+    ])
+    const run = await redeliver('--metadata-json', 'store.json')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.document.results).toEqual([
+      expect.objectContaining({ event_id: 'sess-second', provider: 'webhook', outcome: 'delivered' }),
+    ])
+    // The other event of the file was not sent again.
+    expect(stack.webhook.deliveries).toHaveLength(2)
+    expect(stack.webhook.deliveries[1]!.payload.payload).toMatchObject({ session_id: 'sess-second' })
+    const items = JSON.parse(readFileSync(ws.path('store.json'), 'utf8')).items
+    expect(items.at(-1)).toMatchObject({
+      metadata_kind: 'integration-connector-delivery',
+      event_id: 'sess-second',
+      redelivery_of: [items[1].session_id],
+    })
+    expect(existsSync(ws.path(STORE))).toBe(false)
+  })
+
   it('says there is nothing to do on an empty or missing store, exit 0', async () => {
     setUp()
     const missing = await cavra(['release', 'redeliver'])
