@@ -2,7 +2,7 @@ import { dirname } from 'node:path'
 import { InputError } from '../common/errors.js'
 import { inertText } from '../common/text.js'
 import { connectorCatalog } from '../config/catalog.js'
-import { loadConnectorConfig, loadSelected } from '../config/load.js'
+import { type ConnectorEntry, loadConnectorConfig, loadSelected } from '../config/load.js'
 import { prepareConnectors, type SelectionRule } from '../config/select.js'
 import type { PreparedConnector } from '../connectors/types.js'
 import type { DeliveryResult } from '../delivery/evidence-types.js'
@@ -222,7 +222,7 @@ async function checkConnectors(
 ): Promise<Map<string, string>> {
   const config = await loadConnectorConfig(plan.configPath, await connectorCatalog())
   const unusable = new Map<string, string>()
-  const usable = new Map<string, (typeof config.entries)[number]>()
+  const usable = new Map<string, ConnectorEntry>()
   for (const { name, providerType } of targets.flatMap((target) => target.connectors)) {
     if (usable.has(name) || unusable.has(name)) continue
     const entry = config.entries.find((candidate) => candidate.name === name)
