@@ -492,6 +492,19 @@ describe('release redeliver', () => {
     expect(existsSync(ws.path(STORE))).toBe(false)
   })
 
+  it('stops with exit 5 on a damaged store, sending nothing and leaving it as it was', async () => {
+    setUp()
+    await failJiraRollback()
+    const damaged = storeBytes().replace(/"record_hash":"[0-9a-f]{64}"/, `"record_hash":"${'0'.repeat(64)}"`)
+    ws.write(STORE, damaged)
+    const before = requestCounts()
+    const run = await cavra(['release', 'redeliver'])
+    expect(run.code).toBe(5)
+    expect(run.stderr).toContain(`${STORE}: the hash chain is broken at item 1`)
+    expect(reachedSince(before)).toEqual([])
+    expect(storeBytes()).toBe(damaged)
+  })
+
   it('says there is nothing to do on an empty or missing store, exit 0', async () => {
     setUp()
     const missing = await cavra(['release', 'redeliver'])
