@@ -8,6 +8,7 @@ import DeliverPromotionAudit from './commands/release/deliver-promotion-audit.js
 import DeliverRollbackExecution from './commands/release/deliver-rollback-execution.js'
 import EndpointPublicationDashboard from './commands/release/endpoint-publication-dashboard.js'
 import EndpointPublicationHistory from './commands/release/endpoint-publication-history.js'
+import ReleaseRedeliver from './commands/release/redeliver.js'
 import Serve from './commands/serve.js'
 
 /**
@@ -24,6 +25,7 @@ export const COMMANDS = {
   'release:connector-delivery-dashboard': ConnectorDeliveryDashboard,
   'release:endpoint-publication-history': EndpointPublicationHistory,
   'release:endpoint-publication-dashboard': EndpointPublicationDashboard,
+  'release:redeliver': ReleaseRedeliver,
   'metadata:verify': MetadataVerify,
   serve: Serve,
 }

@@ -108,7 +108,7 @@ export abstract class DeliveryCommand extends CavraCommand {
   }
 }
 
-function dryRunLines(result: DeliveryResult, colour: ReturnType<typeof colourFor>): string[] {
+export function dryRunLines(result: DeliveryResult, colour: ReturnType<typeof colourFor>): string[] {
   const out: string[] = []
   for (const delivery of result.deliveries) {
     for (const request of delivery.dry_run_requests ?? []) {

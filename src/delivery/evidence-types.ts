@@ -73,6 +73,6 @@ export interface DeliveryResult {
   generated_at: string
   success: boolean
   dry_run?: boolean
-  source_artifact: { path: string; sha256: string } | null
+  source_artifact: { path: string | null; sha256: string } | null
   deliveries: DeliveryRecord[]
 }

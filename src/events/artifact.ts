@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto'
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
 import { type FileHandle, mkdtemp, open, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { InputError } from '../common/errors.js'
+import type { SourceArtifact } from './event.js'
 import type { JsonScanError } from './json-scan.js'
 import {
   notUtf8Error,
@@ -203,6 +204,73 @@ async function assertLooksLikeJson(artifact: Artifact, digest: Digest): Promise<
       ['Check that the producer finished writing the artifact.'],
     )
   }
+}
+
+/** A file a store item recorded, checked before it is delivered again. */
+export type RecordedArtifact = { usable: true; path: string } | { usable: false; reason: string }
+
+/**
+ * Whether the artifact a store item recorded still holds the bytes it held: the file must
+ * exist at its path, be a regular file and have the recorded SHA-256. Anything else says why
+ * not, for the person deciding what to do. A relative path (written before paths were stored
+ * absolute) is taken from the current folder; the hash still has to match.
+ */
+export async function checkRecordedArtifact(
+  path: string | null,
+  sha256: string | null,
+): Promise<RecordedArtifact> {
+  if (path === null) {
+    return {
+      usable: false,
+      reason:
+        'the delivery read its input from standard input, a pipe or an HTTP request, so there is no file to read again',
+    }
+  }
+  const file = isAbsolute(path) ? path : resolve(path)
+  if (sha256 === null) {
+    return {
+      usable: false,
+      reason: `${file}: the store recorded no sha256, so the file cannot be shown unchanged`,
+    }
+  }
+  // O_NONBLOCK: a path that is now a FIFO must not wait for a writer; fstat says what was opened.
+  let handle: FileHandle
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException)?.code === 'ENOENT'
+    return {
+      usable: false,
+      reason: missing
+        ? `${file}: the artifact is missing (no such file)`
+        : `${file}: cannot read the artifact (${describeFsError(error)})`,
+    }
+  }
+  try {
+    const info = await handle.stat()
+    if (!info.isFile())
+      return { usable: false, reason: `${file}: is ${describeFileType(info)}, not the recorded artifact` }
+    const hash = createHash('sha256')
+    for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }))
+      hash.update(chunk as Buffer)
+    const now = hash.digest('hex')
+    if (now !== sha256) {
+      return {
+        usable: false,
+        reason: `${file}: the artifact changed since the failed delivery (sha256 ${sha256.slice(0, 12)}… recorded, ${now.slice(0, 12)}… now)`,
+      }
+    }
+  } catch (error) {
+    return { usable: false, reason: `${file}: cannot read the artifact (${describeFsError(error)})` }
+  } finally {
+    await handle.close()
+  }
+  return { usable: true, path: file }
+}
+
+/** What the evidence and the store record of an artifact (see SourceArtifact). */
+export function sourceOf(artifact: Artifact): SourceArtifact {
+  return { path: artifact.spooled ? null : resolve(artifact.file), sha256: artifact.sha256 }
 }
 
 export function nameOf(artifact: Pick<Artifact, 'displayPath'>): string {

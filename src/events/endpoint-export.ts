@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { z } from 'zod'
 import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
-import { type Artifact, describeFileType, describeFsError, nameOf } from './artifact.js'
+import { type Artifact, describeFileType, describeFsError, nameOf, sourceOf } from './artifact.js'
 import type { DeliveryEvent, VerifiedFile } from './event.js'
 import { identifier } from './identifier.js'
 import { parseJsonDocument } from './json-text.js'
@@ -222,7 +222,7 @@ export async function buildPublication(
       highlights: null,
       references: [],
     },
-    source: { path: artifact.displayPath, sha256: artifact.sha256 },
+    source: sourceOf(artifact),
     files,
   }
   return { event, warnings }

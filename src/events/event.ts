@@ -23,8 +23,13 @@ export interface VerifiedFile {
   content: Buffer
 }
 
+/**
+ * The input a delivery came from, as the evidence and the store record it: an absolute path,
+ * so the item still names the file whatever folder a later command (a re-delivery) runs in;
+ * null for standard input and pipes, whose bytes cannot be read again.
+ */
 export interface SourceArtifact {
-  path: string
+  path: string | null
   sha256: string
 }
 

@@ -1,7 +1,7 @@
 import { InputError } from '../common/errors.js'
 import { isSeverity, type Severity, severityRank } from '../common/severity.js'
 import { describeIssue } from '../common/zod-issues.js'
-import { type Artifact, nameOf, scanErrorToInputError } from './artifact.js'
+import { type Artifact, nameOf, scanErrorToInputError, sourceOf } from './artifact.js'
 import {
   contentIdentity,
   type Decision,
@@ -199,7 +199,7 @@ async function toDeliveryEvent(
     fields,
     decisionCount,
     decisions,
-    source: { path: artifact.displayPath, sha256: artifact.sha256 },
+    source: sourceOf(artifact),
   }
   return { ...partial, view: buildView(partial, digest) }
 }

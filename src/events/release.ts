@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
-import { type Artifact, nameOf } from './artifact.js'
+import { type Artifact, nameOf, sourceOf } from './artifact.js'
 import type { DeliveryEvent, EventView } from './event.js'
 import { identifier } from './identifier.js'
 import { parseJsonDocument } from './json-text.js'
@@ -155,7 +155,7 @@ function releaseEvent(
     decisionCount: 0,
     decisions: async function* () {},
     view: spec.view,
-    source: { path: artifact.displayPath, sha256: artifact.sha256 },
+    source: sourceOf(artifact),
   }
 }
 

@@ -169,19 +169,18 @@ function providerHealth(provider: string, rows: readonly DeliveryRow[]): Provide
   }
 }
 
-/** Each (connector, event) in order of its latest delivery: that delivery, and the failures it heads. */
-interface PairState {
-  latest: DeliveryRow | PublicationRow
-  streak: number
-  counting: boolean
+/**
+ * An open alert's subject: a (connector, event) whose latest delivery failed, with that
+ * delivery and every failure since the pair last succeeded (newest first, `latest` included).
+ * The dashboards raise their alerts from these, and `release redeliver` re-delivers them.
+ */
+export interface OpenPair<R extends DeliveryRow = DeliveryRow> {
+  latest: R
+  failures: R[]
 }
 
-function openAlerts(
-  rows: readonly (DeliveryRow | PublicationRow)[],
-  byProvider: Map<string, (DeliveryRow | PublicationRow)[]>,
-  kind: DashboardOptions['kind'],
-): Alert[] {
-  const alerts: Alert[] = []
+/** The open pairs among `rows` (newest first), in order of their latest delivery. */
+export function openPairs<R extends DeliveryRow>(rows: readonly R[]): OpenPair<R>[] {
   // Only a (connector, event) with a failure can hold an alert; a store holds millions of rows
   // and few failures, so those pairs are found first, without building a key per row.
   const failing = new Map<string, Set<string>>()
@@ -194,8 +193,8 @@ function openAlerts(
     }
     events.add(row.event_id)
   }
-  const pairs: PairState[] = []
-  const byConnector = new Map<string, Map<string, PairState>>()
+  const pairs: Array<OpenPair<R> & { counting: boolean }> = []
+  const byConnector = new Map<string, Map<string, OpenPair<R> & { counting: boolean }>>()
   for (const row of rows) {
     if (failing.get(row.provider)?.has(row.event_id) !== true) continue
     let events = byConnector.get(row.provider)
@@ -205,18 +204,27 @@ function openAlerts(
     }
     let pair = events.get(row.event_id)
     if (!pair) {
-      pair = { latest: row, streak: 0, counting: true }
+      pair = { latest: row, failures: [], counting: true }
       events.set(row.event_id, pair)
       pairs.push(pair)
     }
     if (pair.counting) {
       if (row.success) pair.counting = false
-      else pair.streak++
+      else pair.failures.push(row)
     }
   }
+  return pairs.filter((pair) => !pair.latest.success).map(({ latest, failures }) => ({ latest, failures }))
+}
+
+function openAlerts(
+  rows: readonly (DeliveryRow | PublicationRow)[],
+  byProvider: Map<string, (DeliveryRow | PublicationRow)[]>,
+  kind: DashboardOptions['kind'],
+): Alert[] {
+  const alerts: Alert[] = []
   const connectorStreaks = new Map<string, number>()
-  for (const { latest, streak: eventStreak } of pairs) {
-    if (latest.success) continue
+  for (const { latest, failures } of openPairs(rows)) {
+    const eventStreak = failures.length
     let connectorStreak = connectorStreaks.get(latest.provider)
     if (connectorStreak === undefined) {
       connectorStreak = leadingFailures(byProvider.get(latest.provider) ?? [])

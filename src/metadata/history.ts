@@ -64,6 +64,16 @@ export async function collectDeliveryRows(
   return rows.newestFirst()
 }
 
+/** Rows of several groups of kinds in one pass over the store, each group newest first. */
+export async function collectRowGroups(
+  items: AsyncIterable<StoreItem>,
+  groups: readonly (readonly string[])[],
+): Promise<DeliveryRow[][]> {
+  const collectors = groups.map((kinds) => new RowCollector(kinds))
+  for await (const item of items) for (const rows of collectors) rows.add(item)
+  return collectors.map((rows) => rows.newestFirst())
+}
+
 /**
  * Rows as items pass, with each row's time parsed once: sorting a store's worth of rows by
  * `newestFirst` would parse two dates per comparison.

@@ -172,7 +172,7 @@ export const deliveryDocumentSchema = z
     severity: z.enum(SEVERITIES),
     generated_at: timestamp,
     success: z.boolean(),
-    source_artifact: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+    source_artifact: z.object({ path: z.string().nullable(), sha256: z.string() }).nullable(),
     deliveries: z.array(deliveryRecordSchema),
     delivery_evidence: z.string().nullable().describe('The evidence file written for this delivery.'),
     metadata: z

@@ -456,7 +456,7 @@ describe('pipes as the artifact are streamed, validated, then delivered', () => 
     expect(JSON.parse(run.stdout)).toMatchObject({
       event_id: 'sess-2026-11-28-ci-4812',
       source_artifact: {
-        path: 'events.fifo',
+        path: null,
         sha256: createHash('sha256')
           .update(readFileSync(ws.path('siem-event.json')))
           .digest('hex'),

@@ -74,7 +74,8 @@ describe('cavra integration deliver', () => {
       session_id: 'sess-2026-11-28-ci-4812',
       severity: 'high',
       success: true,
-      source_artifact: { path: 'siem-event.json', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      // Absolute, so a later command run from another folder still finds the file.
+      source_artifact: { path: ws.path('siem-event.json'), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     })
     expect(evidence.deliveries.map((d: { provider: string }) => d.provider)).toEqual(['splunk', 'webhook'])
     for (const delivery of evidence.deliveries) {
@@ -173,7 +174,7 @@ describe('cavra integration deliver', () => {
     expect(run.code, run.stderr).toBe(0)
     const results = JSON.parse(run.stdout)
     expect(results.map((r: { event_id: string }) => r.event_id)).toEqual(['first', 'second'])
-    expect(results[0].source_artifact.path).toBe('-')
+    expect(results[0].source_artifact.path).toBeNull()
     expect(evidenceFiles(ws.path('out'))).toHaveLength(2)
     expect(hec.events).toHaveLength(3)
   })

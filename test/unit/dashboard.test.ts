@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { githubAnnotations, renderDashboardMarkdown } from '../../src/cli/dashboard-render.js'
 import type { StoreItem } from '../../src/metadata/chain.js'
-import { type Alert, buildDashboard, type Dashboard, percentile } from '../../src/metadata/dashboard.js'
+import {
+  type Alert,
+  buildDashboard,
+  type Dashboard,
+  openPairs,
+  percentile,
+} from '../../src/metadata/dashboard.js'
 import {
   CONNECTOR_KINDS,
   deliveryRows,
@@ -317,6 +323,46 @@ describe('connector dashboard: alerts', () => {
     const d = connectorDashboard([{ session_id: 'x', metadata_kind: 'rollout-promotion-execution' }])
     expect(d.alert_level).toBe('warning')
     expect(d.alerts).toHaveLength(1)
+  })
+})
+
+describe('openPairs: the subjects of the alerts', () => {
+  it('gives each open (connector, event) with the failures since its last success, newest first', () => {
+    const items = [
+      record(at(18), [fail('webhook')], { eventId: 'rpe_a' }),
+      record(at(19), [ok('webhook'), ok('jira')], { eventId: 'rpe_a' }),
+      record(at(20), [fail('webhook'), fail('jira')], { eventId: 'rpe_a' }),
+      record(at(21), [fail('webhook')], { eventId: 'rpe_a' }),
+      record(at(22), [ok('jira')], { eventId: 'rpe_a' }),
+      record(at(23), [fail('slack')], { eventId: 'rpe_b' }),
+    ]
+    const pairs = openPairs(deliveryRows(items, CONNECTOR_KINDS))
+    expect(
+      pairs.map((pair) => ({
+        provider: pair.latest.provider,
+        event: pair.latest.event_id,
+        failures: pair.failures.map((row) => row.session_id),
+      })),
+    ).toEqual([
+      { provider: 'slack', event: 'rpe_b', failures: [items[5]!.session_id] },
+      // The failure before the success of at(19) is resolved history, not part of the alert.
+      { provider: 'webhook', event: 'rpe_a', failures: [items[3]!.session_id, items[2]!.session_id] },
+    ])
+  })
+
+  it('holds exactly the alerts of the dashboard', () => {
+    const items = [
+      record(at(20), [fail('webhook'), ok('jira')], { eventId: 'rbe_a', eventType: ROLLBACK }),
+      record(at(21), [fail('jira')], { eventId: 'rpe_b' }),
+      record(at(22), [ok('jira')], { eventId: 'rpe_b' }),
+      record(at(23), [fail('teams')], { eventId: 'rpe_c' }),
+    ]
+    const rows = deliveryRows(items, CONNECTOR_KINDS)
+    const fromDashboard = connectorDashboard(items).alerts.map((a) => `${a.provider}/${a.event_id}`)
+    const fromPairs = openPairs(rows).map((pair) => `${pair.latest.provider}/${pair.latest.event_id}`)
+    expect([...fromPairs].sort()).toEqual([...fromDashboard].sort())
+    // In order of the latest delivery, newest first.
+    expect(fromPairs).toEqual(['teams/rpe_c', 'webhook/rbe_a'])
   })
 })
 
