@@ -201,7 +201,8 @@ export class DeliveryStepReport {
         `${plural(rest, 'more event')} delivered by ${cell(this.command)}; each result is in its evidence file.`,
         '',
       )
-    return out.join('\n')
+    // A blank line ends the last table, whatever a later step appends.
+    return `${out.join('\n')}\n`
   }
 }
 
