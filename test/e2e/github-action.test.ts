@@ -37,11 +37,18 @@ afterEach(async () => {
 })
 
 const ROLLBACK_ID = 'rre_b83f10c6d2a1'
-/** A receiver that refuses and echoes its own secret URL and signing secret, as some do. */
+/**
+ * A receiver that refuses, echoing its own secret URL and signing secret as some do, with
+ * workflow commands and escape sequences of its own in the body.
+ */
 const ECHOING_REFUSAL = {
   kind: 'status',
   status: 500,
-  body: `Cannot POST ${CANARY.webhookPath}: signature key ${CANARY.webhookSecret} rejected`,
+  body: [
+    `Cannot POST ${CANARY.webhookPath}: signature key ${CANARY.webhookSecret} rejected`,
+    '::warning title=forged::all good',
+    '\u001b[2K\r\u001b[32mok\u001b[0m ##[group]fake',
+  ].join('\n'),
 } as const
 
 function setUp(): void {
