@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
@@ -232,6 +232,32 @@ describe('action.yml', () => {
       '### ❌ cavra integration deliver: ev %0A %25 ##\\[warning\\]x :: , &lt;b&gt;\\|&lt;/b&gt;',
     ])
     expect(run.summary).not.toContain('<b>')
+    expectNoLeaks(run)
+  })
+
+  it('reports an endpoint export publication the same way', async () => {
+    setUp()
+    cpSync(join(PROJECT_ROOT, 'examples/endpoint-export/stable'), ws.path('release/export/stable'), {
+      recursive: true,
+    })
+    stack.fleet.inject({ kind: 'status', status: 503, body: 'down' }, 100)
+    const run = await action({
+      command: 'release deliver-endpoint-export',
+      args: 'export/stable/endpoint-management-export-manifest.json --retries 0 --no-metadata',
+      provider: 'jamf,linux',
+      'allow-failure': 'true',
+      'working-directory': 'release',
+    })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.outputs).toMatchObject({ success: 'false', 'failed-connectors': 'linux' })
+    const evidence = JSON.parse(readFileSync(join(ws.dir, 'release', run.outputs['evidence-file']!), 'utf8'))
+    expect(run.outputs['event-id']).toBe(evidence.event_id)
+    expect(run.summary.split('\n')[0]).toBe(
+      `### ❌ cavra release deliver-endpoint-export: ${evidence.event_id}`,
+    )
+    expect(workflowCommandLines(run.stdout).map(parseWorkflowCommand)).toMatchObject([
+      { command: 'error', properties: { title: 'cavra linux' } },
+    ])
     expectNoLeaks(run)
   })
 
