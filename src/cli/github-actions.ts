@@ -49,13 +49,15 @@ export function workflowCommand(
 
 /** `::error title=cavra <connector>::…` for each connector of `result` that failed. */
 export function failureAnnotations(result: DeliveryResult, scrub: Scrub): string[] {
+  // Control characters go first: one inside a secret would otherwise hide it from the scrubber.
+  const clean = (text: string) => scrub(stripControl(text))
   return result.deliveries
     .filter((delivery) => !delivery.success)
     .map((delivery) =>
       workflowCommand(
         'error',
-        { title: scrub(`cavra ${delivery.provider}`) },
-        scrub(
+        { title: clean(`cavra ${delivery.provider}`) },
+        clean(
           `${result.event_type} ${result.event_id} was not delivered to ${delivery.provider}: ${delivery.error ?? 'failed'}`,
         ),
       ),

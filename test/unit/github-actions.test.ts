@@ -121,6 +121,21 @@ describe('workflow commands', () => {
     expect(line).toContain('REDACTED')
     expect(leakedCanaries(line!)).toEqual([])
   })
+
+  it('finds a secret split by a control character, which is stripped before scrubbing', () => {
+    const redactor = new Redactor()
+    redactor.addSecret(CANARY.jiraToken)
+    const split = `${CANARY.jiraToken.slice(0, 6)}\u0007${CANARY.jiraToken.slice(6)}`
+    const scrub = (text: string) => redactor.scrub(text)
+    const result = resultOf(`rb-${split}`, [delivery('jira', false, `401: token ${split} refused`)])
+    const [line] = failureAnnotations(result, scrub)
+    const report = new DeliveryStepReport('cavra integration deliver', scrub)
+    report.add(result, `/ev/${split}.json`)
+    for (const text of [line!, report.summaryMarkdown(), formatStepOutputs(report.outputs())]) {
+      expect(leakedCanaries(text)).toEqual([])
+      expect(text).toContain('REDACTED')
+    }
+  })
 })
 
 describe('the report of one delivery command', () => {
