@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk'
-import { stripControl } from '../common/text.js'
 import type { Alert, Dashboard } from '../metadata/dashboard.js'
 import { percent } from '../metadata/dashboard-markdown.js'
+import { workflowCommand } from './github-actions.js'
 import { table } from './output.js'
 
 /** Renders a dashboard as aligned text and as annotations; the markdown is shared with the HTTP API. */
@@ -85,21 +85,12 @@ export function renderDashboardText(dashboard: Dashboard, title: string, colour:
 
 /**
  * GitHub Actions workflow commands for open alerts (`::error::` for critical, `::warning::`
- * otherwise), escaped as the runner requires (% \r \n in data; also : and , in properties).
+ * otherwise), escaped as the runner requires.
  */
 export function githubAnnotations(alerts: readonly Alert[], title: string): string[] {
-  return alerts.map((alert) => {
-    const command = alert.severity === 'critical' ? 'error' : 'warning'
-    return `::${command} title=${escapeProperty(stripControl(title))}::${escapeData(stripControl(alert.message))}`
-  })
-}
-
-function escapeData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
-}
-
-function escapeProperty(text: string): string {
-  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C')
+  return alerts.map((alert) =>
+    workflowCommand(alert.severity === 'critical' ? 'error' : 'warning', { title }, alert.message),
+  )
 }
 
 function ms(value: number | null): string {

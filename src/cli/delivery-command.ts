@@ -46,6 +46,20 @@ export abstract class DeliveryCommand extends CavraCommand {
         showProgress ? import('./progress.js') : undefined,
       ])
     const kind = DELIVERY_KINDS[delivery.kind]
+    // Step outputs, summary and annotations for a GitHub Actions runner, loaded only there;
+    // a dry run writes nothing, the runner's files included.
+    const env = process.env
+    const github =
+      dryRun || (env.GITHUB_ACTIONS !== 'true' && !env.GITHUB_OUTPUT && !env.GITHUB_STEP_SUMMARY)
+        ? undefined
+        : await import('./github-step.js').then(({ GithubActionsStep }) =>
+            GithubActionsStep.open(
+              env,
+              `${this.config.bin} ${(this.id ?? '').replace(/:/g, ' ')}`,
+              (text) => this.redactor.scrub(text),
+              json ? process.stderr : process.stdout,
+            ),
+          )
     let printed = 0
     const summary = await runDelivery(
       {
@@ -68,9 +82,11 @@ export abstract class DeliveryCommand extends CavraCommand {
         if (json) this.printJson(delivered, printed)
         else this.report(delivered, dryRun)
         printed++
+        github?.delivered(delivered.result, delivered.evidencePath)
       },
     )
     if (json && !summary.single) process.stdout.write(printed === 0 ? '[]\n' : '\n]\n')
+    await github?.finish()
     // A dry run sends nothing, so nothing can have failed to arrive: it exits 0.
     if (summary.anyFailed && !dryRun && !flags['allow-failure']) process.exitCode = ExitCode.deliveryFailed
   }

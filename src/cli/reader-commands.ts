@@ -1,4 +1,4 @@
-import { appendFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import type { Dashboard } from '../metadata/dashboard.js'
 import { type DeliveryRow, historyDocument, type RowFilter } from '../metadata/history.js'
@@ -98,9 +98,10 @@ export abstract class StoreReaderCommand extends CavraCommand {
     title: string,
     flags: { format: string; output?: string },
   ): Promise<Dashboard | undefined> {
-    const { githubAnnotations, renderDashboardMarkdown, renderDashboardText } = await import(
-      './dashboard-render.js'
-    )
+    const [
+      { githubAnnotations, renderDashboardMarkdown, renderDashboardText },
+      { appendStepFile, stepFilesFrom },
+    ] = await Promise.all([import('./dashboard-render.js'), import('./github-step.js')])
     const json = this.jsonEnabled() || flags.format === 'json'
     const markdown = renderDashboardMarkdown(dashboard, title)
     let text: string
@@ -108,7 +109,8 @@ export abstract class StoreReaderCommand extends CavraCommand {
     else if (flags.format === 'markdown') text = markdown
     else
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
-    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`)
+    const { summary } = stepFilesFrom(process.env)
+    if (summary) await appendStepFile(summary, `${markdown}\n`, 'the dashboard was built')
     if (process.env.GITHUB_ACTIONS === 'true') {
       // The runner reads workflow commands from both streams; stdout stays one JSON document under --json.
       const stream = this.jsonEnabled() || (json && !flags.output) ? process.stderr : process.stdout
