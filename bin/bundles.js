@@ -1,6 +1,6 @@
 'use strict'
 // Starts cavra from its bundles, wherever they are kept: files in dist/ (bin/run.js, the npm
-// package) or assets inside the single executable (build/sea-main.js). Both are made by
+// package) or assets inside the single executable (build/sea-main.cjs). Both are made by
 // build/bundle.mjs: dist/cavra.cjs (oclif and cavra's own code) and one file per heavy
 // dependency (dist/vendor/*.cjs), each read and compiled only when a command first needs it.
 //

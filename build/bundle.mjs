@@ -268,12 +268,16 @@ export async function buildBundles() {
   writeFileSync(join(dist, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
 }
 
-/** Runs commands of each kind, writing the code cache of each file they load. */
-export function buildCodeCaches() {
+/**
+ * Runs commands of each kind, writing the code cache of each file they load. `node` and `cli`
+ * default to this Node and bin/run.js over dist/; the single executables' build passes its own
+ * runtime and a copy of bin/ and dist/, so that runtime's V8 makes the caches it will read.
+ */
+export function buildCodeCaches({ node = process.execPath, cli = join(root, 'bin', 'run.js') } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'cavra-code-cache-'))
   try {
     const run = (...args) =>
-      spawnSync(process.execPath, [join(root, 'bin', 'run.js'), ...args], {
+      spawnSync(node, [cli, ...args], {
         cwd: work,
         // Placeholders only: a dry run sends nothing.
         env: {

@@ -1,7 +1,9 @@
 'use strict'
-// The main script of the single executable (scripts/build-sea.sh): the same bundles and code
-// caches as the npm package (dist/, see bin/bundles.js), kept as assets inside the executable,
-// so it runs alone in an empty folder. Assets are read in place (getRawAsset), not copied.
+// The main script of the single executables (scripts/build-binaries.mjs): the same bundles as
+// the npm package (dist/, see bin/bundles.js), kept as assets inside the executable, so it runs
+// alone in an empty folder. Assets are read in place (getRawAsset), not copied. The code caches
+// are the embedded Node's own, made at build time when the target's CPU is the build machine's;
+// an executable built for another CPU has none, and its bundles are compiled as they load.
 const { dirname } = require('node:path')
 const sea = require('node:sea')
 
@@ -15,6 +17,7 @@ require('../bin/bundles.js').start({
     try {
       return bytes(name)
     } catch {
+      // No such asset: this executable carries no cache for it.
       return undefined
     }
   },

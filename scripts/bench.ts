@@ -682,7 +682,7 @@ async function main(): Promise<void> {
     throw new Error('splunk-logging is not installed: run npm install.')
   }
   if (!gnuTime) process.stdout.write('(no GNU time: peak RSS is not measured)\n')
-  // The binary must be the one this node makes: its code caches are this V8's.
+  // The binary embeds its own Node (printed below), with code caches made by that Node.
   const version = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.trim()
   process.stdout.write(`cavra bench on ${machine()}\n${version}\n`)
   // `npm run bench -- bulk store` runs only the named sections.

@@ -26,6 +26,32 @@ describe('start-up', () => {
     )
   })
 
+  it.each([
+    ['absent', 'undefined'],
+    // Bytes V8 cannot take as a cache of this source: it rejects them and compiles instead.
+    ['rejected', 'Buffer.alloc(4096, 0x5a)'],
+  ])('starts when every code cache is %s (an executable cross-built for another CPU)', (_, cache) => {
+    // As a script file would see it: the bundle reads its arguments from process.argv[2] on.
+    const script = `
+      process.argv.splice(1, 0, 'start-up-test')
+      const { readFileSync } = require('node:fs')
+      const { join } = require('node:path')
+      const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)}
+      const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'latin1'))
+      require(${JSON.stringify(`${PROJECT_ROOT}/bin/bundles.js`)}).start({
+        dir: dist,
+        // Caches claimed to be this Node's own, so each is offered to V8.
+        manifest: { ...manifest, node: process.version },
+        source: (name) => readFileSync(join(dist, name), 'latin1'),
+        cache: () => ${cache},
+        requireBuiltin: require,
+      }, process.argv.slice(2))`
+    const run = (...args: string[]) =>
+      execFileSync(process.execPath, ['-e', script, '--', ...args], { encoding: 'utf8', cwd: PROJECT_ROOT })
+    expect(run('--version')).toBe(`${versionLine()}\n`)
+    expect(run('integration', 'deliver', '--help')).toContain('$ cavra integration deliver')
+  })
+
   it('picks the code cache of each kind of command', () => {
     expect(commandFamily(['integration', 'deliver', 'event.json'])).toBe('deliver')
     expect(commandFamily(['release', 'deliver-promotion-audit', 'x.json'])).toBe('deliver')
