@@ -253,8 +253,9 @@ function oauthToken(settings: CredentialSettings, instanceBase: string): TokenSo
       grantType === 'password'
         ? { type: 'password', username: username!, password: password! }
         : { type: 'client_credentials' },
-    advise: (error) =>
-      error === 'access_denied' || error === 'invalid_client' || error === 'unauthorized_client'
+    // Instances answer a refused token request 401 {"error":"server_error","error_description":"access_denied"}.
+    advise: (error, description) =>
+      description === 'access_denied' || error === 'invalid_client' || error === 'unauthorized_client'
         ? grantType === 'client_credentials'
           ? 'check client_id and client_secret; the client_credentials grant also needs the instance property glide.oauth.inbound.client.credential.grant_type.enabled and an OAuth Application User on the application'
           : 'check client_id, client_secret, username and password'
