@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto'
+import { type KeyObject, randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
-import type { ClientCertificate } from './entra-credentials.js'
 
 /**
  * The client assertion of a certificate credential, signed with `jose`. Loaded only when a
@@ -17,8 +16,15 @@ import type { ClientCertificate } from './entra-credentials.js'
 
 export const ASSERTION_LIFETIME_SECONDS = 300
 
+/** What signing needs of a certificate credential. */
+export interface SigningCertificate {
+  privateKey: KeyObject
+  /** base64url SHA-256 of the certificate's DER. */
+  thumbprintSha256: string
+}
+
 export async function signClientAssertion(
-  certificate: ClientCertificate,
+  certificate: SigningCertificate,
   clientId: string,
   tokenUrl: string,
   nowMs: number,
