@@ -36,6 +36,8 @@ export const VENDOR = [
   '@streamparser/json',
   'proper-lockfile',
   'lowdb',
+  // Only a certificate credential (client_certificate_file) loads this.
+  'jose',
   // Only `cavra serve` loads these.
   'hono',
   '@hono/node-server',

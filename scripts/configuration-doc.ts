@@ -174,7 +174,7 @@ function settingsTable(shape: z.ZodRawShape, secret: (key: string) => string): s
     ...Object.entries(shape).map(([key, value]) => {
       const schema = value as z.ZodType
       const forms =
-        variantsOf(key, schema)
+        variantsOf(key, schema, shape)
           .slice(1)
           .map((variant) => `\`${variant}\``)
           .join(', ') || '—'

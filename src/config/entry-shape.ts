@@ -18,13 +18,17 @@ export function settingForm(schema: z.ZodType): SettingForm {
   return inner instanceof z.ZodString || inner instanceof z.ZodEnum ? 'text' : 'other'
 }
 
-/** The keys that may stand in for `key` in the file, in the order they are looked up. */
-export function variantsOf(key: string, schema: z.ZodType): string[] {
+/**
+ * The keys that may stand in for `key` in the file, in the order they are looked up. A form
+ * that is itself a setting of the shape belongs to that setting: `federated_token_file` is a
+ * path of its own, not the file form of `federated_token`.
+ */
+export function variantsOf(key: string, schema: z.ZodType, shape: z.ZodRawShape = {}): string[] {
   if (key === 'provider') return [key]
   const form = settingForm(schema)
-  if (form === 'text') return [key, `${key}_env`, `${key}_file`]
-  if (form === 'path') return [key, `${key}_env`]
-  return [key]
+  const variants =
+    form === 'text' ? [key, `${key}_env`, `${key}_file`] : form === 'path' ? [key, `${key}_env`] : [key]
+  return variants.filter((variant) => variant === key || !Object.hasOwn(shape, variant))
 }
 
 /** The strict on-disk shape: the settings plus their `_env` and `_file` forms. */
@@ -32,7 +36,7 @@ export function rawEntryShape(settings: z.ZodRawShape): z.ZodRawShape {
   const shape: Record<string, z.ZodType> = {}
   for (const [key, schema] of Object.entries(settings)) {
     shape[key] = schema as z.ZodType
-    for (const variant of variantsOf(key, schema as z.ZodType).slice(1)) {
+    for (const variant of variantsOf(key, schema as z.ZodType, settings).slice(1)) {
       shape[variant] = variant.endsWith('_env')
         ? z
             .string()

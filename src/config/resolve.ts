@@ -38,7 +38,7 @@ export function resolveSettings(
   const warnings: string[] = []
   const problems: string[] = []
   for (const [key, schema] of Object.entries(shape)) {
-    const variants = variantsOf(key, schema as z.ZodType)
+    const variants = variantsOf(key, schema as z.ZodType, shape)
     const given = variants.filter((variant) => raw[variant] !== undefined)
     if (given.length > 1) {
       problems.push(`${given.join(' and ')} are both set; keep one of them`)

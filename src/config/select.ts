@@ -160,6 +160,7 @@ function prepareOne(
     configured = definition.configure(settings, {
       name: entry.name,
       warn: (message) => warnings.push(message),
+      env,
     })
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(`${where}: ${error.message}`, error.actions)

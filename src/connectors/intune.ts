@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
+import type { TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
 import type { Session } from '../delivery/session.js'
@@ -7,8 +8,13 @@ import { excerpt, type Verdict } from '../delivery/verdict.js'
 import { exportManifestSchema, type IntuneApp, intuneAppSchema } from '../events/endpoint-export.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
+import {
+  ENTRA_CREDENTIAL_SECRETS,
+  entraCredential,
+  entraCredentialSettings,
+  entraToken,
+} from './shared/entra-credentials.js'
 import { jsonObject } from './shared/json.js'
-import { clientCredentialsToken } from './shared/oauth.js'
 import { recoveredWarnings } from './shared/outcomes.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { type ConnectorResult, defineConnector, type ProbeResult } from './types.js'
@@ -25,7 +31,7 @@ import { type ConnectorResult, defineConnector, type ProbeResult } from './types
 export interface IntuneConfig {
   graphUrl: string
   groupId?: string
-  auth: ReturnType<typeof clientCredentialsToken>
+  auth: TokenSource
   headers: Record<string, string>
 }
 
@@ -68,6 +74,7 @@ export const intune = defineConnector({
     tenant_id: z.string().min(1).optional().describe('Entra directory (tenant) ID or verified domain.'),
     client_id: z.string().min(1).optional().describe('Application (client) ID of the app registration.'),
     client_secret: z.string().min(1).optional().describe('Client secret value of the app registration.'),
+    ...entraCredentialSettings,
     authority_url: z
       .string()
       .min(1)
@@ -80,18 +87,18 @@ export const intune = defineConnector({
       .describe('Graph root, also the token scope [https://graph.microsoft.com].'),
     group_id: z.string().min(1).optional().describe('Object ID of the Entra group to assign the script to.'),
   },
-  secrets: ['client_secret'],
+  secrets: [...ENTRA_CREDENTIAL_SECRETS],
   urlIsSecret: false,
 
   configure(settings, context): IntuneConfig {
-    const required = (key: 'tenant_id' | 'client_id' | 'client_secret', what: string) => {
+    const required = (key: 'tenant_id' | 'client_id', what: string) => {
       const value = settings[key]
       if (!value) throw new ConfigError(`${key} is required (${what}); set ${key} or ${key}_env.`)
       return value
     }
     const tenantId = required('tenant_id', 'the Entra directory (tenant) ID')
     const clientId = required('client_id', 'the application (client) ID of the app registration')
-    const clientSecret = required('client_secret', 'a client secret value of that app registration')
+    const credential = entraCredential(settings, context)
     if (!GUID.test(tenantId) && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(tenantId))
       throw new ConfigError(`tenant_id "${tenantId}" is neither a GUID nor a domain name.`)
     if (!GUID.test(clientId)) throw new ConfigError('client_id must be the application (client) ID, a GUID.')
@@ -119,12 +126,11 @@ export const intune = defineConnector({
       graphUrl,
       groupId,
       headers: configuredHeaders(settings),
-      auth: clientCredentialsToken({
-        issuer: 'Entra',
+      auth: entraToken({
         tokenUrl: `${authority}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`,
         clientId,
-        clientSecret,
         scope: `${graphUrl}/.default`,
+        credential,
       }),
     }
   },

@@ -10,12 +10,25 @@ import { type Decision, type DeliveryEvent, describeDecision } from '../events/e
 import { objectField, textField } from '../events/views.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import {
+  ENTRA_CREDENTIAL_SECRETS,
+  entraCredential,
+  entraCredentialSettings,
+  entraFormsGiven,
+  entraToken,
+  twoFormsError,
+} from './shared/entra-credentials.js'
 import { jsonObject } from './shared/json.js'
-import { clientCredentialsToken } from './shared/oauth.js'
 import { type Fitted, fitFields, fitJson, jsonBytes, shortenText, utf8Bytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
-import { type ConnectorResult, defineConnector, type ProbeResult, type SettingsOf } from './types.js'
+import {
+  type ConfigureContext,
+  type ConnectorResult,
+  defineConnector,
+  type ProbeResult,
+  type SettingsOf,
+} from './types.js'
 
 /**
  * Microsoft Sentinel through Azure Monitor Logs.
@@ -71,7 +84,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** The keys each mode reads; any other Sentinel key set in the config is reported as unused. */
 const COMPATIBILITY_KEYS = 'token authorization_scheme authorization'
 const MODE_KEYS: Record<SentinelMode, string> = {
-  'logs-ingestion': `dcr_immutable_id stream_name tenant_id client_id client_secret authority_url scope ${COMPATIBILITY_KEYS}`,
+  'logs-ingestion': `dcr_immutable_id stream_name tenant_id client_id client_secret ${Object.keys(entraCredentialSettings).join(' ')} authority_url scope ${COMPATIBILITY_KEYS}`,
   'data-collector': 'workspace_id shared_key log_type',
   custom: `api_key api_key_header ${COMPATIBILITY_KEYS}`,
 }
@@ -90,6 +103,7 @@ const sentinelSettings = {
   tenant_id: text().describe('Entra tenant of the app registration.'),
   client_id: text().describe('Application (client) id of the app registration.'),
   client_secret: text().describe('Client secret value of the app registration.'),
+  ...entraCredentialSettings,
   authority_url: text().describe('Entra authority (default https://login.microsoftonline.com).'),
   scope: text().describe('Token scope (default https://monitor.azure.com//.default).'),
   workspace_id: text().describe('Log Analytics workspace id (data-collector).'),
@@ -110,7 +124,7 @@ export const sentinel = defineConnector({
   title: 'Microsoft Sentinel',
   docs: 'https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview',
   settings: sentinelSettings,
-  secrets: ['client_secret', 'shared_key', 'token', 'authorization', 'api_key'],
+  secrets: [...ENTRA_CREDENTIAL_SECRETS, 'shared_key', 'token', 'authorization', 'api_key'],
   urlIsSecret: false,
 
   configure(settings, context): SentinelConfig {
@@ -136,7 +150,12 @@ export const sentinel = defineConnector({
         warn('custom mode without token, authorization or api_key sends no credential.')
       return { mode, url, headers: { ...headers, ...auth } }
     }
-    return { mode, url: ingestionUrl(url, settings), auth: ingestionAuth(settings, warn), headers }
+    return {
+      mode,
+      url: ingestionUrl(url, settings),
+      auth: ingestionAuth(settings, context.env, warn),
+      headers,
+    }
   },
 
   async deliver(event, config, session) {
@@ -194,17 +213,27 @@ function ingestionProblem(dcr: string, stream: string, base: URL): string | unde
   return undefined
 }
 
-/** A fixed bearer credential, or an Entra client-credentials token fetched and cached by the session. */
-function ingestionAuth(settings: SentinelSettings, warn: (message: string) => void): TokenSource | string {
+/**
+ * A fixed bearer credential, or an Entra token fetched and cached by the session with the
+ * entry's one credential form (a secret, a certificate, a federated token).
+ */
+function ingestionAuth(
+  settings: SentinelSettings,
+  env: ConfigureContext['env'],
+  warn: (message: string) => void,
+): TokenSource | string {
   const token = settings.token
   const authorization = settings.authorization
-  const { tenant_id, client_id, client_secret } = settings
-  const credentials = Object.entries({ tenant_id, client_id, client_secret })
-    .filter(([, value]) => value !== undefined)
-    .map(([key]) => key)
+  const given = [
+    ...entraFormsGiven(settings),
+    ...(token ? ['token'] : []),
+    ...(authorization ? ['authorization'] : []),
+  ]
+  if (given.length > 1) throw twoFormsError(given)
   if (token || authorization) {
-    if (credentials.length > 0) {
-      throw new ConfigError(`set either token (obtained elsewhere) or ${credentials.join(', ')}, not both.`)
+    const app = [settings.tenant_id && 'tenant_id', settings.client_id && 'client_id'].filter(Boolean)
+    if (app.length > 0) {
+      throw new ConfigError(`set either token (obtained elsewhere) or ${app.join(', ')}, not both.`)
     }
     const scheme = settings.authorization_scheme
     if (token && scheme && scheme.toLowerCase() !== 'bearer') {
@@ -212,27 +241,26 @@ function ingestionAuth(settings: SentinelSettings, warn: (message: string) => vo
     }
     return authorization ?? `Bearer ${token}`
   }
+  const { tenant_id, client_id } = settings
   const missing = (key: string) =>
     new ConfigError(
-      `${key} is required for an Entra client-credentials token (or set token to a bearer token obtained elsewhere); set ${key}${key === 'client_secret' ? '_env' : ''}.`,
+      `${key} is required for an Entra token (or set token to a bearer token obtained elsewhere); set ${key}.`,
     )
   if (!tenant_id) throw missing('tenant_id')
   if (!client_id) throw missing('client_id')
-  if (!client_secret) throw missing('client_secret')
+  const credential = entraCredential(settings, { env }, 'token (a bearer token obtained elsewhere)')
   const authority = (settings.authority_url ?? DEFAULT_AUTHORITY).replace(/\/+$/, '')
-  if (isPlainHttpOffHost(authority))
-    warn('authority_url uses http://; the client secret travels unencrypted.')
+  if (isPlainHttpOffHost(authority)) warn('authority_url uses http://; the credential travels unencrypted.')
   const scope = settings.scope ?? DEFAULT_SCOPE
   // Client-credentials scopes must be `<resource>/.default` (Entra answers AADSTS1002012 otherwise).
   if (!scope.endsWith('/.default')) {
     throw new ConfigError(`scope "${scope}" must end in /.default, e.g. ${DEFAULT_SCOPE}.`)
   }
-  return clientCredentialsToken({
-    issuer: 'Entra',
+  return entraToken({
     tokenUrl: `${authority}/${encodeURIComponent(tenant_id)}/oauth2/v2.0/token`,
     clientId: client_id,
-    clientSecret: client_secret,
     scope,
+    credential,
   })
 }
 

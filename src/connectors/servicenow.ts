@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
-import { recoveryOf } from '../delivery/exchange.js'
+import { recoveryOf, type TokenSource } from '../delivery/exchange.js'
 import type { HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus, serverWaitMs } from '../delivery/retry.js'
 import type { Session } from '../delivery/session.js'
@@ -12,6 +12,7 @@ import { PROMOTION_EVENT_TYPE, ROLLBACK_EVENT_TYPE } from '../events/release.js'
 import { objectField } from '../events/views.js'
 import { basicAuthorization, configuredHeaders } from './shared/auth.js'
 import { jsonObject } from './shared/json.js'
+import { renewableToken } from './shared/oauth.js'
 import { recoveredWarnings } from './shared/outcomes.js'
 import { headline, severityWord, truncate } from './shared/presentation.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
@@ -36,7 +37,10 @@ export interface ServiceNowConfig {
   createUrl: string
   /** Table API URL of the table the records land in, for the duplicate check. */
   lookupUrl: string
-  authorization: string
+  /** A fixed Authorization header (Basic or a given token), or none with OAuth. */
+  authorization?: string
+  /** An OAuth token from the instance's /oauth_token.do, fetched and renewed by the session. */
+  auth?: TokenSource
   /** `base64(user:password)`, a run-time credential registered with the session. */
   basicBlob?: string
   assignmentGroup?: string
@@ -76,13 +80,23 @@ export const servicenow = defineConnector({
     change_model: z.string().min(1).optional().describe('normal (default), emergency or standard:<sys_id>.'),
     username: z.string().min(1).optional().describe('Integration user, Basic auth with password.'),
     password: z.string().min(1).optional().describe('Password of username.'),
-    token: z.string().min(1).optional().describe('OAuth access token, sent as Bearer.'),
+    token: z.string().min(1).optional().describe('OAuth access token obtained elsewhere, sent as Bearer.'),
+    client_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Client id of an OAuth application registry entry: cavra asks /oauth_token.do for tokens.'),
+    client_secret: z.string().min(1).optional().describe('Client secret of that OAuth application.'),
+    grant_type: z
+      .enum(['client_credentials', 'password'])
+      .optional()
+      .describe('OAuth grant: client_credentials (default) or password (with username + password).'),
     assignment_group: z.string().min(1).optional().describe('sys_id of the assignment group.'),
     category: z.string().min(1).optional().describe('Category choice value (default software).'),
     correlation_display: z.string().min(1).optional().describe('Source named on records (default CAVRA).'),
     dedupe: z.boolean().optional().describe('Look the correlation id up before creating (default true).'),
   },
-  secrets: ['password', 'token'],
+  secrets: ['password', 'token', 'client_secret'],
   urlIsSecret: false,
 
   configure(settings, context): ServiceNowConfig {
@@ -135,7 +149,7 @@ export const servicenow = defineConnector({
           ? `${instance.base}/api/sn_chg_rest/change/${changeModel.kind === 'standard' ? `standard/${changeModel.template}` : changeModel.kind}`
           : tableCreateUrl(tableUrl),
       lookupUrl: api === 'change' ? `${instance.base}/api/now/table/change_request` : tableUrl,
-      ...credentials(settings),
+      ...credentials(settings, instance.base),
       assignmentGroup,
       category: settings.category ?? 'software',
       correlationDisplay: display,
@@ -175,23 +189,79 @@ function tableCreateUrl(tableUrl: string): string {
   return `${tableUrl}?${new URLSearchParams({ sysparm_fields: 'sys_id,number', sysparm_exclude_reference_link: 'true' })}`
 }
 
-function credentials(settings: { username?: string; password?: string; token?: string }): {
-  authorization: string
-  basicBlob?: string
-} {
-  const username = settings.username
-  const password = settings.password
-  const token = settings.token
+interface CredentialSettings {
+  username?: string
+  password?: string
+  token?: string
+  client_id?: string
+  client_secret?: string
+  grant_type?: 'client_credentials' | 'password'
+}
+
+/** The entry's one credential form: Basic, a given token, or OAuth with one of two grants. */
+function credentials(
+  settings: CredentialSettings,
+  instanceBase: string,
+): Pick<ServiceNowConfig, 'authorization' | 'auth' | 'basicBlob'> {
+  const { username, password, token } = settings
+  if (settings.client_id || settings.client_secret || settings.grant_type)
+    return { auth: oauthToken(settings, instanceBase) }
   if (token && (username || password))
-    throw new ConfigError('set either username + password or token, not both.')
+    throw new ConfigError(
+      'username + password and token are each a credential and an entry takes exactly one; keep one of them.',
+    )
   if (token) return { authorization: `Bearer ${token}` }
   if (username && !password) throw new ConfigError('password is required with username; set password_env.')
   if (password && !username) throw new ConfigError('username is required with password.')
   if (!username || !password) {
-    throw new ConfigError('credentials are required: username + password_env (Basic) or token_env (Bearer).')
+    throw new ConfigError(
+      'a credential is required: client_id + client_secret_env (OAuth), username + password_env (Basic) or token_env (Bearer).',
+      ['docs/credentials.md shows each credential form.'],
+    )
   }
   const { header, blob } = basicAuthorization(username, password)
   return { authorization: header, basicBlob: blob }
+}
+
+/**
+ * OAuth through the instance's token endpoint, `POST {instance}/oauth_token.do`, form-encoded
+ * (ServiceNow "OAuth inbound"; the client-credentials grant needs the system property
+ * glide.oauth.inbound.client.credential.grant_type.enabled and an OAuth Application User).
+ */
+function oauthToken(settings: CredentialSettings, instanceBase: string): TokenSource {
+  const { username, password, token } = settings
+  const grantType = settings.grant_type ?? 'client_credentials'
+  if (token)
+    throw new ConfigError(
+      'client_id and token are each a credential and an entry takes exactly one; keep one of them.',
+    )
+  if (!settings.client_id)
+    throw new ConfigError('client_id is required for OAuth (the OAuth application registry entry).')
+  if (!settings.client_secret)
+    throw new ConfigError('client_secret is required with client_id; set client_secret_env.')
+  if (grantType === 'client_credentials' && (username || password))
+    throw new ConfigError(
+      'username and password are not used by the client_credentials grant: set grant_type: password to sign in as that user, or remove them.',
+    )
+  if (grantType === 'password' && (!username || !password))
+    throw new ConfigError('grant_type password needs username and password (password_env).')
+  return renewableToken({
+    issuer: 'ServiceNow',
+    tokenUrl: `${instanceBase}/oauth_token.do`,
+    clientId: settings.client_id,
+    clientSecret: settings.client_secret,
+    grant:
+      grantType === 'password'
+        ? { type: 'password', username: username!, password: password! }
+        : { type: 'client_credentials' },
+    // Instances answer a refused token request 401 {"error":"server_error","error_description":"access_denied"}.
+    advise: (error, description) =>
+      description === 'access_denied' || error === 'invalid_client' || error === 'unauthorized_client'
+        ? grantType === 'client_credentials'
+          ? 'check client_id and client_secret; the client_credentials grant also needs the instance property glide.oauth.inbound.client.credential.grant_type.enabled and an OAuth Application User on the application'
+          : 'check client_id, client_secret, username and password'
+        : undefined,
+  })
 }
 
 /**
@@ -367,7 +437,10 @@ function hintFor(
 ): string | undefined {
   const { changeModel: model, table } = config
   const changeCreate = config.api === 'change' && step === 'create'
-  if (status === 401) return 'check username and password (Basic) or token (Bearer)'
+  if (status === 401)
+    return config.auth
+      ? 'the instance refused a fresh OAuth token too; check that the OAuth application and its user are active'
+      : 'check username and password (Basic) or token (Bearer)'
   if (status === 403) {
     if (changeCreate) return 'creating through the Change API needs the itil, change_manager or admin role'
     return `the user lacks the role or ACL to ${step === 'lookup' ? 'read' : 'create records in'} ${table}`
@@ -416,10 +489,15 @@ async function deliverRecord(
   if (config.basicBlob) session.addSecret(config.basicBlob)
   const correlation = correlationId(event.eventId)
   session.setIdempotencyKey(correlation)
-  const headers = { ...config.headers, accept: 'application/json', authorization: config.authorization }
+  const headers = {
+    ...config.headers,
+    accept: 'application/json',
+    ...(config.authorization ? { authorization: config.authorization } : {}),
+  }
   const findExisting = () =>
     session.exchange<RecordRef | null>({
       step: 'find existing record',
+      auth: config.auth,
       build: () => ({ method: 'GET', url: lookupUrl(config, correlation), headers }),
       read: (response) => readLookupResponse(response, config, correlation),
       dryRun: null,
@@ -437,6 +515,7 @@ async function deliverRecord(
     step:
       config.api === 'change' ? `create ${config.changeModel.kind} change` : `create ${config.table} record`,
     primary: true,
+    auth: config.auth,
     build: () => ({
       method: 'POST',
       url: config.createUrl,
@@ -488,10 +567,15 @@ async function probeTable(config: ServiceNowConfig, session: Session): Promise<P
   const probe = `GET /api/now/table/${config.table}?sysparm_limit=1&sysparm_fields=sys_id`
   const result = await session.exchange({
     step: 'read one row',
+    auth: config.auth,
     build: () => ({
       method: 'GET',
       url: probeUrl(config),
-      headers: { ...config.headers, accept: 'application/json', authorization: config.authorization },
+      headers: {
+        ...config.headers,
+        accept: 'application/json',
+        ...(config.authorization ? { authorization: config.authorization } : {}),
+      },
     }),
     read: (response) => readProbeResponse(response, config),
     dryRun: null,

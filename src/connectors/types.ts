@@ -38,6 +38,11 @@ export interface ConfigureContext {
   name: string
   /** Records a warning shown to the user and kept in the evidence. */
   warn(message: string): void
+  /**
+   * The environment of the run, for credentials the platform hands over in variables that
+   * the configuration does not name (GitHub Actions' OIDC request URL and token).
+   */
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 /**

@@ -23,7 +23,7 @@ export class DryRunLog {
       this.tokensShown.add(spec.auth.key)
       await spec.auth.fetch(exchanger)
     }
-    const request = withToken(spec.build(1), spec, spec.auth ? 'DRY-RUN-TOKEN' : undefined)
+    const request = withToken(await spec.build(1), spec, spec.auth ? 'DRY-RUN-TOKEN' : undefined)
     this.requests.sent(request, 1, spec.primary === true)
     this.captured.push({
       step: spec.step,

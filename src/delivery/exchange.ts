@@ -10,8 +10,11 @@ import type { Verdict } from './verdict.js'
 export interface Exchange<T> {
   /** Names the request in the evidence: `send batch 1`, `create issue`. */
   step: string
-  /** Builds the request for an attempt (1-based); called again per attempt, so signatures stay fresh. */
-  build(attempt: number): HttpRequest
+  /**
+   * Builds the request for an attempt (1-based); called again per attempt, so signatures stay
+   * fresh. It may be asynchronous: a signed client assertion is made with WebCrypto.
+   */
+  build(attempt: number): HttpRequest | Promise<HttpRequest>
   read(response: HttpResponse): Verdict<T>
   /** Bearer token to attach per attempt; a 401 invalidates it and the attempt is repeated once. */
   auth?: TokenSource

@@ -130,7 +130,7 @@ async function sendOnce<T>(
   attempt: number,
   token: TokenResult | undefined,
 ): Promise<Sent<T>> {
-  const request = withToken(spec.build(attempt), spec, token?.ok ? token.token : undefined)
+  const request = withToken(await spec.build(attempt), spec, token?.ok ? token.token : undefined)
   const startedAt = context.clock.now()
   const timeoutMs = Math.min(context.timeoutMs, Math.max(1, context.deadline.remainingMs()))
   const result = await context.transport.send(request, timeoutMs)

@@ -107,13 +107,17 @@ describe('Intune: configuration', () => {
   })
 
   it('names each missing credential key', () => {
-    for (const key of ['tenant_id', 'client_id', 'client_secret']) {
+    for (const key of ['tenant_id', 'client_id']) {
       const settings: Record<string, unknown> = { ...base }
       delete settings[key]
       expect(() => intune.configure(settings, { name: 'intune', warn }), key).toThrow(
         new RegExp(`^${key} is required`),
       )
     }
+    const { client_secret: _, ...withoutSecret } = base
+    expect(() => intune.configure(withoutSecret, { name: 'intune', warn })).toThrow(
+      /^a credential is required: set one of client_secret_env, client_certificate_file, federated_token_file or federated_token: github-actions\./,
+    )
   })
 
   it('refuses a Graph URL with a version path, a group name and a non-GUID client id', () => {

@@ -189,7 +189,9 @@ describe('Sentinel: configuration (pure)', () => {
   it('refuses missing or malformed settings, naming the key', () => {
     const base = { url: 'https://dce.example', dcr_immutable_id: DCR, tenant_id: TENANT, client_id: CLIENT }
     expect(() => configure({ dcr_immutable_id: DCR })).toThrow(/url is required/)
-    expect(() => configure(base)).toThrow(/client_secret is required/)
+    expect(() => configure(base)).toThrow(
+      /a credential is required: set one of client_secret_env, .* or token/,
+    )
     expect(() => configure({ ...base, client_secret: 's', dcr_immutable_id: 'cavra-dcr' })).toThrow(
       /dcr_immutable_id "cavra-dcr" is not an immutable id/,
     )
@@ -197,7 +199,12 @@ describe('Sentinel: configuration (pure)', () => {
     expect(() => configure({ ...base, client_secret: 's', scope: 'https://monitor.azure.com' })).toThrow(
       /must end in \/\.default/,
     )
-    expect(() => configure({ ...base, client_secret: 's', token: 't' })).toThrow(/either token .* not both/)
+    expect(() => configure({ ...base, client_secret: 's', token: 't' })).toThrow(
+      /client_secret and token are each a credential and an entry takes exactly one/,
+    )
+    expect(() => configure({ ...base, token: 't' })).toThrow(
+      /either token .* or tenant_id, client_id, not both/,
+    )
     expect(() =>
       configure({ url: 'https://d', dcr_immutable_id: DCR, token: 't', authorization_scheme: 'Splunk' }),
     ).toThrow(/authorization_scheme/)

@@ -133,9 +133,9 @@ describe('ServiceNow: configuration (pure)', () => {
     const bare = (settings: Record<string, unknown>) =>
       servicenow.configure(settings, { name: 'servicenow', warn: () => {} })
     expect(() => bare({ username: USER, password: PASSWORD })).toThrow(/url is required/)
-    expect(() => bare({ url: 'https://acme.service-now.com' })).toThrow(/credentials are required/)
+    expect(() => bare({ url: 'https://acme.service-now.com' })).toThrow(/a credential is required: client_id/)
     expect(() => bare({ url: 'https://a.service-now.com', username: USER })).toThrow(/password is required/)
-    expect(() => configure({ token: BEARER })).toThrow(/not both/)
+    expect(() => configure({ token: BEARER })).toThrow(/username \+ password and token are each a credential/)
     expect(() => configure({ api: 'change', table: 'incident' })).toThrow(
       /api "change" creates change_request/,
     )

@@ -18,6 +18,12 @@ import { Emulator, json, type RecordedRequest, type Reply } from './emulator.js'
  * - impact / urgency outside 1–3 are refused (400); priority follows the impact × urgency matrix.
  * - Rate limiting on demand: 429 with X-RateLimit-Limit / -Reset (Unix seconds) / -Rule and,
  *   optionally, Retry-After.
+ * - OAuth ("OAuth inbound"): `POST /oauth_token.do`, form-encoded only, with the password,
+ *   client_credentials (only where enabled, and acting as the application's OAuth Application
+ *   User) and refresh_token grants; answers `access_token`, `refresh_token`, `scope`,
+ *   `token_type`, `expires_in` (1,799 s by default). A refused request is 401
+ *   `{"error":"server_error","error_description":"access_denied"}`, as instances answer. An
+ *   access token past its lifetime (or expired on demand) is 401 at the REST APIs.
  */
 
 export interface ServiceNowUser {
@@ -27,8 +33,21 @@ export interface ServiceNowUser {
   roles: string[]
 }
 
+/** An OAuth application registry entry. */
+export interface ServiceNowOAuthClient {
+  clientId: string
+  clientSecret: string
+  /** The user a client_credentials token acts as; without one that grant is refused. */
+  applicationUser?: string
+}
+
 export interface ServiceNowOptions {
   users: ServiceNowUser[]
+  oauthClients?: ServiceNowOAuthClient[]
+  /** glide.oauth.inbound.client.credential.grant_type.enabled (default true here). */
+  clientCredentialsGrant?: boolean
+  /** Access token lifetime (the instance default is 1,799 s). */
+  accessTokenSeconds?: number
   /** Standard change templates: sys_id → the fields the template sets (and lets a caller override). */
   templates?: Record<string, Record<string, string>>
   /** Extra tables: name → number prefix (or null) and fields. */
@@ -122,6 +141,10 @@ export class ServiceNowEmulator extends Emulator {
   private readonly schema: Record<string, { prefix: string | null; fields: string[] }>
   private readonly counters = new Map<string, number>()
   private limit: { max: number; resetAt: number; retryAfter: boolean; rule: string; seen: number } | undefined
+  /** Issued OAuth access tokens: the user they act as and when they expire. */
+  readonly accessTokens = new Map<string, { username: string; expiresAt: number }>()
+  private expiryCountdown: number | undefined
+  private readonly refreshTokens = new Map<string, { clientId: string; username: string }>()
 
   constructor(readonly options: ServiceNowOptions) {
     super('servicenow')
@@ -138,6 +161,69 @@ export class ServiceNowEmulator extends Emulator {
     this.route('POST', change, (request, params) =>
       this.guard(request, (user) => this.createChange(request, params.model!, params.template, user)),
     )
+    this.route('POST', '/oauth_token.do', (request) => this.oauthToken(request))
+  }
+
+  /** Expires every access token issued so far (refresh tokens stay valid). */
+  expireAccessTokens(): void {
+    for (const entry of this.accessTokens.values()) entry.expiresAt = 0
+  }
+
+  /** Expires every access token once `requests` more API requests have been answered: mid-run. */
+  expireAccessTokensAfter(requests: number): void {
+    this.expiryCountdown = requests
+  }
+
+  /** Forgets every refresh token (revoked, or past its 100-day lifetime). */
+  revokeRefreshTokens(): void {
+    this.refreshTokens.clear()
+  }
+
+  oauthRequests(): Array<{ grant: string | null }> {
+    return this.requestsTo('/oauth_token.do').map((request) => ({
+      grant: new URLSearchParams(request.text).get('grant_type'),
+    }))
+  }
+
+  private oauthToken(request: RecordedRequest): Reply {
+    const denied = json(401, { error: 'server_error', error_description: 'access_denied' })
+    if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+      return denied
+    const form = new URLSearchParams(request.text)
+    const client = this.options.oauthClients?.find(
+      (candidate) =>
+        candidate.clientId === form.get('client_id') && candidate.clientSecret === form.get('client_secret'),
+    )
+    if (!client) return denied
+    let username: string | undefined
+    const grant = form.get('grant_type')
+    if (grant === 'password') {
+      username = this.options.users.find(
+        (user) =>
+          user.username === form.get('username') &&
+          user.password !== undefined &&
+          user.password === form.get('password'),
+      )?.username
+    } else if (grant === 'client_credentials') {
+      if (this.options.clientCredentialsGrant !== false) username = client.applicationUser
+    } else if (grant === 'refresh_token') {
+      const held = this.refreshTokens.get(form.get('refresh_token') ?? '')
+      if (held?.clientId === client.clientId) username = held.username
+    }
+    if (!username) return denied
+    const access = randomBytes(32).toString('base64url')
+    const lifetime = this.options.accessTokenSeconds ?? 1799
+    this.accessTokens.set(access, { username, expiresAt: Date.now() + lifetime * 1000 })
+    const refresh =
+      grant === 'refresh_token' ? form.get('refresh_token')! : randomBytes(32).toString('base64url')
+    this.refreshTokens.set(refresh, { clientId: client.clientId, username })
+    return json(200, {
+      access_token: access,
+      refresh_token: refresh,
+      scope: 'useraccount',
+      token_type: 'Bearer',
+      expires_in: lifetime,
+    })
   }
 
   /** Every stored row of a table. */
@@ -164,6 +250,9 @@ export class ServiceNowEmulator extends Emulator {
     super.reset()
     this.tables.clear()
     this.counters.clear()
+    this.accessTokens.clear()
+    this.refreshTokens.clear()
+    this.expiryCountdown = undefined
     this.limit = undefined
   }
 
@@ -176,13 +265,30 @@ export class ServiceNowEmulator extends Emulator {
       const [name, password] = [decoded.slice(0, colon), decoded.slice(colon + 1)]
       return this.options.users.find((u) => colon > 0 && u.username === name && u.password === password)
     }
-    const bearer = /^Bearer (\S+)$/.exec(header)
-    return bearer ? this.options.users.find((u) => u.token !== undefined && u.token === bearer[1]) : undefined
+    const bearer = /^Bearer (\S+)$/.exec(header)?.[1]
+    if (!bearer) return undefined
+    const issued = this.accessTokens.get(bearer)
+    if (issued) {
+      return issued.expiresAt > Date.now()
+        ? this.options.users.find((u) => u.username === issued.username)
+        : undefined
+    }
+    return this.options.users.find((u) => u.token !== undefined && u.token === bearer)
   }
 
   private guard(request: RecordedRequest, handle: (user: ServiceNowUser) => Reply): Reply {
     const user = this.authenticate(request)
     if (!user) return json(401, UNAUTHENTICATED)
+    if (this.expiryCountdown !== undefined && --this.expiryCountdown <= 0) {
+      this.expiryCountdown = undefined
+      const reply = this.answer(user, handle)
+      this.expireAccessTokens()
+      return reply
+    }
+    return this.answer(user, handle)
+  }
+
+  private answer(user: ServiceNowUser, handle: (user: ServiceNowUser) => Reply): Reply {
     const limit = this.limit
     if (!limit) return handle(user)
     const now = Date.now()

@@ -114,8 +114,8 @@ export class CookieJar {
     let url = ''
     return {
       ...spec,
-      build: (attempt) => {
-        const request = spec.build(attempt)
+      build: async (attempt) => {
+        const request = await spec.build(attempt)
         url = request.url
         return this.attach(request)
       },
