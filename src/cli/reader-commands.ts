@@ -23,9 +23,10 @@ export const dashboardFlags = {
   'metadata-json': metadataJsonFlag,
   since: sinceFlag,
   format: Flags.string({
-    options: ['text', 'json', 'markdown'],
+    options: ['text', 'json', 'markdown', 'html'],
     default: 'text',
-    description: 'text tables, JSON, or markdown (also appended to $GITHUB_STEP_SUMMARY when set).',
+    description:
+      'text tables, JSON, markdown (also appended to $GITHUB_STEP_SUMMARY when set), or a self-contained HTML page that opens offline.',
   }),
   output: Flags.string({
     char: 'o',
@@ -92,9 +93,13 @@ export abstract class StoreReaderCommand extends CavraCommand {
     return document
   }
 
-  /** Prints or writes the dashboard; markdown also goes to the GitHub step summary, alerts become annotations. */
+  /**
+   * Prints or writes the dashboard; markdown also goes to the GitHub step summary, alerts become
+   * annotations. `rows` are the rows it was built from, for the HTML page's deliveries per day.
+   */
   protected async emitDashboard(
     dashboard: Dashboard,
+    rows: readonly DeliveryRow[],
     title: string,
     flags: { format: string; output?: string },
   ): Promise<Dashboard | undefined> {
@@ -106,7 +111,13 @@ export abstract class StoreReaderCommand extends CavraCommand {
     let text: string
     if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
     else if (flags.format === 'markdown') text = markdown
-    else
+    else if (flags.format === 'html') {
+      const [{ renderDashboardHtml }, { deliveryTimeline }] = await Promise.all([
+        import('../metadata/dashboard-html.js'),
+        import('../metadata/dashboard-timeline.js'),
+      ])
+      text = renderDashboardHtml(dashboard, title, deliveryTimeline(rows, dashboard))
+    } else
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
     if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`)
     if (process.env.GITHUB_ACTIONS === 'true') {
