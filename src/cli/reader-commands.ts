@@ -121,8 +121,10 @@ export abstract class StoreReaderCommand extends CavraCommand {
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
     if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`)
     if (process.env.GITHUB_ACTIONS === 'true') {
-      // The runner reads workflow commands from both streams; stdout stays one JSON document under --json.
-      const stream = this.jsonEnabled() || (json && !flags.output) ? process.stderr : process.stdout
+      // The runner reads workflow commands from both streams; stdout stays one JSON document
+      // under --json, and one HTML document when the page is printed there.
+      const documentOnStdout = !flags.output && (json || flags.format === 'html')
+      const stream = this.jsonEnabled() || documentOnStdout ? process.stderr : process.stdout
       for (const line of githubAnnotations(dashboard.alerts, title)) emitWorkflowCommand(stream, line)
     }
     if (flags.output) {
