@@ -35,26 +35,26 @@ body {
   margin: 0 auto; max-width: 72rem; padding: 1.5rem; background: var(--bg); color: var(--fg);
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
 }
-h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
-h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
+h1 { font-size: 1.6em; margin: 0 0 .25rem; }
+h2 { font-size: 1.15em; margin: 0 0 .75rem; }
 section, figure { margin: 0 0 1.75rem; }
-.meta, .note, footer { color: var(--muted); font-size: .875rem; }
+.meta, .note, footer { color: var(--muted); font-size: .875em; }
 .level { display: inline-block; margin: .25rem 0; padding: .2rem .7rem; border-radius: 1rem; font-weight: 600; }
 .level-healthy { background: var(--ok); color: #fff; }
 .level-warning { background: var(--warning); color: #fff; }
 .level-critical { background: var(--failed); color: #fff; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .75rem; margin: 0; }
 .figures div { background: var(--panel); border: 1px solid var(--border); border-radius: .5rem; padding: .6rem .8rem; }
-.figures dt { color: var(--muted); font-size: .8rem; }
-.figures dd { margin: 0; font-size: 1.35rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+.figures dt { color: var(--muted); font-size: .8em; }
+.figures dd { margin: 0; font-size: 1.35em; font-weight: 600; font-variant-numeric: tabular-nums; }
 .alerts { list-style: none; margin: 0; padding: 0; }
 .alert { border: 1px solid var(--border); border-left: .35rem solid var(--warning); border-radius: .4rem; padding: .5rem .8rem; margin-bottom: .5rem; background: var(--panel); }
 .alert-critical { border-left-color: var(--failed); }
-.severity { font-weight: 700; text-transform: uppercase; font-size: .8rem; margin-right: .4rem; }
+.severity { font-weight: 700; text-transform: uppercase; font-size: .8em; margin-right: .4rem; }
 .alert-critical .severity { color: var(--failed); }
 .alert-warning .severity { color: var(--warning); }
 .alert p { margin: .2rem 0; }
-.facts { display: flex; flex-wrap: wrap; gap: .15rem 1.25rem; margin: .25rem 0 0; font-size: .85rem; }
+.facts { display: flex; flex-wrap: wrap; gap: .15rem 1.25rem; margin: .25rem 0 0; font-size: .85em; }
 .facts div { display: flex; gap: .35rem; min-width: 0; }
 .facts dt { color: var(--muted); }
 .facts dd { margin: 0; }
@@ -84,7 +84,7 @@ svg .failed { fill: var(--failed); }
 svg .track { fill: var(--track); }
 svg .axis { stroke: var(--border); stroke-width: 1; }
 svg text { fill: var(--muted); font-size: 11px; font-family: inherit; }
-.legend { display: flex; gap: 1rem; font-size: .85rem; color: var(--muted); margin: .4rem 0 0; }
+.legend { display: flex; gap: 1rem; font-size: .85em; color: var(--muted); margin: .4rem 0 0; }
 .key { display: inline-block; width: .8rem; height: .8rem; border-radius: .15rem; margin-right: .3rem; vertical-align: -.1rem; }
 .key-ok { background: var(--ok); }
 .key-failed { background: var(--failed); }
