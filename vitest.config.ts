@@ -7,7 +7,11 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    globalSetup: ['./test/support/global-setup.ts', './test/support/qemu-setup.ts'],
+    globalSetup: [
+      './test/support/global-setup.ts',
+      './test/support/qemu-setup.ts',
+      './test/support/chromium-setup.ts',
+    ],
     reporters: ['default', './test/support/summary-reporter.ts'],
     coverage: {
       provider: 'v8',

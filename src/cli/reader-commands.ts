@@ -23,9 +23,10 @@ export const dashboardFlags = {
   'metadata-json': metadataJsonFlag,
   since: sinceFlag,
   format: Flags.string({
-    options: ['text', 'json', 'markdown'],
+    options: ['text', 'json', 'markdown', 'html'],
     default: 'text',
-    description: 'text tables, JSON, or markdown (also appended to $GITHUB_STEP_SUMMARY when set).',
+    description:
+      'text tables, JSON, markdown (also appended to $GITHUB_STEP_SUMMARY when set), or a self-contained HTML page that opens offline.',
   }),
   output: Flags.string({
     char: 'o',
@@ -92,9 +93,13 @@ export abstract class StoreReaderCommand extends CavraCommand {
     return document
   }
 
-  /** Prints or writes the dashboard; markdown also goes to the GitHub step summary, alerts become annotations. */
+  /**
+   * Prints or writes the dashboard; markdown also goes to the GitHub step summary, alerts become
+   * annotations. `rows` are the rows it was built from, for the HTML page's deliveries per day.
+   */
   protected async emitDashboard(
     dashboard: Dashboard,
+    rows: readonly DeliveryRow[],
     title: string,
     flags: { format: string; output?: string },
   ): Promise<Dashboard | undefined> {
@@ -107,13 +112,21 @@ export abstract class StoreReaderCommand extends CavraCommand {
     let text: string
     if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
     else if (flags.format === 'markdown') text = markdown
-    else
+    else if (flags.format === 'html') {
+      const [{ renderDashboardHtml }, { deliveryTimeline }] = await Promise.all([
+        import('../metadata/dashboard-html.js'),
+        import('../metadata/dashboard-timeline.js'),
+      ])
+      text = renderDashboardHtml(dashboard, title, deliveryTimeline(rows, dashboard))
+    } else
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
     const { summary } = stepFilesFrom(process.env)
     if (summary) await appendStepFile(summary, `${markdown}\n`, 'the dashboard was built')
     if (process.env.GITHUB_ACTIONS === 'true') {
-      // The runner reads workflow commands from both streams; stdout stays one JSON document under --json.
-      const stream = this.jsonEnabled() || (json && !flags.output) ? process.stderr : process.stdout
+      // The runner reads workflow commands from both streams; stdout stays one JSON document
+      // under --json, and one HTML document when the page is printed there.
+      const documentOnStdout = !flags.output && (json || flags.format === 'html')
+      const stream = this.jsonEnabled() || documentOnStdout ? process.stderr : process.stdout
       for (const line of githubAnnotations(dashboard.alerts, title)) emitWorkflowCommand(stream, line)
     }
     if (flags.output) {

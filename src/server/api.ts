@@ -97,7 +97,7 @@ export const dashboardQuery = z.strictObject({
   format: z
     .enum(['json', 'markdown', 'html'])
     .default('json')
-    .describe('json or markdown; html answers 406 (not available from the API).'),
+    .describe('json, markdown, or html (a self-contained page that opens offline).'),
 })
 
 export const integrationParams = z.strictObject({ id: id.describe('The integration id.') })
@@ -446,10 +446,13 @@ export const ROUTES: readonly RouteDoc[] = [
     query: dashboardQuery,
     responses: {
       200: {
-        description: 'The dashboard as JSON or markdown.',
-        content: { 'application/json': dashboardSchema, 'text/markdown': z.string() },
+        description: 'The dashboard as JSON, markdown or HTML.',
+        content: {
+          'application/json': dashboardSchema,
+          'text/markdown': z.string(),
+          'text/html': z.string(),
+        },
       },
-      406: { description: 'format=html: not available from the API.', content: json(problemSchema) },
     },
   },
   {
@@ -474,10 +477,13 @@ export const ROUTES: readonly RouteDoc[] = [
     query: dashboardQuery,
     responses: {
       200: {
-        description: 'The dashboard as JSON or markdown.',
-        content: { 'application/json': dashboardSchema, 'text/markdown': z.string() },
+        description: 'The dashboard as JSON, markdown or HTML.',
+        content: {
+          'application/json': dashboardSchema,
+          'text/markdown': z.string(),
+          'text/html': z.string(),
+        },
       },
-      406: { description: 'format=html: not available from the API.', content: json(problemSchema) },
     },
   },
 ]

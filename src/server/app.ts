@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
 import type { z } from 'zod'
 import { describeIssue, jsonPath } from '../common/zod-issues.js'
+import { DASHBOARD_HTML_CSP } from '../metadata/dashboard-html.js'
 import { REGISTRY_SCHEMA } from '../metadata/integration-registry.js'
 import {
   type connectorHistoryQuery,
@@ -171,10 +172,20 @@ export function createApp(context: ServerContext, tokens: BearerTokens, lifecycl
       dashboardAnswer(c, await dashboard(context, 'publication', query as z.infer<typeof dashboardQuery>)),
   }
 
-  const dashboardAnswer = (c: Context<Env>, answer: Awaited<ReturnType<typeof dashboard>>) =>
-    answer.type === 'markdown'
-      ? c.body(redactor.scrub(answer.text), 200, { 'content-type': 'text/markdown; charset=utf-8' })
-      : json(c, answer.dashboard)
+  const dashboardAnswer = (c: Context<Env>, answer: Awaited<ReturnType<typeof dashboard>>) => {
+    if (answer.type === 'markdown')
+      return c.body(redactor.scrub(answer.text), 200, { 'content-type': 'text/markdown; charset=utf-8' })
+    if (answer.type === 'html') {
+      // The page's own policy, also as a header: a browser opening the answer directly
+      // enforces it before parsing anything, and may not guess another type.
+      return c.body(redactor.scrub(answer.text), 200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': DASHBOARD_HTML_CSP,
+        'x-content-type-options': 'nosniff',
+      })
+    }
+    return json(c, answer.dashboard)
+  }
 
   for (const route of ROUTES) {
     const handler = handlers[route.operationId]

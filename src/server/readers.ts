@@ -1,6 +1,8 @@
 import type { z } from 'zod'
 import { buildDashboard, type Dashboard } from '../metadata/dashboard.js'
+import { renderDashboardHtml } from '../metadata/dashboard-html.js'
 import { renderDashboardMarkdown } from '../metadata/dashboard-markdown.js'
+import { deliveryTimeline } from '../metadata/dashboard-timeline.js'
 import {
   CONNECTOR_HISTORY_SCHEMA,
   CONNECTOR_KINDS,
@@ -17,11 +19,10 @@ import {
 } from '../metadata/history.js'
 import type { connectorHistoryQuery, dashboardQuery, publicationHistoryQuery } from './api.js'
 import type { ServerContext } from './context.js'
-import { HttpProblem } from './problem.js'
 
 /**
  * History and dashboards: the same store reading, filters and documents as the history and
- * dashboard commands (`--json`, `--format json|markdown`). The store is only read.
+ * dashboard commands (`--json`, `--format json|markdown|html`). The store is only read.
  */
 
 async function rows(context: ServerContext, kinds: readonly string[]) {
@@ -62,27 +63,22 @@ export async function publicationHistory(
   return historyDocument(PUBLICATION_HISTORY_SCHEMA, matching, query, publicationItem)
 }
 
-export type DashboardAnswer = { type: 'json'; dashboard: Dashboard } | { type: 'markdown'; text: string }
+export type DashboardAnswer =
+  | { type: 'json'; dashboard: Dashboard }
+  | { type: 'markdown'; text: string }
+  | { type: 'html'; text: string }
 
 export async function dashboard(
   context: ServerContext,
   kind: 'connector' | 'publication',
   query: z.infer<typeof dashboardQuery>,
 ): Promise<DashboardAnswer> {
-  if (query.format === 'html') {
-    throw new HttpProblem(
-      406,
-      'not-acceptable',
-      'Not acceptable',
-      'HTML dashboards are not served by the API; ask for format=json or format=markdown.',
-    )
-  }
   const windowStart = since(query.since) ?? null
   const all = await rows(context, kind === 'connector' ? CONNECTOR_KINDS : [PUBLICATION_KIND])
   const built = buildDashboard(all, { kind, since: windowStart })
-  if (query.format === 'markdown') {
-    const title = kind === 'connector' ? 'cavra connector deliveries' : 'cavra endpoint publications'
-    return { type: 'markdown', text: renderDashboardMarkdown(built, title) }
-  }
+  const title = kind === 'connector' ? 'cavra connector deliveries' : 'cavra endpoint publications'
+  if (query.format === 'markdown') return { type: 'markdown', text: renderDashboardMarkdown(built, title) }
+  if (query.format === 'html')
+    return { type: 'html', text: renderDashboardHtml(built, title, deliveryTimeline(all, built)) }
   return { type: 'json', dashboard: built }
 }

@@ -106,6 +106,11 @@ describe('a hostile receiver', () => {
       const markdownLines = markdown.stdout.split('\n').filter((line) => !line.startsWith('::'))
       expect(markdownLines.join('\n')).not.toMatch(/<img|<script|(?<!\\)\]\(https?:\/\//)
       expect(markdown.stdout).toMatch(/^::(error|warning) title=/m)
+      const html = await cavra(['release', 'connector-delivery-dashboard', '--format', 'html'])
+      expectInert(html.stdout, 'the HTML dashboard')
+      // With no padding, the markup is inside the stored excerpt: it shows as text.
+      if (cut === 0) expect(html.stdout).toContain('&lt;img src=x onerror=alert(1)&gt;')
+      expect(html.stdout).not.toMatch(/<(img|script|a)\b/i)
     })
   }
 })

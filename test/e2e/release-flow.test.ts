@@ -243,6 +243,20 @@ describe('release deliveries, history and dashboards', () => {
     })
     expect(() => JSON.parse(asJson.stdout)).not.toThrow()
     expect(asJson.stderr).toMatch(/^::error /m)
+    // The HTML page on stdout stays one document; the annotations go to stderr, the summary gets markdown.
+    const before = readFileSync(summary, 'utf8')
+    const asHtml = await cavra(['release', 'connector-delivery-dashboard', '--format', 'html'], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_STEP_SUMMARY: summary,
+    })
+    expect(asHtml.code).toBe(0)
+    expect(asHtml.stdout.startsWith('<!DOCTYPE html>\n')).toBe(true)
+    expect(asHtml.stdout.endsWith('</html>\n')).toBe(true)
+    expect(asHtml.stdout).not.toMatch(/^::/m)
+    expect(asHtml.stderr).toMatch(/^::error title=cavra connector deliveries::/m)
+    expect(readFileSync(summary, 'utf8').slice(before.length)).toContain(
+      '## cavra connector deliveries: 🔴 critical',
+    )
   })
 
   it('reports an empty store as a warning and writes dashboards to a file', async () => {

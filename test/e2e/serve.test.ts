@@ -426,7 +426,7 @@ describe("the earlier tool's examples, with a token", () => {
     expect(publications.json).toEqual(JSON.parse(cliPublications.stdout))
   })
 
-  it('answers the dashboards as the dashboard commands compute them, in JSON and markdown', async () => {
+  it('answers the dashboards as the dashboard commands compute them, in JSON, markdown and HTML', async () => {
     for (const [path, command] of [
       ['/release-connector-deliveries/dashboard', 'connector-delivery-dashboard'],
       ['/endpoint-management-publications/dashboard', 'endpoint-publication-dashboard'],
@@ -453,8 +453,26 @@ describe("the earlier tool's examples, with a token", () => {
       ])
       expect(markdown.text).toBe(cliMarkdown.stdout)
 
-      // No HTML renderer is served: 406, not a silent JSON answer.
-      expectProblem(await get(`${path}?format=html`), 406)
+      // The offline page, with its own policy also sent as a header.
+      const html = await get(`${path}?format=html&since=2026-01-01T00:00:00Z`)
+      expect(html.status, html.text).toBe(200)
+      expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8')
+      expect(html.headers.get('content-security-policy')).toMatch(/^default-src 'none'; /)
+      expect(html.headers.get('x-content-type-options')).toBe('nosniff')
+      const cliHtml = await cavra([
+        'release',
+        command,
+        '--format',
+        'html',
+        '--since',
+        '2026-01-01T00:00:00Z',
+        '--metadata-json',
+        STORE,
+      ])
+      expect(cliHtml.code, cliHtml.stderr).toBe(0)
+      expect(html.text).toMatch(/^<!DOCTYPE html>/)
+      const generated = /Generated [0-9TZ:.-]+/g
+      expect(html.text.replace(generated, 'Generated')).toBe(cliHtml.stdout.replace(generated, 'Generated'))
     }
     const connectors = (await get('/release-connector-deliveries/dashboard')).json
     expect(connectors.alert_level).toBe('critical')
@@ -694,7 +712,7 @@ describe('the OpenAPI document', () => {
       expect(response, `${seen.method} ${seen.path} ${seen.status} is documented`).toBeDefined()
       const media = response.content?.[seen.contentType]
       expect(media, `${seen.method} ${seen.path} ${seen.status} ${seen.contentType}`).toBeDefined()
-      const body = seen.contentType === 'text/markdown' ? seen.text : JSON.parse(seen.text)
+      const body = seen.contentType.startsWith('text/') ? seen.text : JSON.parse(seen.text)
       const validate = ajv.compile(media.schema)
       expect(
         validate(body),

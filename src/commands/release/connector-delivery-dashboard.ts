@@ -15,6 +15,7 @@ ${EXIT_CODE_HELP}`
     '<%= config.bin %> release connector-delivery-dashboard',
     '<%= config.bin %> release connector-delivery-dashboard --since 7d --format markdown',
     '<%= config.bin %> release connector-delivery-dashboard --format json --output dashboard.json',
+    '<%= config.bin %> release connector-delivery-dashboard --since 30d --format html --output dashboard.html',
   ]
   static override flags = dashboardFlags
 
@@ -27,6 +28,6 @@ ${EXIT_CODE_HELP}`
     const since = (await this.since(flags.since)) ?? null
     const rows = await this.loadRows(flags['metadata-json'], CONNECTOR_KINDS)
     const dashboard = buildDashboard(rows, { kind: 'connector', since })
-    return this.emitDashboard(dashboard, 'cavra connector deliveries', flags)
+    return this.emitDashboard(dashboard, rows, 'cavra connector deliveries', flags)
   }
 }

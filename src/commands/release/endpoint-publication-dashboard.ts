@@ -14,6 +14,7 @@ ${EXIT_CODE_HELP}`
   static override examples = [
     '<%= config.bin %> release endpoint-publication-dashboard',
     '<%= config.bin %> release endpoint-publication-dashboard --format markdown --since 30d',
+    '<%= config.bin %> release endpoint-publication-dashboard --format html --output publications.html',
   ]
   static override flags = dashboardFlags
 
@@ -26,6 +27,6 @@ ${EXIT_CODE_HELP}`
     const since = (await this.since(flags.since)) ?? null
     const rows = (await this.loadRows(flags['metadata-json'], [PUBLICATION_KIND])) as PublicationRow[]
     const dashboard = buildDashboard(rows, { kind: 'publication', since })
-    return this.emitDashboard(dashboard, 'cavra endpoint publications', flags)
+    return this.emitDashboard(dashboard, rows, 'cavra endpoint publications', flags)
   }
 }
