@@ -19,17 +19,44 @@ const root = join(import.meta.dirname, '..')
 const demo = join(root, '.cavra-demo')
 const bin = join(root, 'bin', 'run.js')
 
-const steps: Array<{ title: string; args: string[] }> = [
+interface Step {
+  title: string
+  args: string[]
+  /** Sets the receivers up for the step (a fault to inject, or none). */
+  before?: (stack: Stack) => void
+  /** The exit code the step is meant to end with (default 0). */
+  expectExit?: number
+}
+
+const steps: Step[] = [
+  {
+    title: 'Check every connector before a release depends on it (nothing is created at any vendor)',
+    args: ['integration', 'check'],
+  },
   {
     title: 'Deliver the sample evidence bundle to every SIEM, chat, ITSM and webhook connector',
     args: ['integration', 'deliver', 'examples/events/siem-event.json', '--provider', 'all'],
   },
   {
-    title: 'Deliver the promotion audit (indexed in the metadata store)',
-    args: ['release', 'deliver-promotion-audit', 'examples/release/rollout-promotion-execution.json'],
+    title: 'Deliver the promotion audit while Jira answers 503 (a failure, indexed in the metadata store)',
+    before: (stack) =>
+      stack.jira.inject(
+        { kind: 'status', status: 503, body: 'Service Unavailable' },
+        100,
+        (request) => request.method === 'POST' && request.path.endsWith('/issue'),
+      ),
+    args: [
+      'release',
+      'deliver-promotion-audit',
+      'examples/release/rollout-promotion-execution.json',
+      '--retries',
+      '0',
+    ],
+    expectExit: 1,
   },
   {
     title: 'Deliver the rollback execution (critical)',
+    before: (stack) => stack.jira.clearFaults(),
     args: ['release', 'deliver-rollback-execution', 'examples/release/rollout-rollback-execution.json'],
   },
   {
@@ -41,8 +68,27 @@ const steps: Array<{ title: string; args: string[] }> = [
     ],
   },
   { title: 'Delivery history', args: ['release', 'connector-delivery-history', '--limit', '12'] },
-  { title: 'Delivery dashboard', args: ['release', 'connector-delivery-dashboard'] },
+  {
+    title: 'Delivery dashboard: the failed Jira delivery is an open alert',
+    args: ['release', 'connector-delivery-dashboard'],
+  },
+  {
+    title: 'Re-deliver the open alert, to Jira only, from the recorded artifact (same event identity)',
+    args: ['release', 'redeliver'],
+  },
+  { title: 'Delivery dashboard: no open alert', args: ['release', 'connector-delivery-dashboard'] },
   { title: 'Publication dashboard', args: ['release', 'endpoint-publication-dashboard'] },
+  {
+    title: 'Offline HTML dashboard for an auditor (open the printed path in a browser; it loads nothing)',
+    args: [
+      'release',
+      'connector-delivery-dashboard',
+      '--format',
+      'html',
+      '--output',
+      join(demo, 'dashboard.html'),
+    ],
+  },
   { title: 'Verify the metadata store hash chain', args: ['metadata', 'verify'] },
 ]
 
@@ -61,11 +107,11 @@ async function main(): Promise<void> {
   try {
     for (const step of steps) {
       process.stdout.write(`\n== ${step.title}\n$ cavra ${step.args.join(' ')}\n`)
+      step.before?.(stack)
       const code = await runCavra(step.args, env)
-      if (code !== 0) {
-        failed++
-        process.stdout.write(`(exit ${code})\n`)
-      }
+      const expected = step.expectExit ?? 0
+      if (code !== 0) process.stdout.write(`(exit ${code}${code === expected ? ', as intended' : ''})\n`)
+      if (code !== expected) failed++
     }
     failed += await serveDemo(env)
   } finally {
