@@ -10,6 +10,7 @@ import { CAVRA_STREAM_COLUMNS, SentinelEmulator } from '../emulators/sentinel.js
 import { ServiceNowEmulator } from '../emulators/servicenow.js'
 import { leakedCanaries } from '../support/canaries.js'
 import { makeCertificate, pemBodyLines, type TestCertificate } from '../support/certificates.js'
+import { checkInProcess } from '../support/check.js'
 import { publicationFixtureEvent } from '../support/deliver.js'
 import { deliveryTo, useEmulators } from '../support/harness.js'
 import { Workspace } from '../support/workspace.js'
@@ -502,5 +503,63 @@ describe('ServiceNow OAuth', () => {
     await expect(servicenow({ grant_type: 'password' })).rejects.toThrow(
       /grant_type password needs username and password/,
     )
+  })
+})
+
+describe('integration check with the secretless forms', () => {
+  beforeAll(() => {
+    sentinelApp.federatedCredentials = [{ issuer: github.url, subject: github.subject }]
+    intuneApp.federatedCredentials = [{ issuer: github.url, subject: github.subject }]
+  })
+
+  it('signs in with a certificate, the GitHub Actions token and ServiceNow OAuth, and shows none of them', async () => {
+    const report = await checkInProcess({
+      connectors: {
+        sentinel: {
+          url_env: 'SENTINEL_DCE_URL',
+          dcr_immutable_id: DCR,
+          tenant_id: TENANT,
+          client_id: SENTINEL_CLIENT,
+          authority_url_env: 'ENTRA_URL',
+          client_certificate_file: plain.path,
+        },
+        intune: {
+          tenant_id: TENANT,
+          client_id: INTUNE_CLIENT,
+          authority_url_env: 'ENTRA_URL',
+          graph_url_env: 'GRAPH_URL',
+          federated_token: 'github-actions',
+          group_id: '00000000-0000-4000-8000-000000000001',
+        },
+        servicenow: {
+          url_env: 'SNOW_URL',
+          client_id: 'cavra-client',
+          client_secret_env: 'SNOW_CLIENT_SECRET',
+        },
+      },
+      env: {
+        SENTINEL_DCE_URL: azure.url,
+        ENTRA_URL: entra.url,
+        GRAPH_URL: graph.url,
+        SNOW_URL: snow.url,
+        SNOW_CLIENT_SECRET: SNOW_SECRET,
+        ACTIONS_ID_TOKEN_REQUEST_URL: github.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+      },
+    })
+    const status = Object.fromEntries(report.checks.map((check) => [check.provider, check.status]))
+    expect(status, JSON.stringify(report.checks)).toEqual({
+      sentinel: 'healthy',
+      intune: 'healthy',
+      servicenow: 'healthy',
+    })
+    expect(entra.issued.map((entry) => entry.credential).sort()).toEqual(['certificate', 'federated'])
+    expect(snow.oauthRequests()).toEqual([{ grant: 'client_credentials' }])
+    expect(
+      leakedCanaries(
+        JSON.stringify(report),
+        secretsSeen().filter((value) => value.length >= 12),
+      ),
+    ).toEqual([])
   })
 })
