@@ -10,6 +10,8 @@ import type { StoreItem } from './chain.js'
 
 export const CONNECTOR_KINDS = ['release-connector-delivery', 'integration-connector-delivery'] as const
 export const PUBLICATION_KIND = 'endpoint-management-publication-delivery'
+/** Every kind of item that has history rows. */
+export const ROW_KINDS: readonly string[] = [...CONNECTOR_KINDS, PUBLICATION_KIND]
 
 export interface DeliveryRow {
   session_id: string
@@ -100,7 +102,8 @@ export async function collectPublicationRows(items: AsyncIterable<StoreItem>): P
   return (await collectDeliveryRows(items, [PUBLICATION_KIND])) as PublicationRow[]
 }
 
-function rowsOf(item: StoreItem, order: number, kinds: readonly string[]): DeliveryRow[] {
+/** The rows of one item (none when it is not of the given kinds); `order` is its place in the store. */
+export function rowsOf(item: StoreItem, order: number, kinds: readonly string[]): DeliveryRow[] {
   if (!kinds.includes(String(item.metadata_kind))) return []
   const record: RecordSummary = {
     event_type: text(item.event_type) ?? 'unknown',
