@@ -1,10 +1,12 @@
 import { appendFile, writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import type { Dashboard } from '../metadata/dashboard.js'
-import { type DeliveryRow, historyDocument, type RowFilter } from '../metadata/history.js'
+import type { DeliveryRow, RowFilter } from '../metadata/history.js'
+import type { HistoryPage } from '../metadata/metadata-store.js'
+import type { StoreFlags } from '../metadata/store.js'
 import { CavraCommand } from './base-command.js'
 import { colourFor, emitWorkflowCommand, noColour, table } from './output.js'
-import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
+import { metadataStoreFlags, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
 
 /**
  * What the history and dashboard commands share: they read the store (a missing file is an
@@ -12,7 +14,7 @@ import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-f
  */
 
 export const historyFlags = {
-  'metadata-json': metadataJsonFlag,
+  ...metadataStoreFlags,
   provider: Flags.string({ char: 'p', helpValue: 'NAME', description: 'Connector name or provider kind.' }),
   success: successFlag,
   since: sinceFlag,
@@ -20,7 +22,7 @@ export const historyFlags = {
 }
 
 export const dashboardFlags = {
-  'metadata-json': metadataJsonFlag,
+  ...metadataStoreFlags,
   since: sinceFlag,
   format: Flags.string({
     options: ['text', 'json', 'markdown'],
@@ -35,12 +37,32 @@ export const dashboardFlags = {
 }
 
 export abstract class StoreReaderCommand extends CavraCommand {
-  /** The rows of the given store kinds, newest first, read from the store as a stream. */
-  protected async loadRows(flag: string | undefined, kinds: readonly string[]): Promise<DeliveryRow[]> {
-    const store = await this.openStore(flag)
+  /** One page of the history of the given store kinds, newest first, and the count of every matching row. */
+  protected async readHistory(
+    flags: StoreFlags,
+    kinds: readonly string[],
+    filter: RowFilter,
+    paging: { limit: number; offset: number },
+  ): Promise<HistoryPage> {
+    const store = await this.openStore(flags)
     try {
-      const { collectDeliveryRows } = await import('../metadata/history.js')
-      return await collectDeliveryRows(store.items(), kinds)
+      const { readHistory } = await import('../metadata/store-readers.js')
+      return await readHistory(store, kinds, filter, paging)
+    } finally {
+      await store.close()
+    }
+  }
+
+  /** The dashboard of the given store kinds. */
+  protected async readDashboard(
+    flags: StoreFlags,
+    kinds: readonly string[],
+    options: import('../metadata/dashboard.js').DashboardOptions,
+  ): Promise<Dashboard> {
+    const store = await this.openStore(flags)
+    try {
+      const { readDashboard } = await import('../metadata/store-readers.js')
+      return await readDashboard(store, kinds, options)
     } finally {
       await store.close()
     }
@@ -55,16 +77,23 @@ export abstract class StoreReaderCommand extends CavraCommand {
   /** One page of rows, as the history JSON document and as a table for people. */
   protected printHistory<R extends DeliveryRow>(
     schema: string,
-    rows: readonly R[],
+    history: HistoryPage,
     flags: { limit: number; offset: number },
     itemOf: (row: R) => Record<string, unknown>,
     filter: RowFilter,
   ): Record<string, unknown> {
-    const page = rows.slice(flags.offset, flags.offset + flags.limit)
-    const document: Record<string, unknown> = { ...historyDocument(schema, rows, flags, itemOf) }
+    const page = history.rows as R[]
+    const document: Record<string, unknown> = {
+      schema_version: schema,
+      product: 'CAVRA',
+      items: page.map(itemOf),
+      total: history.total,
+      limit: flags.limit,
+      offset: flags.offset,
+    }
     if (this.jsonEnabled()) return document
     const colour = colourFor(process.stdout)
-    if (rows.length === 0) {
+    if (history.total === 0) {
       process.stdout.write(`No deliveries match${describeFilter(filter)}.\n`)
       return document
     }
@@ -85,9 +114,9 @@ export abstract class StoreReaderCommand extends CavraCommand {
         (row.success ? row.remote_reference : row.error) ?? '-',
       ]),
     ])
-    const last = Math.min(flags.offset + flags.limit, rows.length)
+    const last = Math.min(flags.offset + flags.limit, history.total)
     process.stdout.write(
-      `${lines}\n${colour.dim(`Rows ${flags.offset + 1}-${last} of ${rows.length}, newest first${describeFilter(filter)}.`)}\n`,
+      `${lines}\n${colour.dim(`Rows ${flags.offset + 1}-${last} of ${history.total}, newest first${describeFilter(filter)}.`)}\n`,
     )
     return document
   }
