@@ -1,4 +1,6 @@
 import IntegrationDeliver from './commands/integration/deliver.js'
+import MetadataExport from './commands/metadata/export.js'
+import MetadataImport from './commands/metadata/import.js'
 import MetadataVerify from './commands/metadata/verify.js'
 import ConnectorDeliveryDashboard from './commands/release/connector-delivery-dashboard.js'
 import ConnectorDeliveryHistory from './commands/release/connector-delivery-history.js'
@@ -23,5 +25,7 @@ export const COMMANDS = {
   'release:endpoint-publication-history': EndpointPublicationHistory,
   'release:endpoint-publication-dashboard': EndpointPublicationDashboard,
   'metadata:verify': MetadataVerify,
+  'metadata:import': MetadataImport,
+  'metadata:export': MetadataExport,
   serve: Serve,
 }
