@@ -7,7 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    globalSetup: ['./test/support/global-setup.ts'],
+    globalSetup: ['./test/support/global-setup.ts', './test/support/postgres-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     coverage: {
       provider: 'v8',
