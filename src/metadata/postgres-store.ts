@@ -73,7 +73,12 @@ const SCHEMA_DDL = [
      duration_ms double precision,
      export_id text,
      channel text,
+     error text,
      PRIMARY KEY (position, ordinal))`,
+]
+
+/** Indexes for the history filters and the dashboard figures; an import builds them after loading. */
+const INDEX_DDL = [
   'CREATE INDEX IF NOT EXISTS deliveries_newest ON cavra.deliveries (metadata_kind, sort_ms DESC, position DESC, ordinal)',
   'CREATE INDEX IF NOT EXISTS deliveries_provider ON cavra.deliveries (provider, sort_ms DESC, position DESC, ordinal)',
   'CREATE INDEX IF NOT EXISTS deliveries_provider_type ON cavra.deliveries (provider_type, sort_ms DESC, position DESC, ordinal)',
@@ -81,8 +86,9 @@ const SCHEMA_DDL = [
   'CREATE INDEX IF NOT EXISTS deliveries_event_type ON cavra.deliveries (event_type)',
   'CREATE INDEX IF NOT EXISTS deliveries_export_id ON cavra.deliveries (export_id) WHERE export_id IS NOT NULL',
   'CREATE INDEX IF NOT EXISTS deliveries_failed ON cavra.deliveries (provider, event_id) WHERE NOT success',
-  `INSERT INTO cavra.schema_version (version) VALUES (${SCHEMA_VERSION}) ON CONFLICT DO NOTHING`,
 ]
+const INDEX_NAMES = INDEX_DDL.map((statement) => /EXISTS (\w+)/.exec(statement)![1]!)
+const VERSION_DML = `INSERT INTO cavra.schema_version (version) VALUES (${SCHEMA_VERSION}) ON CONFLICT DO NOTHING`
 
 const DELIVERY_COLUMNS = [
   'position',
@@ -102,6 +108,7 @@ const DELIVERY_COLUMNS = [
   'duration_ms',
   'export_id',
   'channel',
+  'error',
 ] as const
 const ITEM_COLUMNS = ['position', 'session_id', 'metadata_kind', 'record_hash', 'body'] as const
 
@@ -188,6 +195,8 @@ export class PostgresStore implements MetadataStore {
             ],
           )
         }
+        // Building the indexes once after loading is several times faster than keeping them up to date.
+        for (const name of INDEX_NAMES) await tx.unsafe(`DROP INDEX IF EXISTS cavra.${name}`)
         const walker = new ChainWalker()
         let items: Cell[][] = []
         let deliveries: Cell[][] = []
@@ -208,6 +217,9 @@ export class PostgresStore implements MetadataStore {
           if (items.length >= IMPORT_BATCH) await flush()
         }
         await flush()
+        for (const statement of INDEX_DDL) await tx.unsafe(statement)
+        await tx.unsafe('ANALYZE cavra.items')
+        await tx.unsafe('ANALYZE cavra.deliveries')
         return { exists: true, report: walker.report() }
       }),
     )
@@ -323,18 +335,29 @@ export class PostgresStore implements MetadataStore {
         LEFT JOIN LATERAL (SELECT bool_or(NOT success) AS recent_failure FROM (SELECT success FROM cavra.deliveries
           WHERE ${where} AND provider = p.provider ORDER BY ${newestFirst} LIMIT ${DASHBOARD_RECENT_WINDOW}) recent) r ON true`,
       // The (connector, event) pairs whose latest delivery failed, and the failures at their head.
-      sql<{ position: string; ordinal: number; streak: number }[]>`
+      sql<
+        {
+          provider: string
+          event_id: string
+          event_type: string
+          created_at: string
+          error: string | null
+          export_id: string | null
+          streak: number
+        }[]
+      >`
         WITH failing AS (
           SELECT DISTINCT provider, event_id FROM cavra.deliveries WHERE ${where} AND NOT success
         ), ranked AS (
-          SELECT position, ordinal, provider, event_id, success, sort_ms,
+          SELECT position, ordinal, provider, event_id, success, sort_ms, event_type, created_at, error, export_id,
             row_number() OVER (PARTITION BY provider, event_id ORDER BY ${newestFirst}) AS rank
           FROM cavra.deliveries JOIN failing USING (provider, event_id) WHERE ${where}
         ), heads AS (
           SELECT provider, event_id, min(rank) FILTER (WHERE success) AS first_success, count(*) AS total
           FROM ranked GROUP BY provider, event_id
         )
-        SELECT ranked.position, ranked.ordinal, coalesce(heads.first_success - 1, heads.total)::int AS streak
+        SELECT ranked.provider, ranked.event_id, ranked.event_type, ranked.created_at, ranked.error, ranked.export_id,
+          coalesce(heads.first_success - 1, heads.total)::int AS streak
         FROM ranked JOIN heads USING (provider, event_id)
         WHERE ranked.rank = 1 AND NOT ranked.success
         ORDER BY ranked.sort_ms DESC, ranked.position DESC, ranked.ordinal`,
@@ -362,10 +385,14 @@ export class PostgresStore implements MetadataStore {
         recentFailure: detail.recent_failure,
       })
     })
-    const pairRows = await this.rowsAt(sql, pairKeys, kinds)
-    const openPairs: OpenPair[] = pairRows.map((latest, index) => ({
-      latest,
-      streak: pairKeys[index]!.streak,
+    // What an alert shows of its latest delivery is in the delivery rows: no item needs reading.
+    const openPairs: OpenPair[] = pairKeys.map(({ streak, export_id, ...latest }) => ({
+      latest: {
+        ...latest,
+        success: false,
+        ...(options.kind === 'publication' ? { export_id } : {}),
+      } as DeliveryRow,
+      streak,
     }))
     const latest =
       options.kind === 'publication'
@@ -444,7 +471,7 @@ export class PostgresStore implements MetadataStore {
   /** Creates the schema on first write (under the append lock, so two first writers do not race). */
   private async ensureSchema(tx: TransactionSql): Promise<void> {
     if ((await this.schemaVersion(tx)) !== null) return
-    for (const statement of SCHEMA_DDL) await tx.unsafe(statement)
+    for (const statement of [...SCHEMA_DDL, ...INDEX_DDL, VERSION_DML]) await tx.unsafe(statement)
   }
 
   /** The schema's version, or null when there is none yet (a store nobody has written to). */
@@ -570,6 +597,7 @@ function deliveryRecords(
       duration_ms: row.duration_ms,
       export_id: publication.export_id ?? null,
       channel: publication.channel ?? null,
+      error: row.error,
     }
   })
 }
