@@ -56,7 +56,7 @@ const SCHEMA_DDL = [
   // One row per connector delivery, as history shows it. sort_ms is the time the JSON store
   // sorts by (an unreadable time sorts as 0); created_ms the one --since compares (none then).
   `CREATE TABLE IF NOT EXISTS cavra.deliveries (
-     position bigint NOT NULL REFERENCES cavra.items (position),
+     position bigint NOT NULL,
      ordinal integer NOT NULL,
      metadata_kind text NOT NULL,
      sort_ms double precision NOT NULL,
@@ -77,13 +77,16 @@ const SCHEMA_DDL = [
      PRIMARY KEY (position, ordinal))`,
 ]
 
-/** Indexes for the history filters and the dashboard figures; an import builds them after loading. */
+/**
+ * Indexes for the history filters and the dashboard figures; an import builds them after
+ * loading. Few on purpose: each costs every append and every import. The newest-first index
+ * serves the first page of any filter (event types and provider kinds are few, so scanning it
+ * in order finds a page quickly); the provider index serves the per-connector figures.
+ */
 const INDEX_DDL = [
   'CREATE INDEX IF NOT EXISTS deliveries_newest ON cavra.deliveries (metadata_kind, sort_ms DESC, position DESC, ordinal)',
   'CREATE INDEX IF NOT EXISTS deliveries_provider ON cavra.deliveries (provider, sort_ms DESC, position DESC, ordinal)',
-  'CREATE INDEX IF NOT EXISTS deliveries_provider_type ON cavra.deliveries (provider_type, sort_ms DESC, position DESC, ordinal)',
   'CREATE INDEX IF NOT EXISTS deliveries_event_id ON cavra.deliveries (event_id)',
-  'CREATE INDEX IF NOT EXISTS deliveries_event_type ON cavra.deliveries (event_type)',
   'CREATE INDEX IF NOT EXISTS deliveries_export_id ON cavra.deliveries (export_id) WHERE export_id IS NOT NULL',
   'CREATE INDEX IF NOT EXISTS deliveries_failed ON cavra.deliveries (provider, event_id) WHERE NOT success',
 ]
@@ -183,6 +186,7 @@ export class PostgresStore implements MetadataStore {
       this.inAppendLock(async (tx) => {
         // A large import takes longer than one statement may; its COPYs are bounded by their size.
         await tx`SET LOCAL statement_timeout = 0`
+        await tx`SET LOCAL maintenance_work_mem = '256MB'`
         await this.ensureSchema(tx)
         const [{ present }] = await tx<[{ present: boolean }]>`
           SELECT EXISTS (SELECT 1 FROM cavra.items) AS present`
@@ -346,21 +350,23 @@ export class PostgresStore implements MetadataStore {
           streak: number
         }[]
       >`
+        -- Failures are few: each failing pair is looked at through the event index alone.
         WITH failing AS (
           SELECT DISTINCT provider, event_id FROM cavra.deliveries WHERE ${where} AND NOT success
-        ), ranked AS (
-          SELECT position, ordinal, provider, event_id, success, sort_ms, event_type, created_at, error, export_id,
-            row_number() OVER (PARTITION BY provider, event_id ORDER BY ${newestFirst}) AS rank
-          FROM cavra.deliveries JOIN failing USING (provider, event_id) WHERE ${where}
-        ), heads AS (
-          SELECT provider, event_id, min(rank) FILTER (WHERE success) AS first_success, count(*) AS total
-          FROM ranked GROUP BY provider, event_id
         )
-        SELECT ranked.provider, ranked.event_id, ranked.event_type, ranked.created_at, ranked.error, ranked.export_id,
-          coalesce(heads.first_success - 1, heads.total)::int AS streak
-        FROM ranked JOIN heads USING (provider, event_id)
-        WHERE ranked.rank = 1 AND NOT ranked.success
-        ORDER BY ranked.sort_ms DESC, ranked.position DESC, ranked.ordinal`,
+        SELECT latest.provider, latest.event_id, latest.event_type, latest.created_at, latest.error, latest.export_id,
+          (SELECT count(*)::int FROM cavra.deliveries d
+            WHERE ${where} AND d.provider = failing.provider AND d.event_id = failing.event_id
+              AND (ok.sort_ms IS NULL OR (d.sort_ms, d.position, -d.ordinal) > (ok.sort_ms, ok.position, -ok.ordinal))
+          ) AS streak
+        FROM failing
+        JOIN LATERAL (SELECT provider, event_id, event_type, created_at, error, export_id, success, sort_ms, position, ordinal
+          FROM cavra.deliveries WHERE ${where} AND provider = failing.provider AND event_id = failing.event_id
+          ORDER BY ${newestFirst} LIMIT 1) latest ON NOT latest.success
+        LEFT JOIN LATERAL (SELECT sort_ms, position, ordinal
+          FROM cavra.deliveries WHERE ${where} AND provider = failing.provider AND event_id = failing.event_id AND success
+          ORDER BY ${newestFirst} LIMIT 1) ok ON true
+        ORDER BY latest.sort_ms DESC, latest.position DESC, latest.ordinal`,
       options.kind === 'publication'
         ? sql<{ position: string; ordinal: number }[]>`
             SELECT position, ordinal FROM cavra.deliveries WHERE ${where} AND ordinal = 0
