@@ -388,6 +388,61 @@ for (let i = 0; ; i++) {
   })
 })
 
+describe('cavra serve on the database', () => {
+  it('answers history from the database it shares with the CLI, and never logs the password', async () => {
+    setUp()
+    const url = await freshDatabase()
+    const delivered = await cli([
+      'release',
+      'deliver-promotion-audit',
+      'rollout-promotion-execution.json',
+      '--metadata-url',
+      url,
+    ])
+    expect(delivered.code, delivered.stderr).toBe(0)
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--metadata-url', url], {
+      cwd: ws.dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...hookEnv() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    const exit = exitOf(child)
+    try {
+      const address = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`cavra serve did not start:\n${stderr}`)), 30_000)
+        child.stderr.on('data', () => {
+          const match = /listening on (http:\/\/[^"\s]+)/.exec(stderr)
+          if (match) {
+            clearTimeout(timer)
+            resolve(match[1]!)
+          }
+        })
+      })
+      const answer = await fetch(`${address}/release-connector-deliveries?limit=10`)
+      expect(answer.status).toBe(200)
+      const fromServer = await answer.json()
+      const fromCli = await cli([
+        'release',
+        'connector-delivery-history',
+        '--limit',
+        '10',
+        '--json',
+        '--metadata-url',
+        url,
+      ])
+      expect(fromServer).toEqual(JSON.parse(fromCli.stdout))
+      expect(fromServer).toMatchObject({ total: 1 })
+    } finally {
+      child.kill('SIGTERM')
+      expect(await exit).toBe(0)
+    }
+    expect(stderr).not.toContain(CANARY.postgresPassword)
+  })
+})
+
 describe('choosing the store', () => {
   it('refuses both store flags (exit 2) and both store variables (exit 3), sending nothing', async () => {
     setUp()
