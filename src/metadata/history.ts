@@ -239,23 +239,6 @@ export interface HistoryDocument {
   offset: number
 }
 
-/** One page of matching rows as the history document; `total` counts every matching row. */
-export function historyDocument<R extends DeliveryRow>(
-  schema: string,
-  rows: readonly R[],
-  paging: { limit: number; offset: number },
-  itemOf: (row: R) => Record<string, unknown>,
-): HistoryDocument {
-  return {
-    schema_version: schema,
-    product: 'CAVRA',
-    items: rows.slice(paging.offset, paging.offset + paging.limit).map(itemOf),
-    total: rows.length,
-    limit: paging.limit,
-    offset: paging.offset,
-  }
-}
-
 export interface RowFilter {
   /** Connector name or provider kind. */
   provider?: string

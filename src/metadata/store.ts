@@ -14,10 +14,6 @@ export interface StoreFlags {
   'metadata-url'?: string
 }
 
-export function metadataPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return flag ?? env.CAVRA_METADATA_JSON ?? DEFAULT_METADATA_PATH
-}
-
 /**
  * The store named by the flags, else the environment, else the default file. A flag beats an
  * environment variable; the two kinds exclude each other: both flags are a usage error (exit
