@@ -11,6 +11,7 @@ export default defineConfig({
       './test/support/global-setup.ts',
       './test/support/qemu-setup.ts',
       './test/support/chromium-setup.ts',
+      './test/support/postgres-setup.ts',
     ],
     reporters: ['default', './test/support/summary-reporter.ts'],
     coverage: {

@@ -41,6 +41,8 @@ export const VENDOR = [
   // Only `cavra serve` loads these.
   'hono',
   '@hono/node-server',
+  // Only a store given by --metadata-url / CAVRA_METADATA_URL loads the PostgreSQL driver.
+  'postgres',
 ]
 /** Entry points that replace a dependency's own index (what cavra uses of it, no more). */
 const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(root, 'build', 'zod.cjs') }

@@ -18,6 +18,7 @@ import { GENESIS_HASH, seal } from '../src/metadata/chain.js'
 import { deliveryItem } from '../src/metadata/items.js'
 import { CLOSING, headerLine, itemLine } from '../src/metadata/store-layout.js'
 import { SplunkHecEmulator } from '../test/emulators/splunk-hec.js'
+import { startThrowawayPostgres } from '../test/support/postgres-server.js'
 
 /**
  * `npm run bench`: the performance targets, each as a ratio against a baseline or a floor
@@ -27,7 +28,8 @@ import { SplunkHecEmulator } from '../test/emulators/splunk-hec.js'
  *
  * Sizes and repetitions for quick runs: BENCH_DECISIONS (100000), BENCH_STORE_ITEMS (100000),
  * BENCH_RUNS (start-up and append repetitions, 21), BENCH_HEAVY_RUNS (bulk and store
- * repetitions, 3).
+ * repetitions, 3), BENCH_PG_ITEMS (the PostgreSQL store, 1000000). Section names on
+ * the command line run only those (`npm run bench -- postgres`).
  */
 
 const root = join(import.meta.dirname, '..')
@@ -35,6 +37,7 @@ const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 100_000)
 const STORE_ITEMS = Number(process.env.BENCH_STORE_ITEMS ?? 100_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 21)
 const HEAVY_RUNS = Number(process.env.BENCH_HEAVY_RUNS ?? 3)
+const PG_ITEMS = Number(process.env.BENCH_PG_ITEMS ?? 1_000_000)
 const node = process.execPath
 const cli = join(root, 'bin', 'run.js')
 const binary = join(root, 'out', 'cavra')
@@ -164,6 +167,17 @@ function memoryRow(row: string, measured: Measure, baseline: Measure | number, t
           ? `<= ${base.toFixed(0)} MB`
           : `<= ${target.toFixed(2)}x`,
     ok: target === null ? null : typeof baseline === 'number' ? measured.rssMb <= base : ratio <= target,
+  })
+}
+
+/** A row whose target is a time on this machine, not a ratio (the PostgreSQL store's contract). */
+function timeRow(row: string, measured: Measure, limitMs: number): void {
+  rows.push({
+    row,
+    value: `${measured.ms.toFixed(0)} ms`,
+    ratio: '',
+    target: `<= ${(limitMs / 1000).toFixed(0)} s`,
+    ok: measured.ms <= limitMs && measured.code === 0,
   })
 }
 
@@ -674,6 +688,59 @@ process.stdout.write(JSON.stringify(counts))`,
   memoryRow(`into the ${STORE_ITEMS.toLocaleString('en-US')}-item store, peak RSS`, a.full!, a.empty!, 1.25)
 }
 
+/**
+ * The PostgreSQL store (docs/postgresql.md) on a throwaway server of its own: the store of
+ * `writeStore` imported with `metadata import` (within 150 s), then history, dashboard and
+ * verify answered from the database (history and dashboard within 2 s each).
+ */
+async function postgresStore(): Promise<void> {
+  const server = await startThrowawayPostgres()
+  try {
+    const file = join(work, 'postgres-source.json')
+    await writeStore(file, PG_ITEMS)
+    const database = (name: string) => {
+      const url = new URL(server.url)
+      url.pathname = `/${name}`
+      return url.toString()
+    }
+    const create = await run({
+      command: node,
+      args: [
+        '-e',
+        `const sql = require(${JSON.stringify(join(root, 'node_modules', 'postgres'))})(process.argv[1]);
+sql.unsafe('CREATE DATABASE bench').then(() => sql.end())`,
+        server.url,
+      ],
+    })
+    if (create.code !== 0) throw new Error('could not create the bench database')
+    const url = database('bench')
+    const imported = await run({
+      command: node,
+      args: [cli, 'metadata', 'import', file, '--metadata-url', url],
+    })
+    const reader = (...args: string[]) => ({
+      command: node,
+      args: [cli, ...args, '--metadata-url', url, '--json'],
+    })
+    const m = await interleaved(HEAVY_RUNS, {
+      history: reader('release', 'connector-delivery-history'),
+      filtered: reader('release', 'connector-delivery-history', '--provider', 'datadog', '--no-success'),
+      dashboard: reader('release', 'connector-delivery-dashboard', '--format', 'json'),
+      verify: reader('metadata', 'verify'),
+    })
+    section(
+      `A ${PG_ITEMS.toLocaleString('en-US')}-item store in PostgreSQL (release deliveries to 8 connectors), median of ${HEAVY_RUNS}`,
+    )
+    timeRow('metadata import of the JSON store', imported, 150_000)
+    timeRow('cavra history (first page, total counted)', m.history!, 2_000)
+    timeRow('cavra history --provider datadog --no-success', m.filtered!, 2_000)
+    timeRow('cavra dashboard', m.dashboard!, 2_000)
+    ratioRow('cavra verify (streams the whole chain)', m.verify!, m.verify!, null)
+  } finally {
+    server.stop()
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(binary)) {
     throw new Error(`${binary} is missing: npm run bench builds it (npm run build:binary).`)
@@ -685,8 +752,8 @@ async function main(): Promise<void> {
   // The binary embeds its own Node (printed below), with code caches made by that Node.
   const version = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.trim()
   process.stdout.write(`cavra bench on ${machine()}\n${version}\n`)
-  // `npm run bench -- bulk store` runs only the named sections.
-  const sections = { 'start-up': startUp, bulk, store }
+  // `npm run bench -- bulk postgres` runs only the named sections.
+  const sections = { 'start-up': startUp, bulk, store, postgres: postgresStore }
   const only = process.argv.slice(2)
   const unknown = only.filter((name) => !(name in sections))
   if (unknown.length > 0)

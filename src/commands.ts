@@ -1,5 +1,7 @@
 import IntegrationCheck from './commands/integration/check.js'
 import IntegrationDeliver from './commands/integration/deliver.js'
+import MetadataExport from './commands/metadata/export.js'
+import MetadataImport from './commands/metadata/import.js'
 import MetadataVerify from './commands/metadata/verify.js'
 import ConnectorDeliveryDashboard from './commands/release/connector-delivery-dashboard.js'
 import ConnectorDeliveryHistory from './commands/release/connector-delivery-history.js'
@@ -27,5 +29,7 @@ export const COMMANDS = {
   'release:endpoint-publication-dashboard': EndpointPublicationDashboard,
   'release:redeliver': ReleaseRedeliver,
   'metadata:verify': MetadataVerify,
+  'metadata:import': MetadataImport,
+  'metadata:export': MetadataExport,
   serve: Serve,
 }

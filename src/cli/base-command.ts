@@ -1,4 +1,12 @@
 import { Command, Errors } from '@oclif/core'
+import type { Input, ParserOutput } from '@oclif/core/interfaces'
+
+// oclif's own constraint types, which it does not export.
+// biome-ignore lint/suspicious/noExplicitAny: the shape oclif declares
+type FlagOutput = { [name: string]: any }
+// biome-ignore lint/suspicious/noExplicitAny: the shape oclif declares
+type ArgOutput = { [name: string]: any }
+
 import { isCavraError } from '../common/errors.js'
 import { ExitCode } from '../common/exit-codes.js'
 import { Redactor } from '../delivery/redact.js'
@@ -16,6 +24,8 @@ export abstract class CavraCommand extends Command {
 
   override async init(): Promise<void> {
     installSecretGuard(this.redactor)
+    // Before parsing: oclif's own usage errors quote the command line, --metadata-url included.
+    for (const secret of databasePasswords(this.argv, process.env)) this.redactor.addSecret(secret)
     await super.init()
   }
 
@@ -39,12 +49,43 @@ export abstract class CavraCommand extends Command {
     process.stderr.write(`${colour.yellow('Warning:')} ${text}\n`)
   }
 
-  /** The metadata store named by the flag, the environment or the default; repairs are noted. */
+  /**
+   * The metadata store named by the store flags (`metadataStoreFlags`), else the environment,
+   * else the default file; repairs are noted, and a database password joins the secrets the
+   * redactor keeps out of every output. Given only the `--metadata-json` value (or nothing), the
+   * command's parsed flags supply `--metadata-url`.
+   */
   protected async openStore(
-    flag: string | undefined,
+    flags: import('../metadata/store.js').StoreFlags | string | undefined,
   ): Promise<import('../metadata/metadata-store.js').MetadataStore> {
-    const { metadataPathFrom, openStore } = await import('../metadata/store.js')
-    return openStore(metadataPathFrom(flag, process.env), (message) => this.note(message))
+    const { openStore, storeLocationFrom, storeSecrets } = await import('../metadata/store.js')
+    const given = typeof flags === 'object' ? flags : { ...this.storeFlagsParsed, 'metadata-json': flags }
+    const location = storeLocationFrom(given, process.env)
+    for (const secret of storeSecrets(location, process.env)) this.redactor.addSecret(secret)
+    const store = openStore(location, (message) => this.note(message))
+    this.openedStores.push(store)
+    return store
+  }
+
+  /** Stores this run opened: a database connection left open would keep the process alive. */
+  private readonly openedStores: import('../metadata/metadata-store.js').MetadataStore[] = []
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    await Promise.allSettled(this.openedStores.map((store) => store.close()))
+    return super.finally(error)
+  }
+
+  /** The store flags of the last parse, so `openStore(flags['metadata-json'])` sees `--metadata-url` too. */
+  private storeFlagsParsed: { 'metadata-url'?: string } = {}
+
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Input<F, B, A>,
+    argv?: string[],
+  ): Promise<ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    const url = (parsed.flags as { 'metadata-url'?: unknown })['metadata-url']
+    this.storeFlagsParsed = typeof url === 'string' ? { 'metadata-url': url } : {}
+    return parsed
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
@@ -65,6 +106,30 @@ export abstract class CavraCommand extends Command {
     }
     process.exitCode = exitCode
   }
+}
+
+/** The passwords of the database URLs on the command line and in the environment (PGPASSWORD too). */
+function databasePasswords(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const urls: string[] = []
+  argv.forEach((arg, index) => {
+    if (arg === '--metadata-url' && argv[index + 1] !== undefined) urls.push(argv[index + 1]!)
+    else if (arg.startsWith('--metadata-url=')) urls.push(arg.slice('--metadata-url='.length))
+  })
+  if (env.CAVRA_METADATA_URL) urls.push(env.CAVRA_METADATA_URL)
+  const secrets = env.PGPASSWORD ? [env.PGPASSWORD] : []
+  for (const url of urls) {
+    // A value that is not a URL is refused later, naming only its scheme; whatever follows
+    // "://user:" up to "@" is treated as a password all the same.
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url)?.[1]
+    if (!password) continue
+    secrets.push(password)
+    try {
+      secrets.push(decodeURIComponent(password))
+    } catch {
+      // Kept as written.
+    }
+  }
+  return secrets
 }
 
 export function exitCodeOf(error: unknown): number {

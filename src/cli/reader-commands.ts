@@ -1,10 +1,13 @@
 import { writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import type { Dashboard } from '../metadata/dashboard.js'
-import { type DeliveryRow, historyDocument, type RowFilter } from '../metadata/history.js'
+import type { DeliveryTimeline } from '../metadata/dashboard-timeline.js'
+import type { DeliveryRow, RowFilter } from '../metadata/history.js'
+import type { HistoryPage } from '../metadata/metadata-store.js'
+import type { StoreFlags } from '../metadata/store.js'
 import { CavraCommand } from './base-command.js'
 import { colourFor, emitWorkflowCommand, noColour, table } from './output.js'
-import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
+import { metadataStoreFlags, pagingFlags, sinceFlag, successFlag } from './store-flags.js'
 
 /**
  * What the history and dashboard commands share: they read the store (a missing file is an
@@ -12,7 +15,7 @@ import { metadataJsonFlag, pagingFlags, sinceFlag, successFlag } from './store-f
  */
 
 export const historyFlags = {
-  'metadata-json': metadataJsonFlag,
+  ...metadataStoreFlags,
   provider: Flags.string({ char: 'p', helpValue: 'NAME', description: 'Connector name or provider kind.' }),
   success: successFlag,
   since: sinceFlag,
@@ -20,7 +23,7 @@ export const historyFlags = {
 }
 
 export const dashboardFlags = {
-  'metadata-json': metadataJsonFlag,
+  ...metadataStoreFlags,
   since: sinceFlag,
   format: Flags.string({
     options: ['text', 'json', 'markdown', 'html'],
@@ -36,12 +39,34 @@ export const dashboardFlags = {
 }
 
 export abstract class StoreReaderCommand extends CavraCommand {
-  /** The rows of the given store kinds, newest first, read from the store as a stream. */
-  protected async loadRows(flag: string | undefined, kinds: readonly string[]): Promise<DeliveryRow[]> {
-    const store = await this.openStore(flag)
+  /** One page of the history of the given store kinds, newest first, and the count of every matching row. */
+  protected async readHistory(
+    flags: StoreFlags,
+    kinds: readonly string[],
+    filter: RowFilter,
+    paging: { limit: number; offset: number },
+  ): Promise<HistoryPage> {
+    const store = await this.openStore(flags)
     try {
-      const { collectDeliveryRows } = await import('../metadata/history.js')
-      return await collectDeliveryRows(store.items(), kinds)
+      const { readHistory } = await import('../metadata/store-readers.js')
+      return await readHistory(store, kinds, filter, paging)
+    } finally {
+      await store.close()
+    }
+  }
+
+  /** The dashboard of the given store kinds, and its deliveries per day when `withTimeline` (the HTML page). */
+  protected async readDashboard(
+    flags: StoreFlags,
+    kinds: readonly string[],
+    options: import('../metadata/dashboard.js').DashboardOptions,
+    withTimeline: boolean,
+  ): Promise<{ dashboard: Dashboard; timeline: DeliveryTimeline | null }> {
+    const store = await this.openStore(flags)
+    try {
+      const { readDashboard, readTimeline } = await import('../metadata/store-readers.js')
+      const dashboard = await readDashboard(store, kinds, options)
+      return { dashboard, timeline: withTimeline ? await readTimeline(store, kinds, dashboard) : null }
     } finally {
       await store.close()
     }
@@ -56,16 +81,23 @@ export abstract class StoreReaderCommand extends CavraCommand {
   /** One page of rows, as the history JSON document and as a table for people. */
   protected printHistory<R extends DeliveryRow>(
     schema: string,
-    rows: readonly R[],
+    history: HistoryPage,
     flags: { limit: number; offset: number },
     itemOf: (row: R) => Record<string, unknown>,
     filter: RowFilter,
   ): Record<string, unknown> {
-    const page = rows.slice(flags.offset, flags.offset + flags.limit)
-    const document: Record<string, unknown> = { ...historyDocument(schema, rows, flags, itemOf) }
+    const page = history.rows as R[]
+    const document: Record<string, unknown> = {
+      schema_version: schema,
+      product: 'CAVRA',
+      items: page.map(itemOf),
+      total: history.total,
+      limit: flags.limit,
+      offset: flags.offset,
+    }
     if (this.jsonEnabled()) return document
     const colour = colourFor(process.stdout)
-    if (rows.length === 0) {
+    if (history.total === 0) {
       process.stdout.write(`No deliveries match${describeFilter(filter)}.\n`)
       return document
     }
@@ -86,20 +118,20 @@ export abstract class StoreReaderCommand extends CavraCommand {
         (row.success ? row.remote_reference : row.error) ?? '-',
       ]),
     ])
-    const last = Math.min(flags.offset + flags.limit, rows.length)
+    const last = Math.min(flags.offset + flags.limit, history.total)
     process.stdout.write(
-      `${lines}\n${colour.dim(`Rows ${flags.offset + 1}-${last} of ${rows.length}, newest first${describeFilter(filter)}.`)}\n`,
+      `${lines}\n${colour.dim(`Rows ${flags.offset + 1}-${last} of ${history.total}, newest first${describeFilter(filter)}.`)}\n`,
     )
     return document
   }
 
   /**
    * Prints or writes the dashboard; markdown also goes to the GitHub step summary, alerts become
-   * annotations. `rows` are the rows it was built from, for the HTML page's deliveries per day.
+   * annotations. `timeline` holds the HTML page's deliveries per day.
    */
   protected async emitDashboard(
     dashboard: Dashboard,
-    rows: readonly DeliveryRow[],
+    timeline: DeliveryTimeline | null,
     title: string,
     flags: { format: string; output?: string },
   ): Promise<Dashboard | undefined> {
@@ -113,11 +145,9 @@ export abstract class StoreReaderCommand extends CavraCommand {
     if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
     else if (flags.format === 'markdown') text = markdown
     else if (flags.format === 'html') {
-      const [{ renderDashboardHtml }, { deliveryTimeline }] = await Promise.all([
-        import('../metadata/dashboard-html.js'),
-        import('../metadata/dashboard-timeline.js'),
-      ])
-      text = renderDashboardHtml(dashboard, title, deliveryTimeline(rows, dashboard))
+      if (!timeline) throw new Error('the HTML dashboard needs its deliveries per day')
+      const { renderDashboardHtml } = await import('../metadata/dashboard-html.js')
+      text = renderDashboardHtml(dashboard, title, timeline)
     } else
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
     const { summary } = stepFilesFrom(process.env)

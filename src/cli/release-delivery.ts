@@ -4,11 +4,11 @@ import type { DeliveryKind } from '../flow/delivery-kinds.js'
 import type { EvidenceIndex } from '../metadata/evidence-index.js'
 import { DeliveryCommand, type DeliveryFlags } from './delivery-command.js'
 import { deliveryFlags } from './delivery-flags.js'
-import { metadataJsonFlag } from './store-flags.js'
+import { metadataStoreFlags } from './store-flags.js'
 
 /** Flags of the release delivery commands beyond the shared delivery flags. */
 export const releaseStoreFlags = {
-  'metadata-json': metadataJsonFlag,
+  ...metadataStoreFlags,
   metadata: Flags.boolean({
     allowNo: true,
     default: true,
@@ -16,11 +16,17 @@ export const releaseStoreFlags = {
   }),
 }
 
-export type ReleaseFlags = DeliveryFlags & { 'metadata-json'?: string; metadata: boolean }
+export type ReleaseFlags = DeliveryFlags & {
+  'metadata-json'?: string
+  'metadata-url'?: string
+  metadata: boolean
+}
 
 /** The metadata store index of a release delivery, or null with --no-metadata. */
 export async function releaseIndex(
-  store: (flag: string | undefined) => Promise<import('../metadata/metadata-store.js').MetadataStore>,
+  store: (
+    flags: import('../metadata/store.js').StoreFlags,
+  ) => Promise<import('../metadata/metadata-store.js').MetadataStore>,
   flags: ReleaseFlags,
   kind: DeliveryKind,
   extra?: (result: import('../delivery/evidence-types.js').DeliveryResult) => Record<string, unknown>,
@@ -31,7 +37,7 @@ export async function releaseIndex(
     import('../flow/delivery-kinds.js'),
   ])
   const { metadataKind, source } = DELIVERY_KINDS[kind]
-  return storeIndex(await store(flags['metadata-json']), metadataKind, source, extra)
+  return storeIndex(await store(flags), metadataKind, source, extra)
 }
 
 export interface ReleaseCommandSpec {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { CavraCommand } from '../cli/base-command.js'
-import { metadataJsonFlag } from '../cli/store-flags.js'
+import { metadataJsonFlag, metadataUrlFlag } from '../cli/store-flags.js'
 import { EXIT_CODE_HELP } from '../common/exit-codes.js'
 
 export default class Serve extends CavraCommand {
@@ -43,7 +43,12 @@ ${EXIT_CODE_HELP}`
     'metadata-json': {
       ...metadataJsonFlag,
       description:
-        'The metadata store. Default: $CAVRA_METADATA_JSON, else .cavra/evidence/metadata.json. Integration deliveries are indexed only when this flag is given.',
+        'The metadata store file. Default: $CAVRA_METADATA_JSON, else $CAVRA_METADATA_URL, else .cavra/evidence/metadata.json. Integration deliveries are indexed only when a store flag is given.',
+    },
+    'metadata-url': {
+      ...metadataUrlFlag,
+      description:
+        'The metadata store in PostgreSQL, shared with other servers and runners (docs/postgresql.md). Default: $CAVRA_METADATA_URL. Integration deliveries are indexed only when a store flag is given.',
     },
     artifacts: Flags.string({
       multiple: true,
@@ -74,7 +79,7 @@ ${EXIT_CODE_HELP}`
       host: flags.host,
       port: flags.port,
       configPath: configPathFrom(flags.config, process.env),
-      metadataJson: flags['metadata-json'],
+      store: { 'metadata-json': flags['metadata-json'], 'metadata-url': flags['metadata-url'] },
       artifacts: flags.artifacts,
       registryPath: flags.registry,
       tokens: await loadApiTokens(flags['token-file'], process.env),

@@ -80,25 +80,71 @@ export interface DashboardOptions {
   now?: Date
 }
 
+/**
+ * What a dashboard is made of, before it is laid out: the JSON store computes it from rows
+ * (`dashboardFacts`), a database store with queries (same rules, same order), and
+ * `dashboardFromFacts` turns either into the same document.
+ */
+export interface DashboardFacts {
+  /** Whether the store holds any row of the dashboard's kinds at all, in or out of the window. */
+  recorded: boolean
+  /** Records in the window, and their count per event type in order of each type's newest record. */
+  totalEvents: number
+  eventTypes: [string, number][]
+  deliveries: number
+  succeeded: number
+  providers: ProviderHealth[]
+  /** Each (connector, event) in the window whose latest delivery failed, newest first, with its streak. */
+  openPairs: OpenPairStreak[]
+  latest?: PublicationSummary[]
+}
+
+export interface OpenPairStreak {
+  latest: DeliveryRow | PublicationRow
+  /** Failures at the head of this (connector, event)'s deliveries. */
+  streak: number
+}
+
 /** `rows` are all rows of the dashboard's kind, newest first (deliveryRows / publicationRows). */
 export function buildDashboard(
   rows: readonly (DeliveryRow | PublicationRow)[],
   options: DashboardOptions,
 ): Dashboard {
+  return dashboardFromFacts(dashboardFacts(rows, options), options)
+}
+
+export function dashboardFacts(
+  rows: readonly (DeliveryRow | PublicationRow)[],
+  options: DashboardOptions,
+): DashboardFacts {
   const since = options.since?.getTime()
   const inWindow = since === undefined ? rows : rows.filter((row) => Date.parse(row.created_at) >= since)
   const records = new Map<string, RecordSummary>()
   for (const row of inWindow) records.set(row.session_id, row.record)
-  const event_types: Record<string, number> = {}
+  const eventTypes = new Map<string, number>()
   for (const record of records.values()) {
-    event_types[record.event_type] = (event_types[record.event_type] ?? 0) + 1
+    eventTypes.set(record.event_type, (eventTypes.get(record.event_type) ?? 0) + 1)
   }
   const byProvider = groupBy(inWindow, (row) => row.provider)
-  const providers = [...byProvider.entries()]
-    .map(([provider, list]) => providerHealth(provider, list))
-    .sort((a, b) => a.provider.localeCompare(b.provider))
-  const alerts = openAlerts(inWindow, byProvider, options.kind)
-  if (options.kind === 'connector' && rows.length === 0) {
+  const providers = [...byProvider.entries()].map(([provider, list]) => providerHealth(provider, list))
+  const succeeded = inWindow.filter((row) => row.success).length
+  return {
+    recorded: rows.length > 0,
+    totalEvents: records.size,
+    eventTypes: [...eventTypes.entries()],
+    deliveries: inWindow.length,
+    succeeded,
+    providers,
+    openPairs: openPairs(inWindow).map(({ latest, failures }) => ({ latest, streak: failures.length })),
+    latest: options.kind === 'publication' ? latestPublications(inWindow as PublicationRow[]) : undefined,
+  }
+}
+
+export function dashboardFromFacts(facts: DashboardFacts, options: DashboardOptions): Dashboard {
+  const providers = [...facts.providers].sort((a, b) => a.provider.localeCompare(b.provider))
+  const streaks = new Map(providers.map((health) => [health.provider, health.failure_streak]))
+  const alerts = openAlerts(facts.openPairs, streaks, options.kind)
+  if (options.kind === 'connector' && !facts.recorded) {
     alerts.push({
       severity: 'warning',
       provider: null,
@@ -107,10 +153,11 @@ export function buildDashboard(
       failure_streak: 0,
       last_failure_at: null,
       message:
-        'No connector delivery has been recorded in this store: check that delivery commands index into it (--metadata-json).',
+        'No connector delivery has been recorded in this store: check that delivery commands index into it (--metadata-json or --metadata-url).',
     })
   }
-  const succeeded = inWindow.filter((row) => row.success).length
+  const event_types: Record<string, number> = {}
+  for (const [type, count] of facts.eventTypes) event_types[type] = count
   const dashboard: Dashboard = {
     schema_version: options.kind === 'connector' ? CONNECTOR_DASHBOARD_SCHEMA : PUBLICATION_DASHBOARD_SCHEMA,
     product: 'CAVRA',
@@ -121,18 +168,55 @@ export function buildDashboard(
       : alerts.length > 0
         ? 'warning'
         : 'healthy',
-    total_events: records.size,
-    total_deliveries: inWindow.length,
-    successful_deliveries: succeeded,
-    failed_deliveries: inWindow.length - succeeded,
-    success_rate: rate(succeeded, inWindow.length),
+    total_events: facts.totalEvents,
+    total_deliveries: facts.deliveries,
+    successful_deliveries: facts.succeeded,
+    failed_deliveries: facts.deliveries - facts.succeeded,
+    success_rate: rate(facts.succeeded, facts.deliveries),
     providers,
     event_types,
     alerts,
   }
-  if (options.kind === 'publication') dashboard.latest = latestPublications(inWindow as PublicationRow[])
+  if (options.kind === 'publication') dashboard.latest = facts.latest ?? []
   return dashboard
 }
+
+/** Health of one connector from its own figures; the database store computes the same figures. */
+export function providerHealthOf(figures: {
+  provider: string
+  provider_type: string
+  total: number
+  succeeded: number
+  attempt_count: number
+  p50_duration_ms: number | null
+  p95_duration_ms: number | null
+  last_delivery_at: string | null
+  last_success_at: string | null
+  last_failure_at: string | null
+  failure_streak: number
+  /** Whether one of its RECENT_WINDOW newest deliveries failed. */
+  recentFailure: boolean
+}): ProviderHealth {
+  const { recentFailure, ...rest } = figures
+  return {
+    provider: rest.provider,
+    provider_type: rest.provider_type,
+    total: rest.total,
+    succeeded: rest.succeeded,
+    failed: rest.total - rest.succeeded,
+    success_rate: rate(rest.succeeded, rest.total),
+    attempt_count: rest.attempt_count,
+    p50_duration_ms: rest.p50_duration_ms,
+    p95_duration_ms: rest.p95_duration_ms,
+    last_delivery_at: rest.last_delivery_at,
+    last_success_at: rest.last_success_at,
+    last_failure_at: rest.last_failure_at,
+    failure_streak: rest.failure_streak,
+    state: rest.failure_streak > 0 ? 'failing' : recentFailure ? 'degraded' : 'healthy',
+  }
+}
+
+export const DASHBOARD_RECENT_WINDOW = RECENT_WINDOW
 
 function providerHealth(provider: string, rows: readonly DeliveryRow[]): ProviderHealth {
   let succeeded = 0
@@ -148,25 +232,21 @@ function providerHealth(provider: string, rows: readonly DeliveryRow[]): Provide
     attempts += row.attempt_count
     if (row.duration_ms !== null) durations.push(row.duration_ms)
   }
-  const streak = leadingFailures(rows)
-  const recent = rows.slice(0, RECENT_WINDOW)
   const sorted = ascending(durations)
-  return {
+  return providerHealthOf({
     provider,
     provider_type: rows[0]?.provider_type ?? provider,
     total: rows.length,
     succeeded,
-    failed: rows.length - succeeded,
-    success_rate: rate(succeeded, rows.length),
     attempt_count: attempts,
     p50_duration_ms: nearestRank(sorted, 50),
     p95_duration_ms: nearestRank(sorted, 95),
     last_delivery_at: rows[0]?.created_at ?? null,
     last_success_at: lastSuccess ?? null,
     last_failure_at: lastFailure ?? null,
-    failure_streak: streak,
-    state: streak > 0 ? 'failing' : recent.some((row) => !row.success) ? 'degraded' : 'healthy',
-  }
+    failure_streak: leadingFailures(rows),
+    recentFailure: rows.slice(0, RECENT_WINDOW).some((row) => !row.success),
+  })
 }
 
 /**
@@ -217,19 +297,13 @@ export function openPairs<R extends DeliveryRow>(rows: readonly R[]): OpenPair<R
 }
 
 function openAlerts(
-  rows: readonly (DeliveryRow | PublicationRow)[],
-  byProvider: Map<string, (DeliveryRow | PublicationRow)[]>,
+  pairs: readonly OpenPairStreak[],
+  connectorStreaks: ReadonlyMap<string, number>,
   kind: DashboardOptions['kind'],
 ): Alert[] {
   const alerts: Alert[] = []
-  const connectorStreaks = new Map<string, number>()
-  for (const { latest, failures } of openPairs(rows)) {
-    const eventStreak = failures.length
-    let connectorStreak = connectorStreaks.get(latest.provider)
-    if (connectorStreak === undefined) {
-      connectorStreak = leadingFailures(byProvider.get(latest.provider) ?? [])
-      connectorStreaks.set(latest.provider, connectorStreak)
-    }
+  for (const { latest, streak: eventStreak } of pairs) {
+    const connectorStreak = connectorStreaks.get(latest.provider) ?? 0
     const streak = Math.max(eventStreak, connectorStreak)
     const isRollback = /rollback/.test(latest.event_type)
     const exportId = 'export_id' in latest ? latest.export_id : undefined
@@ -260,21 +334,29 @@ function latestPublications(rows: readonly PublicationRow[]): PublicationSummary
   const seen = new Map<string, PublicationSummary>()
   for (const row of rows) {
     if (seen.has(row.session_id)) continue
-    const { record } = row
-    seen.set(row.session_id, {
-      session_id: row.session_id,
-      created_at: row.created_at,
-      publication_id: row.publication_id,
-      export_id: row.export_id,
-      channel: row.channel,
-      release_version: row.release_version,
-      success: record.delivery_success,
-      providers: record.providers,
-      failed_providers: record.failed_providers,
-    })
-    if (seen.size === 10) break
+    seen.set(row.session_id, publicationSummary(row))
+    if (seen.size === LATEST_PUBLICATIONS) break
   }
   return [...seen.values()]
+}
+
+/** How many of the newest publications the publication dashboard lists. */
+export const LATEST_PUBLICATIONS = 10
+
+/** One publication as the dashboard's `latest` lists it, from any of its rows. */
+export function publicationSummary(row: PublicationRow): PublicationSummary {
+  const { record } = row
+  return {
+    session_id: row.session_id,
+    created_at: row.created_at,
+    publication_id: row.publication_id,
+    export_id: row.export_id,
+    channel: row.channel,
+    release_version: row.release_version,
+    success: record.delivery_success,
+    providers: record.providers,
+    failed_providers: record.failed_providers,
+  }
 }
 
 /** Failures at the head of a newest-first list. */

@@ -10,6 +10,8 @@ import type { StoreItem } from './chain.js'
 
 export const CONNECTOR_KINDS = ['release-connector-delivery', 'integration-connector-delivery'] as const
 export const PUBLICATION_KIND = 'endpoint-management-publication-delivery'
+/** Every kind of item that has history rows. */
+export const ROW_KINDS: readonly string[] = [...CONNECTOR_KINDS, PUBLICATION_KIND]
 
 export interface DeliveryRow {
   session_id: string
@@ -110,7 +112,8 @@ export async function collectPublicationRows(items: AsyncIterable<StoreItem>): P
   return (await collectDeliveryRows(items, [PUBLICATION_KIND])) as PublicationRow[]
 }
 
-function rowsOf(item: StoreItem, order: number, kinds: readonly string[]): DeliveryRow[] {
+/** The rows of one item (none when it is not of the given kinds); `order` is its place in the store. */
+export function rowsOf(item: StoreItem, order: number, kinds: readonly string[]): DeliveryRow[] {
   if (!kinds.includes(String(item.metadata_kind))) return []
   const record: RecordSummary = {
     event_type: text(item.event_type) ?? 'unknown',
@@ -244,23 +247,6 @@ export interface HistoryDocument {
   total: number
   limit: number
   offset: number
-}
-
-/** One page of matching rows as the history document; `total` counts every matching row. */
-export function historyDocument<R extends DeliveryRow>(
-  schema: string,
-  rows: readonly R[],
-  paging: { limit: number; offset: number },
-  itemOf: (row: R) => Record<string, unknown>,
-): HistoryDocument {
-  return {
-    schema_version: schema,
-    product: 'CAVRA',
-    items: rows.slice(paging.offset, paging.offset + paging.limit).map(itemOf),
-    total: rows.length,
-    limit: paging.limit,
-    offset: paging.offset,
-  }
 }
 
 export interface RowFilter {

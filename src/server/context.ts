@@ -7,7 +7,13 @@ import type { Redactor } from '../delivery/redact.js'
 import { TokenCache } from '../delivery/tokens.js'
 import { IntegrationRegistry } from '../metadata/integration-registry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
-import { metadataPathFrom, openStore } from '../metadata/store.js'
+import {
+  openStore,
+  type StoreFlags,
+  storeFlagGiven,
+  storeLocationFrom,
+  storeSecrets,
+} from '../metadata/store.js'
 import { ArtifactFinder } from './artifacts.js'
 import type { Logger } from './log.js'
 
@@ -16,8 +22,8 @@ export interface ServerOptions {
   host: string
   port: number
   configPath: string
-  /** `--metadata-json` as given; integration deliveries are indexed only when it is. */
-  metadataJson?: string
+  /** The store flags as given; integration deliveries are indexed only when one is. */
+  store: StoreFlags
   artifacts: readonly string[]
   registryPath: string
   tokens: readonly string[]
@@ -46,9 +52,9 @@ export interface ServerContext {
  * here, once for the life of the server, so another kind of store is a change to this function.
  */
 export function openServerStore(options: ServerOptions): MetadataStore {
-  return openStore(metadataPathFrom(options.metadataJson, options.env), (message) =>
-    options.log.warn(message),
-  )
+  const location = storeLocationFrom(options.store, options.env)
+  for (const secret of storeSecrets(location, options.env)) options.redactor.addSecret(secret)
+  return openStore(location, (message) => options.log.warn(message))
 }
 
 export async function createContext(options: ServerOptions): Promise<ServerContext> {
@@ -60,7 +66,7 @@ export async function createContext(options: ServerOptions): Promise<ServerConte
   return {
     configPath: options.configPath,
     store: openServerStore(options),
-    indexIntegrations: options.metadataJson !== undefined,
+    indexIntegrations: storeFlagGiven(options.store),
     registry,
     artifacts: new ArtifactFinder(options.artifacts),
     env: options.env,

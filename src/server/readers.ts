@@ -1,15 +1,12 @@
 import type { z } from 'zod'
-import { buildDashboard, type Dashboard } from '../metadata/dashboard.js'
+import type { Dashboard } from '../metadata/dashboard.js'
 import { renderDashboardHtml } from '../metadata/dashboard-html.js'
 import { renderDashboardMarkdown } from '../metadata/dashboard-markdown.js'
-import { deliveryTimeline } from '../metadata/dashboard-timeline.js'
 import {
   CONNECTOR_HISTORY_SCHEMA,
   CONNECTOR_KINDS,
-  collectDeliveryRows,
-  filterRows,
+  type DeliveryRow,
   type HistoryDocument,
-  historyDocument,
   historyItem,
   PUBLICATION_HISTORY_SCHEMA,
   PUBLICATION_KIND,
@@ -17,6 +14,8 @@ import {
   parseSince,
   publicationItem,
 } from '../metadata/history.js'
+import type { HistoryPage } from '../metadata/metadata-store.js'
+import { readDashboard, readHistory, readTimeline } from '../metadata/store-readers.js'
 import type { connectorHistoryQuery, dashboardQuery, publicationHistoryQuery } from './api.js'
 import type { ServerContext } from './context.js'
 
@@ -25,8 +24,20 @@ import type { ServerContext } from './context.js'
  * dashboard commands (`--json`, `--format json|markdown|html`). The store is only read.
  */
 
-async function rows(context: ServerContext, kinds: readonly string[]) {
-  return collectDeliveryRows(context.store.items(), kinds)
+function document<R extends DeliveryRow>(
+  schema: string,
+  page: HistoryPage,
+  paging: { limit: number; offset: number },
+  itemOf: (row: R) => Record<string, unknown>,
+): HistoryDocument {
+  return {
+    schema_version: schema,
+    product: 'CAVRA',
+    items: (page.rows as R[]).map(itemOf),
+    total: page.total,
+    limit: paging.limit,
+    offset: paging.offset,
+  }
 }
 
 const since = (value: string | undefined) => (value === undefined ? undefined : parseSince(value))
@@ -43,8 +54,8 @@ export async function connectorHistory(
     success: success(query.success),
     since: since(query.since),
   }
-  const matching = filterRows(await rows(context, CONNECTOR_KINDS), filter)
-  return historyDocument(CONNECTOR_HISTORY_SCHEMA, matching, query, historyItem)
+  const page = await readHistory(context.store, CONNECTOR_KINDS, filter, query)
+  return document(CONNECTOR_HISTORY_SCHEMA, page, query, historyItem)
 }
 
 export async function publicationHistory(
@@ -59,8 +70,8 @@ export async function publicationHistory(
     success: success(query.success),
     since: since(query.since),
   }
-  const matching = filterRows((await rows(context, [PUBLICATION_KIND])) as PublicationRow[], filter)
-  return historyDocument(PUBLICATION_HISTORY_SCHEMA, matching, query, publicationItem)
+  const page = await readHistory(context.store, [PUBLICATION_KIND], filter, query)
+  return document<PublicationRow>(PUBLICATION_HISTORY_SCHEMA, page, query, publicationItem)
 }
 
 export type DashboardAnswer =
@@ -74,11 +85,13 @@ export async function dashboard(
   query: z.infer<typeof dashboardQuery>,
 ): Promise<DashboardAnswer> {
   const windowStart = since(query.since) ?? null
-  const all = await rows(context, kind === 'connector' ? CONNECTOR_KINDS : [PUBLICATION_KIND])
-  const built = buildDashboard(all, { kind, since: windowStart })
+  const kinds = kind === 'connector' ? CONNECTOR_KINDS : [PUBLICATION_KIND]
+  const built = await readDashboard(context.store, kinds, { kind, since: windowStart })
   const title = kind === 'connector' ? 'cavra connector deliveries' : 'cavra endpoint publications'
   if (query.format === 'markdown') return { type: 'markdown', text: renderDashboardMarkdown(built, title) }
-  if (query.format === 'html')
-    return { type: 'html', text: renderDashboardHtml(built, title, deliveryTimeline(all, built)) }
+  if (query.format === 'html') {
+    const timeline = await readTimeline(context.store, kinds, built)
+    return { type: 'html', text: renderDashboardHtml(built, title, timeline) }
+  }
   return { type: 'json', dashboard: built }
 }

@@ -18,6 +18,7 @@ export const CANARY = {
   intuneSecret: 'canary-intune-client-secret-c3d4',
   linuxSecret: `whsec_${Buffer.from('canary-linux-fleet-signing-key-xyz').toString('base64')}`,
   linuxToken: 'canary-linux-fleet-token-e5f6',
+  postgresPassword: 'canary-postgres-password-7c9e',
 } as const
 
 /** The secret parts of the canaries: URL paths leak by their segments, signing secrets bare too. */

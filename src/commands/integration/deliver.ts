@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { DeliveryCommand } from '../../cli/delivery-command.js'
 import { deliveryFlags } from '../../cli/delivery-flags.js'
-import { metadataJsonFlag } from '../../cli/store-flags.js'
+import { metadataJsonFlag, metadataUrlFlag } from '../../cli/store-flags.js'
 import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 
 export default class IntegrationDeliver extends DeliveryCommand {
@@ -17,6 +17,7 @@ ${EXIT_CODE_HELP}`
     'cat events.jsonl | <%= config.bin %> integration deliver - --json',
     '<%= config.bin %> integration deliver siem-event.json --dry-run',
     '<%= config.bin %> integration deliver siem-event.json --metadata-json .cavra/evidence/metadata.json',
+    '<%= config.bin %> integration deliver siem-event.json --metadata-url "$CAVRA_METADATA_URL"',
   ]
   static override args = {
     file: Args.string({
@@ -30,6 +31,11 @@ ${EXIT_CODE_HELP}`
       ...metadataJsonFlag,
       description: 'Also index each delivery in this metadata store (as integration-connector-delivery).',
     },
+    'metadata-url': {
+      ...metadataUrlFlag,
+      description:
+        'Also index each delivery in the metadata store in this PostgreSQL database (as integration-connector-delivery).',
+    },
   }
 
   async run(): Promise<void> {
@@ -40,10 +46,11 @@ ${EXIT_CODE_HELP}`
       import('../../flow/delivery-kinds.js'),
     ])
     const { metadataKind, source } = DELIVERY_KINDS.integration
-    const store = flags['metadata-json']
+    // An integration delivery is indexed only when a store is named on the command line.
+    const indexed = flags['metadata-json'] !== undefined || flags['metadata-url'] !== undefined
     await this.deliver(flags, {
       kind: 'integration',
-      index: store ? storeIndex(await this.openStore(store), metadataKind, source) : null,
+      index: indexed ? storeIndex(await this.openStore(flags), metadataKind, source) : null,
       loadEvents: () => integrationEvents(args.file),
     })
   }

@@ -1,6 +1,6 @@
 import { CavraCommand } from '../../cli/base-command.js'
 import { colourFor } from '../../cli/output.js'
-import { metadataJsonFlag } from '../../cli/store-flags.js'
+import { metadataStoreFlags } from '../../cli/store-flags.js'
 import { StoreError } from '../../common/errors.js'
 import { ExitCode } from '../../common/exit-codes.js'
 
@@ -11,22 +11,26 @@ export default class MetadataVerify extends CavraCommand {
 
 Exit codes:
   0  the store is intact
-  5  the store is missing, not JSON, of the wrong shape, or its chain is broken`
+  5  the store is missing, not JSON, of the wrong shape, unreachable, or its chain is broken`
   static override examples = [
     '<%= config.bin %> metadata verify',
     '<%= config.bin %> metadata verify --metadata-json evidence/metadata.json --json',
+    '<%= config.bin %> metadata verify --metadata-url postgres://cavra@db.internal:5432/cavra',
   ]
-  static override flags = { 'metadata-json': metadataJsonFlag }
+  static override flags = metadataStoreFlags
 
   async run(): Promise<Record<string, unknown> | undefined> {
     const { flags } = await this.parse(MetadataVerify)
-    const store = await this.openStore(flags['metadata-json'])
+    const store = await this.openStore(flags)
     const path = store.description
     const verification = await store.verify().finally(() => store.close())
     if (!verification.exists) {
-      throw new StoreError(`${path}: no metadata store there, so nothing to verify.`, [
-        'Pass --metadata-json with the store to verify, or set CAVRA_METADATA_JSON.',
-      ])
+      throw new StoreError(
+        `${path}: no metadata store there (nothing was ever written to it), so nothing to verify.`,
+        [
+          'Pass --metadata-json or --metadata-url with the store to verify, or set CAVRA_METADATA_JSON or CAVRA_METADATA_URL.',
+        ],
+      )
     }
     const chain = verification.report
     const result = {

@@ -21,13 +21,14 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Dashboard | undefined> {
     const { flags } = await this.parse(ConnectorDeliveryDashboard)
-    const [{ CONNECTOR_KINDS }, { buildDashboard }] = await Promise.all([
-      import('../../metadata/history.js'),
-      import('../../metadata/dashboard.js'),
-    ])
+    const { CONNECTOR_KINDS } = await import('../../metadata/history.js')
     const since = (await this.since(flags.since)) ?? null
-    const rows = await this.loadRows(flags['metadata-json'], CONNECTOR_KINDS)
-    const dashboard = buildDashboard(rows, { kind: 'connector', since })
-    return this.emitDashboard(dashboard, rows, 'cavra connector deliveries', flags)
+    const { dashboard, timeline } = await this.readDashboard(
+      flags,
+      CONNECTOR_KINDS,
+      { kind: 'connector', since },
+      flags.format === 'html',
+    )
+    return this.emitDashboard(dashboard, timeline, 'cavra connector deliveries', flags)
   }
 }

@@ -6,7 +6,7 @@ export default class ConnectorDeliveryHistory extends StoreReaderCommand {
   static override summary =
     'List connector deliveries from the metadata store, one row per connector, newest first.'
   static override description =
-    `Every filter is judged per connector delivery: --provider webhook --no-success lists only failed webhook deliveries, even inside batches where other connectors succeeded. Covers release deliveries and integration deliveries indexed with --metadata-json. Never writes to the store; a missing store reads as empty.
+    `Every filter is judged per connector delivery: --provider webhook --no-success lists only failed webhook deliveries, even inside batches where other connectors succeeded. Covers release deliveries and integration deliveries indexed with --metadata-json or --metadata-url. Never writes to the store; a missing store reads as empty.
 
 Exit codes:
 ${EXIT_CODE_HELP}`
@@ -26,7 +26,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(ConnectorDeliveryHistory)
-    const { CONNECTOR_KINDS, filterRows } = await import('../../metadata/history.js')
+    const { CONNECTOR_KINDS } = await import('../../metadata/history.js')
     const filter = {
       provider: flags.provider,
       eventType: flags['event-type'],
@@ -34,7 +34,13 @@ ${EXIT_CODE_HELP}`
       success: flags.success,
       since: await this.since(flags.since),
     }
-    const rows = filterRows(await this.loadRows(flags['metadata-json'], CONNECTOR_KINDS), filter)
-    return this.printHistory('cavra.release.connector_delivery_history.v1', rows, flags, historyItem, filter)
+    const history = await this.readHistory(flags, CONNECTOR_KINDS, filter, flags)
+    return this.printHistory(
+      'cavra.release.connector_delivery_history.v1',
+      history,
+      flags,
+      historyItem,
+      filter,
+    )
   }
 }

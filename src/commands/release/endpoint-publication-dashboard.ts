@@ -1,7 +1,6 @@
 import { dashboardFlags, StoreReaderCommand } from '../../cli/reader-commands.js'
 import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 import type { Dashboard } from '../../metadata/dashboard.js'
-import type { PublicationRow } from '../../metadata/history.js'
 
 export default class EndpointPublicationDashboard extends StoreReaderCommand {
   static override summary =
@@ -20,13 +19,14 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Dashboard | undefined> {
     const { flags } = await this.parse(EndpointPublicationDashboard)
-    const [{ PUBLICATION_KIND }, { buildDashboard }] = await Promise.all([
-      import('../../metadata/history.js'),
-      import('../../metadata/dashboard.js'),
-    ])
+    const { PUBLICATION_KIND } = await import('../../metadata/history.js')
     const since = (await this.since(flags.since)) ?? null
-    const rows = (await this.loadRows(flags['metadata-json'], [PUBLICATION_KIND])) as PublicationRow[]
-    const dashboard = buildDashboard(rows, { kind: 'publication', since })
-    return this.emitDashboard(dashboard, rows, 'cavra endpoint publications', flags)
+    const { dashboard, timeline } = await this.readDashboard(
+      flags,
+      [PUBLICATION_KIND],
+      { kind: 'publication', since },
+      flags.format === 'html',
+    )
+    return this.emitDashboard(dashboard, timeline, 'cavra endpoint publications', flags)
   }
 }

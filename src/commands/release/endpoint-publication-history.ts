@@ -24,7 +24,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(EndpointPublicationHistory)
-    const { filterRows, PUBLICATION_KIND } = await import('../../metadata/history.js')
+    const { PUBLICATION_KIND } = await import('../../metadata/history.js')
     const filter = {
       provider: flags.provider,
       exportId: flags['export-id'],
@@ -32,13 +32,10 @@ ${EXIT_CODE_HELP}`
       success: flags.success,
       since: await this.since(flags.since),
     }
-    const rows = filterRows(
-      (await this.loadRows(flags['metadata-json'], [PUBLICATION_KIND])) as PublicationRow[],
-      filter,
-    )
-    return this.printHistory(
+    const history = await this.readHistory(flags, [PUBLICATION_KIND], filter, flags)
+    return this.printHistory<PublicationRow>(
       'cavra.endpoint_management.publication_history.v1',
-      rows,
+      history,
       flags,
       publicationItem,
       filter,

@@ -7,7 +7,7 @@ import {
   deliveryFlags,
 } from '../../cli/delivery-flags.js'
 import type { RedeliveryDocument } from '../../cli/redelivery-output.js'
-import { metadataJsonFlag } from '../../cli/store-flags.js'
+import { metadataStoreFlags } from '../../cli/store-flags.js'
 import { EXIT_CODE_HELP } from '../../common/exit-codes.js'
 
 export default class ReleaseRedeliver extends CavraCommand {
@@ -39,7 +39,7 @@ ${EXIT_CODE_HELP}
       description: 'Only alerts of this connector name or provider kind; repeatable and comma-separated.',
     }),
     config: deliveryFlags.config,
-    'metadata-json': metadataJsonFlag,
+    ...metadataStoreFlags,
     retries: deliveryFlags.retries,
     timeout: deliveryFlags.timeout,
     deadline: deliveryFlags.deadline,
@@ -72,7 +72,7 @@ ${EXIT_CODE_HELP}
     const eventIds = flags['event-id'] ?? []
     const colour = colourFor(process.stdout)
     const warned = new Set<string>()
-    const store = await this.openStore(flags['metadata-json'])
+    const store = await this.openStore(flags)
     const results = await redeliverOpenAlerts(
       {
         store,

@@ -1,0 +1,641 @@
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres'
+import { canonicalJson } from '../common/canonical-json.js'
+import { StoreError } from '../common/errors.js'
+import { inertText } from '../common/text.js'
+import { ChainWalker, GENESIS_HASH, hashMatches, type StoreItem, seal } from './chain.js'
+import {
+  DASHBOARD_RECENT_WINDOW,
+  type DashboardFacts,
+  type DashboardOptions,
+  LATEST_PUBLICATIONS,
+  type OpenPairStreak,
+  providerHealthOf,
+  publicationSummary,
+} from './dashboard.js'
+import { type DeliveryRow, type PublicationRow, ROW_KINDS, type RowFilter, rowsOf } from './history.js'
+import { brokenChain, damaged } from './json-store.js'
+import type { HistoryPage, MetadataStore, StoreQueries, StoreVerification } from './metadata-store.js'
+
+/**
+ * The metadata store in PostgreSQL (docs/postgresql.md), for many runners and servers sharing
+ * one history. Items are the same as in the JSON file: each is kept as its canonical JSON, the
+ * very text its record_hash covers, so export gives back the file byte for byte. Beside the
+ * items, `cavra.deliveries` holds one row per connector delivery (the history row, made
+ * inert once when written), indexed for the history filters and the dashboard figures, which
+ * are computed by the database.
+ *
+ * Appends serialize on a transaction-scoped advisory lock: the chain head is read, the item
+ * sealed and inserted inside it, so appends from any number of machines form one linear
+ * chain, and a writer killed mid-append leaves nothing (its transaction is rolled back).
+ * The driver is loaded only when a database store is first used.
+ */
+
+/** The schema this version writes; a database written by a newer version is refused, not guessed at. */
+export const SCHEMA_VERSION = 1
+/** The advisory lock key of appends ("cavr" in ASCII): one per database. */
+const APPEND_LOCK = 0x63617672
+const CONNECT_TIMEOUT_S = Number(process.env.CAVRA_METADATA_CONNECT_TIMEOUT_S ?? 10)
+const STATEMENT_TIMEOUT_MS = Number(process.env.CAVRA_METADATA_STATEMENT_TIMEOUT_MS ?? 30_000)
+/** Items read per round trip when streaming the chain. */
+const CURSOR_ROWS = 2_000
+/** Items per COPY during an import. */
+const IMPORT_BATCH = 5_000
+
+const SCHEMA_DDL = [
+  'CREATE SCHEMA IF NOT EXISTS cavra',
+  `CREATE TABLE IF NOT EXISTS cavra.schema_version (
+     version integer PRIMARY KEY,
+     applied_at timestamptz NOT NULL DEFAULT now())`,
+  // position: the 1-based place in the chain. body: the item's canonical JSON.
+  `CREATE TABLE IF NOT EXISTS cavra.items (
+     position bigint PRIMARY KEY,
+     session_id text,
+     metadata_kind text,
+     record_hash text,
+     body text NOT NULL)`,
+  // One row per connector delivery, as history shows it. sort_ms is the time the JSON store
+  // sorts by (an unreadable time sorts as 0); created_ms the one --since compares (none then).
+  `CREATE TABLE IF NOT EXISTS cavra.deliveries (
+     position bigint NOT NULL,
+     ordinal integer NOT NULL,
+     metadata_kind text NOT NULL,
+     sort_ms double precision NOT NULL,
+     created_ms double precision,
+     created_at text NOT NULL,
+     session_id text NOT NULL,
+     event_id text NOT NULL,
+     event_type text NOT NULL,
+     record_event_type text NOT NULL,
+     provider text NOT NULL,
+     provider_type text NOT NULL,
+     success boolean NOT NULL,
+     attempt_count double precision NOT NULL,
+     duration_ms double precision,
+     export_id text,
+     channel text,
+     error text,
+     PRIMARY KEY (position, ordinal))`,
+]
+
+/**
+ * Indexes for the history filters and the dashboard figures; an import builds them after
+ * loading. Few on purpose: each costs every append and every import. The newest-first index
+ * serves the first page of any filter (event types and provider kinds are few, so scanning it
+ * in order finds a page quickly); the provider index serves the per-connector figures.
+ */
+const INDEX_DDL = [
+  'CREATE INDEX IF NOT EXISTS deliveries_newest ON cavra.deliveries (metadata_kind, sort_ms DESC, position DESC, ordinal)',
+  'CREATE INDEX IF NOT EXISTS deliveries_provider ON cavra.deliveries (provider, sort_ms DESC, position DESC, ordinal)',
+  'CREATE INDEX IF NOT EXISTS deliveries_event_id ON cavra.deliveries (event_id)',
+  'CREATE INDEX IF NOT EXISTS deliveries_export_id ON cavra.deliveries (export_id) WHERE export_id IS NOT NULL',
+  'CREATE INDEX IF NOT EXISTS deliveries_failed ON cavra.deliveries (provider, event_id) WHERE NOT success',
+]
+const INDEX_NAMES = INDEX_DDL.map((statement) => /EXISTS (\w+)/.exec(statement)![1]!)
+const VERSION_DML = `INSERT INTO cavra.schema_version (version) VALUES (${SCHEMA_VERSION}) ON CONFLICT DO NOTHING`
+
+const DELIVERY_COLUMNS = [
+  'position',
+  'ordinal',
+  'metadata_kind',
+  'sort_ms',
+  'created_ms',
+  'created_at',
+  'session_id',
+  'event_id',
+  'event_type',
+  'record_event_type',
+  'provider',
+  'provider_type',
+  'success',
+  'attempt_count',
+  'duration_ms',
+  'export_id',
+  'channel',
+  'error',
+] as const
+const ITEM_COLUMNS = ['position', 'session_id', 'metadata_kind', 'record_hash', 'body'] as const
+
+type Cell = string | number | boolean | null
+
+export class PostgresStore implements MetadataStore {
+  readonly description: string
+  readonly queries: StoreQueries
+  private sql: Sql | undefined
+
+  constructor(private readonly url: string) {
+    this.description = describeUrl(url)
+    this.queries = {
+      history: (kinds, filter, paging) => this.guard(() => this.history(kinds, filter, paging)),
+      dashboard: (kinds, options) => this.guard(() => this.dashboard(kinds, options)),
+    }
+  }
+
+  async prepareAppend(): Promise<void> {
+    await this.guard(() =>
+      this.inAppendLock(async (tx) => {
+        await this.ensureSchema(tx)
+        await this.head(tx)
+      }),
+    )
+  }
+
+  async append(item: StoreItem): Promise<StoreItem> {
+    return this.guard(() =>
+      this.inAppendLock(async (tx) => {
+        await this.ensureSchema(tx)
+        const head = await this.head(tx)
+        const sealed = seal(item, head.hash)
+        const body = canonicalJson(sealed)
+        const position = head.position + 1
+        await tx`INSERT INTO cavra.items ${tx(itemRecord(position, sealed, body), ...ITEM_COLUMNS)}`
+        const rows = deliveryRecords(position, sealed)
+        if (rows.length > 0) await tx`INSERT INTO cavra.deliveries ${tx(rows, ...DELIVERY_COLUMNS)}`
+        return sealed
+      }),
+    )
+  }
+
+  async *items(): AsyncGenerator<StoreItem> {
+    const walker = new ChainWalker()
+    for await (const { item, body } of this.stream()) {
+      if (walker.push(item, body)) throw brokenChain(this.description, walker.report())
+      yield item
+    }
+  }
+
+  async verify(): Promise<StoreVerification> {
+    const walker = new ChainWalker()
+    if (!(await this.guard(async () => (await this.schemaVersion(await this.connect())) !== null))) {
+      return { exists: false, report: walker.report() }
+    }
+    for await (const { item, body } of this.stream()) walker.push(item, body)
+    return { exists: true, report: walker.report() }
+  }
+
+  /**
+   * Copies items into an empty store, in one transaction (a failed or killed import leaves the
+   * store empty), each item as it was: its hashes are checked, never recomputed. `onItem`
+   * hears the count as it grows.
+   */
+  async importItems(
+    source: AsyncIterable<{ item: StoreItem; text?: string }>,
+    origin: string,
+    onProgress?: (count: number) => void,
+  ): Promise<StoreVerification> {
+    return this.guard(() =>
+      this.inAppendLock(async (tx) => {
+        // A large import takes longer than one statement may; its COPYs are bounded by their size.
+        await tx`SET LOCAL statement_timeout = 0`
+        await tx`SET LOCAL maintenance_work_mem = '256MB'`
+        await this.ensureSchema(tx)
+        const [{ present }] = await tx<[{ present: boolean }]>`
+          SELECT EXISTS (SELECT 1 FROM cavra.items) AS present`
+        if (present) {
+          throw new StoreError(
+            `${this.description}: the database already holds a metadata store, so ${origin} was not imported (an import never mixes two chains).`,
+            [
+              'Import into an empty database (or drop the cavra schema first, after exporting it).',
+              'To add deliveries to an existing store, deliver with --metadata-url instead.',
+            ],
+          )
+        }
+        // Building the indexes once after loading is several times faster than keeping them up to date.
+        for (const name of INDEX_NAMES) await tx.unsafe(`DROP INDEX IF EXISTS cavra.${name}`)
+        const walker = new ChainWalker()
+        let items: Cell[][] = []
+        let deliveries: Cell[][] = []
+        let position = 0
+        const flush = async () => {
+          await copyRows(tx, 'cavra.items', ITEM_COLUMNS, items)
+          await copyRows(tx, 'cavra.deliveries', DELIVERY_COLUMNS, deliveries)
+          items = []
+          deliveries = []
+          onProgress?.(position)
+        }
+        for await (const { item, text } of source) {
+          position++
+          const body = canonicalJson(item)
+          if (walker.push(item, text ?? body)) throw brokenChain(origin, walker.report())
+          items.push(itemRow(itemRecord(position, item, body)))
+          for (const record of deliveryRecords(position, item)) deliveries.push(deliveryRow(record))
+          if (items.length >= IMPORT_BATCH) await flush()
+        }
+        await flush()
+        for (const statement of INDEX_DDL) await tx.unsafe(statement)
+        await tx.unsafe('ANALYZE cavra.items')
+        await tx.unsafe('ANALYZE cavra.deliveries')
+        return { exists: true, report: walker.report() }
+      }),
+    )
+  }
+
+  async close(): Promise<void> {
+    const sql = this.sql
+    this.sql = undefined
+    await sql?.end({ timeout: 5 })
+  }
+
+  /** Items in chain order, fetched through a cursor: the store is never held in memory. */
+  private async *stream(): AsyncGenerator<{ item: StoreItem; body: string }> {
+    const sql = await this.guard(() => this.connect())
+    if ((await this.guard(() => this.schemaVersion(sql))) === null) return
+    const cursor = sql<{ position: string; body: string }[]>`
+      SELECT position, body FROM cavra.items ORDER BY position`.cursor(CURSOR_ROWS)
+    const iterator = cursor[Symbol.asyncIterator]()
+    while (true) {
+      const next = await this.guard(() => iterator.next())
+      if (next.done) return
+      for (const { position, body } of next.value)
+        yield { item: parseBody(this.description, position, body), body }
+    }
+  }
+
+  private async history(
+    kinds: readonly string[],
+    filter: RowFilter,
+    paging: { limit: number; offset: number },
+  ): Promise<HistoryPage> {
+    const sql = await this.connect()
+    if ((await this.schemaVersion(sql)) === null) return { rows: [], total: 0 }
+    const where = this.rowFilter(sql, kinds, filter)
+    const [[{ total }], keys] = await Promise.all([
+      sql<[{ total: number }]>`SELECT count(*)::int AS total FROM cavra.deliveries WHERE ${where}`,
+      sql<{ position: string; ordinal: number }[]>`
+        SELECT position, ordinal FROM cavra.deliveries WHERE ${where}
+        ORDER BY sort_ms DESC, position DESC, ordinal
+        LIMIT ${paging.limit} OFFSET ${paging.offset}`,
+    ])
+    return { rows: await this.rowsAt(sql, keys, kinds), total }
+  }
+
+  private async dashboard(kinds: readonly string[], options: DashboardOptions): Promise<DashboardFacts> {
+    const sql = await this.connect()
+    const empty: DashboardFacts = {
+      recorded: false,
+      totalEvents: 0,
+      eventTypes: [],
+      deliveries: 0,
+      succeeded: 0,
+      providers: [],
+      openPairs: [],
+      latest: options.kind === 'publication' ? [] : undefined,
+    }
+    if ((await this.schemaVersion(sql)) === null) return empty
+    const where = this.rowFilter(sql, kinds, { since: options.since ?? undefined })
+    const newestFirst = sql`sort_ms DESC, position DESC, ordinal`
+    const [[{ recorded }], types, figures] = await Promise.all([
+      sql<[{ recorded: boolean }]>`
+        SELECT EXISTS (SELECT 1 FROM cavra.deliveries WHERE metadata_kind = ANY(${kinds as string[]})) AS recorded`,
+      // Event types in order of each type's newest record, as the JSON store meets them.
+      sql<{ event_type: string; count: number }[]>`
+        SELECT record_event_type AS event_type, count(*)::int AS count
+        FROM cavra.deliveries WHERE ${where} AND ordinal = 0
+        GROUP BY record_event_type
+        ORDER BY max(ARRAY[sort_ms, position::float8]) DESC`,
+      sql<
+        {
+          provider: string
+          total: number
+          succeeded: number
+          attempts: number
+          p50: number | null
+          p95: number | null
+        }[]
+      >`
+        SELECT provider, count(*)::int AS total, (count(*) FILTER (WHERE success))::int AS succeeded,
+          sum(attempt_count) AS attempts,
+          percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+          percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+        FROM cavra.deliveries WHERE ${where} GROUP BY provider`,
+    ])
+    if (figures.length === 0) return { ...empty, recorded }
+    const providerNames = figures.map((figure) => figure.provider)
+    const [details, pairKeys, latestKeys] = await Promise.all([
+      sql<
+        {
+          provider: string
+          provider_type: string
+          last_delivery_at: string
+          last_success_at: string | null
+          last_failure_at: string | null
+          recent_failure: boolean
+          streak: number
+        }[]
+      >`
+        SELECT p.provider, n.provider_type, n.created_at AS last_delivery_at,
+          s.created_at AS last_success_at, f.created_at AS last_failure_at,
+          coalesce(r.recent_failure, false) AS recent_failure,
+          (SELECT count(*)::int FROM cavra.deliveries d
+            WHERE ${where} AND d.provider = p.provider
+              AND (s.sort_ms IS NULL OR (d.sort_ms, d.position, -d.ordinal) > (s.sort_ms, s.position, -s.ordinal))
+          ) AS streak
+        FROM unnest(${providerNames}::text[]) AS p (provider)
+        LEFT JOIN LATERAL (SELECT provider_type, created_at FROM cavra.deliveries
+          WHERE ${where} AND provider = p.provider ORDER BY ${newestFirst} LIMIT 1) n ON true
+        LEFT JOIN LATERAL (SELECT created_at, sort_ms, position, ordinal FROM cavra.deliveries
+          WHERE ${where} AND provider = p.provider AND success ORDER BY ${newestFirst} LIMIT 1) s ON true
+        LEFT JOIN LATERAL (SELECT created_at FROM cavra.deliveries
+          WHERE ${where} AND provider = p.provider AND NOT success ORDER BY ${newestFirst} LIMIT 1) f ON true
+        LEFT JOIN LATERAL (SELECT bool_or(NOT success) AS recent_failure FROM (SELECT success FROM cavra.deliveries
+          WHERE ${where} AND provider = p.provider ORDER BY ${newestFirst} LIMIT ${DASHBOARD_RECENT_WINDOW}) recent) r ON true`,
+      // The (connector, event) pairs whose latest delivery failed, and the failures at their head.
+      sql<
+        {
+          provider: string
+          event_id: string
+          event_type: string
+          created_at: string
+          error: string | null
+          export_id: string | null
+          streak: number
+        }[]
+      >`
+        -- Failures are few: each failing pair is looked at through the event index alone.
+        WITH failing AS (
+          SELECT DISTINCT provider, event_id FROM cavra.deliveries WHERE ${where} AND NOT success
+        )
+        SELECT latest.provider, latest.event_id, latest.event_type, latest.created_at, latest.error, latest.export_id,
+          (SELECT count(*)::int FROM cavra.deliveries d
+            WHERE ${where} AND d.provider = failing.provider AND d.event_id = failing.event_id
+              AND (ok.sort_ms IS NULL OR (d.sort_ms, d.position, -d.ordinal) > (ok.sort_ms, ok.position, -ok.ordinal))
+          ) AS streak
+        FROM failing
+        JOIN LATERAL (SELECT provider, event_id, event_type, created_at, error, export_id, success, sort_ms, position, ordinal
+          FROM cavra.deliveries WHERE ${where} AND provider = failing.provider AND event_id = failing.event_id
+          ORDER BY ${newestFirst} LIMIT 1) latest ON NOT latest.success
+        LEFT JOIN LATERAL (SELECT sort_ms, position, ordinal
+          FROM cavra.deliveries WHERE ${where} AND provider = failing.provider AND event_id = failing.event_id AND success
+          ORDER BY ${newestFirst} LIMIT 1) ok ON true
+        ORDER BY latest.sort_ms DESC, latest.position DESC, latest.ordinal`,
+      options.kind === 'publication'
+        ? sql<{ position: string; ordinal: number }[]>`
+            SELECT position, ordinal FROM cavra.deliveries WHERE ${where} AND ordinal = 0
+            ORDER BY sort_ms DESC, position DESC LIMIT ${LATEST_PUBLICATIONS}`
+        : Promise.resolve([]),
+    ])
+    const detailOf = new Map(details.map((detail) => [detail.provider, detail]))
+    const providers = figures.map((figure) => {
+      const detail = detailOf.get(figure.provider)!
+      return providerHealthOf({
+        provider: figure.provider,
+        provider_type: detail.provider_type,
+        total: figure.total,
+        succeeded: figure.succeeded,
+        attempt_count: Number(figure.attempts),
+        p50_duration_ms: figure.p50,
+        p95_duration_ms: figure.p95,
+        last_delivery_at: detail.last_delivery_at,
+        last_success_at: detail.last_success_at,
+        last_failure_at: detail.last_failure_at,
+        failure_streak: detail.streak,
+        recentFailure: detail.recent_failure,
+      })
+    })
+    // What an alert shows of its latest delivery is in the delivery rows: no item needs reading.
+    const openPairs: OpenPairStreak[] = pairKeys.map(({ streak, export_id, ...latest }) => ({
+      latest: {
+        ...latest,
+        success: false,
+        ...(options.kind === 'publication' ? { export_id } : {}),
+      } as DeliveryRow,
+      streak,
+    }))
+    const latest =
+      options.kind === 'publication'
+        ? (await this.rowsAt(sql, latestKeys, kinds)).map((row) => publicationSummary(row as PublicationRow))
+        : undefined
+    return {
+      recorded,
+      totalEvents: types.reduce((sum, type) => sum + type.count, 0),
+      eventTypes: types.map((type) => [type.event_type, type.count]),
+      deliveries: figures.reduce((sum, figure) => sum + figure.total, 0),
+      succeeded: figures.reduce((sum, figure) => sum + figure.succeeded, 0),
+      providers,
+      openPairs,
+      latest,
+    }
+  }
+
+  /** The WHERE clause of the history filters, the same tests `filterRows` makes. */
+  private rowFilter(sql: Sql, kinds: readonly string[], filter: RowFilter): PendingQuery<Row[]> {
+    const parts = [sql`metadata_kind = ANY(${kinds as string[]})`]
+    if (filter.provider !== undefined)
+      parts.push(sql`(provider = ${filter.provider} OR provider_type = ${filter.provider})`)
+    if (filter.eventType !== undefined) parts.push(sql`event_type = ${filter.eventType}`)
+    if (filter.eventId !== undefined) parts.push(sql`event_id = ${filter.eventId}`)
+    if (filter.exportId !== undefined) parts.push(sql`export_id = ${filter.exportId}`)
+    if (filter.channel !== undefined) parts.push(sql`channel = ${filter.channel}`)
+    if (filter.success !== undefined) parts.push(sql`success = ${filter.success}`)
+    if (filter.since !== undefined) parts.push(sql`created_ms >= ${filter.since.getTime()}`)
+    return parts.reduce((all, part) => sql`${all} AND ${part}`)
+  }
+
+  /** The history rows at the given keys, in that order, read from their items as the JSON store reads them. */
+  private async rowsAt(
+    sql: Sql,
+    keys: readonly { position: string; ordinal: number }[],
+    kinds: readonly string[],
+  ): Promise<DeliveryRow[]> {
+    if (keys.length === 0) return []
+    const positions = [...new Set(keys.map((key) => key.position))]
+    const bodies = await sql<{ position: string; body: string }[]>`
+      SELECT position, body FROM cavra.items WHERE position = ANY(${positions}::bigint[])`
+    const itemAt = new Map(
+      bodies.map(({ position, body }) => [position, parseBody(this.description, position, body)]),
+    )
+    return keys.map(({ position, ordinal }) => {
+      const row = rowsOf(itemAt.get(position)!, Number(position), kinds)[ordinal]
+      if (!row) throw damaged(this.description, `item ${position} no longer matches its delivery rows`)
+      return row
+    })
+  }
+
+  /** The chain head under the append lock: the last item, checked as the JSON store checks its tail. */
+  private async head(tx: TransactionSql): Promise<{ position: number; hash: string }> {
+    const [last] = await tx<{ position: string; body: string }[]>`
+      SELECT position, body FROM cavra.items ORDER BY position DESC LIMIT 1`
+    if (!last) return { position: 0, hash: GENESIS_HASH }
+    const item = parseBody(this.description, last.position, last.body)
+    const position = Number(last.position)
+    // An item without hashes can end the store only as part of a legacy prefix: the chain starts after it.
+    if (!('record_hash' in item)) return { position, hash: GENESIS_HASH }
+    const stored = typeof item.record_hash === 'string' ? item.record_hash : ''
+    if (!hashMatches(item, stored, last.body)) {
+      throw damaged(this.description, `the last item (${position}) does not match its record_hash`)
+    }
+    return { position, hash: stored }
+  }
+
+  private async inAppendLock<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    const sql = await this.connect()
+    return (await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`
+      return work(tx)
+    })) as T
+  }
+
+  /** Creates the schema on first write (under the append lock, so two first writers do not race). */
+  private async ensureSchema(tx: TransactionSql): Promise<void> {
+    if ((await this.schemaVersion(tx)) !== null) return
+    for (const statement of [...SCHEMA_DDL, ...INDEX_DDL, VERSION_DML]) await tx.unsafe(statement)
+  }
+
+  /** The schema's version, or null when there is none yet (a store nobody has written to). */
+  private async schemaVersion(sql: Sql | TransactionSql): Promise<number | null> {
+    const [{ present }] = await sql<[{ present: boolean }]>`
+      SELECT to_regclass('cavra.schema_version') IS NOT NULL AND to_regclass('cavra.items') IS NOT NULL AS present`
+    if (!present) return null
+    const [{ version }] = await sql<[{ version: number | null }]>`
+      SELECT max(version) AS version FROM cavra.schema_version`
+    if (version === null) return null
+    if (version > SCHEMA_VERSION) {
+      throw new StoreError(
+        `${this.description}: the metadata store was written by a newer cavra (schema version ${version}; this one knows ${SCHEMA_VERSION}).`,
+        ['Upgrade cavra on this runner to the version the other runners use.'],
+      )
+    }
+    return version
+  }
+
+  private async connect(): Promise<Sql> {
+    if (this.sql) return this.sql
+    const { postgres } = await import('./postgres-driver.js')
+    this.sql = postgres(this.url, {
+      // A few connections: `cavra serve` answers requests concurrently.
+      max: 4,
+      connect_timeout: CONNECT_TIMEOUT_S,
+      idle_timeout: 30,
+      // Notices (e.g. "schema already exists") are not for the terminal.
+      onnotice: () => {},
+      connection: { application_name: 'cavra', statement_timeout: STATEMENT_TIMEOUT_MS },
+    })
+    return this.sql
+  }
+
+  /** Runs database work; what the driver or the server says becomes a StoreError (exit 5) naming the store. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      if (error instanceof StoreError) throw error
+      throw databaseError(this.description, error)
+    }
+  }
+}
+
+/** The URL as messages show it: without its password (or the whole user info if unparseable). */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.password = ''
+    return inertText(parsed.toString())
+  } catch {
+    return 'the metadata database'
+  }
+}
+
+function databaseError(where: string, error: unknown): StoreError {
+  const e = error as { code?: string; message?: string; errno?: string }
+  const code = e?.code ?? ''
+  const actions = [
+    'Check --metadata-url / CAVRA_METADATA_URL (host, port, database, user), that the database is up and reachable from here, and its credentials.',
+  ]
+  let reason: string
+  if (code === 'CONNECT_TIMEOUT') reason = `no connection within ${CONNECT_TIMEOUT_S} s (connect timeout)`
+  else if (code === '57014')
+    reason = `a statement ran longer than ${STATEMENT_TIMEOUT_MS / 1000} s and was cancelled (statement timeout)`
+  else if (code === '28P01' || code === '28000') reason = 'the database refused the credentials'
+  else if (code === '3D000') reason = 'the database does not exist'
+  else if (/^[0-9A-Z]{5}$/.test(code)) reason = `${e.message ?? 'database error'} (SQLSTATE ${code})`
+  else if (/^E[A-Z]+$/.test(code)) reason = `cannot reach the database (${code})`
+  else if (code) reason = `${e.message ?? 'database error'} (${code})`
+  else reason = e?.message ?? String(error)
+  return new StoreError(`${where}: the metadata store is unavailable: ${inertText(reason)}.`, actions)
+}
+
+function parseBody(where: string, position: string, body: string): StoreItem {
+  try {
+    const value = JSON.parse(body) as unknown
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as StoreItem
+  } catch {
+    // Reported below.
+  }
+  throw damaged(where, `item ${position} is not a JSON object`)
+}
+
+function itemRecord(
+  position: number,
+  item: StoreItem,
+  body: string,
+): Record<(typeof ITEM_COLUMNS)[number], Cell> {
+  return {
+    position,
+    session_id: typeof item.session_id === 'string' ? inertText(item.session_id) : null,
+    metadata_kind: typeof item.metadata_kind === 'string' ? inertText(item.metadata_kind) : null,
+    record_hash: typeof item.record_hash === 'string' ? inertText(item.record_hash) : null,
+    body,
+  }
+}
+
+/** The history rows of an item as table rows: computed by the very function the JSON store reads with. */
+function deliveryRecords(
+  position: number,
+  item: StoreItem,
+): Record<(typeof DELIVERY_COLUMNS)[number], Cell>[] {
+  return rowsOf(item, position, ROW_KINDS).map((row, ordinal) => {
+    const time = Date.parse(row.created_at)
+    const publication = row as Partial<PublicationRow>
+    return {
+      position,
+      ordinal,
+      metadata_kind: String(item.metadata_kind),
+      sort_ms: time || 0,
+      created_ms: Number.isNaN(time) ? null : time,
+      created_at: row.created_at,
+      session_id: row.session_id,
+      event_id: row.event_id,
+      event_type: row.event_type,
+      record_event_type: row.record.event_type,
+      provider: row.provider,
+      provider_type: row.provider_type,
+      success: row.success,
+      attempt_count: row.attempt_count,
+      duration_ms: row.duration_ms,
+      export_id: publication.export_id ?? null,
+      channel: publication.channel ?? null,
+      error: row.error,
+    }
+  })
+}
+
+function itemRow(record: Record<(typeof ITEM_COLUMNS)[number], Cell>): Cell[] {
+  return ITEM_COLUMNS.map((column) => record[column])
+}
+
+function deliveryRow(record: Record<(typeof DELIVERY_COLUMNS)[number], Cell>): Cell[] {
+  return DELIVERY_COLUMNS.map((column) => record[column])
+}
+
+/** Rows through COPY (text format: tab-separated, backslash escapes, \N for null). */
+async function copyRows(
+  tx: TransactionSql,
+  table: string,
+  columns: readonly string[],
+  rows: readonly Cell[][],
+): Promise<void> {
+  if (rows.length === 0) return
+  const text = rows.map((row) => row.map(copyCell).join('\t')).join('\n')
+  const stream = await tx.unsafe(`COPY ${table} (${columns.join(', ')}) FROM STDIN`).writable()
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject)
+    stream.on('finish', resolve)
+    stream.end(`${text}\n`)
+  })
+}
+
+function copyCell(value: Cell): string {
+  if (value === null) return '\\N'
+  if (typeof value === 'boolean') return value ? 't' : 'f'
+  if (typeof value === 'number') return String(value)
+  return value.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!)
+}
