@@ -273,6 +273,23 @@ describe('Entra federated token file (Kubernetes workload identity)', () => {
     expectNoSecrets(second)
   })
 
+  it('delivers to Sentinel with a workload identity token file', async () => {
+    sentinelApp.federatedCredentials = [{ issuer: github.url, subject: K8S_SUBJECT }]
+    try {
+      writeFileSync(
+        tokenFile(),
+        `${await github.mint({ audience: 'api://AzureADTokenExchange', subject: K8S_SUBJECT })}\n`,
+      )
+      const result = await sentinel({ federated_token_file: tokenFile() })
+      expect(result.deliveries[0]).toMatchObject({ success: true })
+      expect(azure.ingestionRequests.length).toBeGreaterThan(0)
+      expect(entra.issued.map((entry) => entry.credential)).toEqual(['federated'])
+      expectNoSecrets(result)
+    } finally {
+      sentinelApp.federatedCredentials = [{ issuer: github.url, subject: github.subject }]
+    }
+  })
+
   it('says the token expired when the file holds a stale one', async () => {
     writeFileSync(
       tokenFile(),
