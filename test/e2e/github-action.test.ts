@@ -1,10 +1,10 @@
 import { cpSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { Stack } from '../emulators/stack.js'
 import { CANARY, canaryStackSecrets, leakedCanaries } from '../support/canaries.js'
-import { expectNoLeaksUnder, PROJECT_ROOT, runCli } from '../support/cli.js'
+import { PROJECT_ROOT, runCli } from '../support/cli.js'
 import {
   type ActionRun,
   loadAction,
@@ -12,6 +12,7 @@ import {
   runCompositeAction,
   workflowCommandLines,
 } from '../support/github-runner.js'
+import { useStack } from '../support/harness.js'
 import { SIEM_EVENT, Workspace } from '../support/workspace.js'
 
 /**
@@ -23,18 +24,7 @@ import { SIEM_EVENT, Workspace } from '../support/workspace.js'
 const stack = new Stack({ ...canaryStackSecrets(), webhookPath: CANARY.webhookPath })
 let ws: Workspace
 
-beforeAll(async () => {
-  await stack.start()
-})
-afterAll(async () => {
-  await stack.stop()
-})
-afterEach(async () => {
-  await stack.idle()
-  expectNoLeaksUnder(ws.dir)
-  ws.remove()
-  stack.reset()
-})
+useStack(stack, () => ws)
 
 const ROLLBACK_ID = 'rre_b83f10c6d2a1'
 /**

@@ -1,9 +1,10 @@
 import { readFileSync, statSync } from 'node:fs'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { IntegrationRegistry } from '../../src/metadata/integration-registry.js'
 import { Stack } from '../emulators/stack.js'
 import { CANARY, canaryStackSecrets } from '../support/canaries.js'
-import { expectNoLeaksUnder, runCli } from '../support/cli.js'
+import { runCli } from '../support/cli.js'
+import { useStack } from '../support/harness.js'
 import { Workspace } from '../support/workspace.js'
 
 /** `cavra integration check` as a subprocess against the whole emulator stack. */
@@ -11,18 +12,7 @@ import { Workspace } from '../support/workspace.js'
 const stack = new Stack(canaryStackSecrets())
 let ws: Workspace
 
-beforeAll(async () => {
-  await stack.start()
-})
-afterAll(async () => {
-  await stack.stop()
-})
-afterEach(async () => {
-  expectNoLeaksUnder(ws.dir)
-  ws.remove()
-  await stack.idle()
-  stack.reset()
-})
+useStack(stack, () => ws)
 
 function setUp(connectors: Record<string, unknown> = stack.connectors()) {
   ws = new Workspace()

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RecordedRequest } from '../emulators/emulator.js'
 import { Stack } from '../emulators/stack.js'
 import { canaryStackSecrets } from '../support/canaries.js'
-import { expectNoLeaksUnder, PROJECT_ROOT, runCli } from '../support/cli.js'
+import { PROJECT_ROOT, runCli } from '../support/cli.js'
+import { useStack } from '../support/harness.js'
 import { appendItem } from '../support/store.js'
 import { Workspace } from '../support/workspace.js'
 
@@ -30,18 +31,7 @@ const STORE = '.cavra/evidence/metadata.json'
 const EXPORT = 'export/stable'
 const MANIFEST = `${EXPORT}/endpoint-management-export-manifest.json`
 
-beforeAll(async () => {
-  await stack.start()
-})
-afterAll(async () => {
-  await stack.stop()
-})
-afterEach(async () => {
-  await stack.idle()
-  expectNoLeaksUnder(ws.dir)
-  ws.remove()
-  stack.reset()
-})
+useStack(stack, () => ws)
 
 function setUp(): void {
   ws = new Workspace('cavra-redeliver-')

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Stack } from '../emulators/stack.js'
 import { canaryStackSecrets } from '../support/canaries.js'
-import { expectNoLeaksUnder, runCli } from '../support/cli.js'
+import { runCli } from '../support/cli.js'
+import { useStack } from '../support/harness.js'
 import { SIEM_EVENT, Workspace } from '../support/workspace.js'
 
 /**
@@ -14,18 +15,7 @@ import { SIEM_EVENT, Workspace } from '../support/workspace.js'
 const stack = new Stack(canaryStackSecrets())
 let ws: Workspace
 
-beforeAll(async () => {
-  await stack.start()
-})
-afterAll(async () => {
-  await stack.stop()
-})
-afterEach(async () => {
-  await stack.idle()
-  expectNoLeaksUnder(ws.dir)
-  ws.remove()
-  stack.reset()
-})
+useStack(stack, () => ws)
 
 function setUp(): void {
   ws = new Workspace('cavra-flow-')

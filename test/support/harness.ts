@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll } from 'vitest'
 import { REGISTRY } from '../../src/connectors/index.js'
 import type { DeliveryEvent } from '../../src/events/event.js'
 import type { Emulator } from '../emulators/emulator.js'
+import type { Stack } from '../emulators/stack.js'
+import { expectNoLeaksUnder } from './cli.js'
 import { deliverInProcess, type InProcessOptions } from './deliver.js'
+import type { Workspace } from './workspace.js'
 
 /**
  * The setup every connector test file shares: its emulators on loopback for the file, left
@@ -57,4 +60,27 @@ export function deliveryTo(provider: string, target: () => ConnectorTarget): Del
       event: extra.event ?? (event ? await event() : undefined),
     })
   }
+}
+
+/**
+ * The end-to-end lifecycle of a file that runs the built CLI against the whole stack: the
+ * receivers start once; after each test they settle, the test's workspace is scanned for the
+ * planted canaries and removed, and the receivers forget what they stored.
+ */
+export function useStack(stack: Stack, workspace: () => Workspace | undefined): void {
+  beforeAll(async () => {
+    await stack.start()
+  })
+  afterAll(async () => {
+    await stack.stop()
+  })
+  afterEach(async () => {
+    await stack.idle()
+    const ws = workspace()
+    if (ws) {
+      expectNoLeaksUnder(ws.dir)
+      ws.remove()
+    }
+    stack.reset()
+  })
 }

@@ -14,7 +14,10 @@ import { PROJECT_ROOT } from '../support/cli.js'
 
 const require = createRequire(import.meta.url)
 const entry = join(PROJECT_ROOT, 'build', 'undici.cjs')
-type Entry = { EnvHttpProxyAgent: new (options?: object) => { destroy(): Promise<void> }; request: Function }
+type Entry = {
+  EnvHttpProxyAgent: typeof import('undici').EnvHttpProxyAgent
+  request: (url: string, options: object) => ReturnType<typeof import('undici').request>
+}
 const trimmed = require(entry) as Entry
 const full = require('undici') as Entry
 
