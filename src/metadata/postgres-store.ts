@@ -845,15 +845,13 @@ async function addToRollups(tx: TransactionSql, position: number | null): Promis
         ON d.provider = t.provider AND d.event_id = t.event_id AND ${family} = t.family
     ), heads AS (
       -- The streak: the failures before the pair's newest success, newest first.
-      SELECT family, provider, event_id, coalesce(min(rank) FILTER (WHERE success), count(*) + 1) - 1 AS streak
-      FROM ranked GROUP BY 1, 2, 3
+      SELECT *, coalesce(min(rank) FILTER (WHERE success) OVER pair, count(*) OVER pair + 1) - 1 AS streak
+      FROM ranked WINDOW pair AS (PARTITION BY family, provider, event_id)
     )
     INSERT INTO cavra.open_pairs (family, provider, event_id, event_type, created_at, error, export_id,
       sort_ms, position, ordinal, streak)
-    SELECT r.family, r.provider, r.event_id, r.event_type, r.created_at, r.error, r.export_id,
-      r.sort_ms, r.position, r.ordinal, h.streak
-    FROM ranked r JOIN heads h USING (family, provider, event_id)
-    WHERE r.rank = 1 AND NOT r.success`
+    SELECT family, provider, event_id, event_type, created_at, error, export_id, sort_ms, position, ordinal, streak
+    FROM heads WHERE rank = 1 AND NOT success`
 }
 
 function itemRow(record: Record<(typeof ITEM_COLUMNS)[number], Cell>): Cell[] {
