@@ -296,6 +296,11 @@ export class PostgresStore implements MetadataStore {
             ],
           )
         }
+        // Item bodies are large enough to be compressed: lz4 does it about three times faster than
+        // PostgreSQL's default pglz. It needs PostgreSQL 14 built with lz4; elsewhere the default stays.
+        await tx
+          .savepoint((point) => point`ALTER TABLE cavra.items ALTER COLUMN body SET COMPRESSION lz4`)
+          .catch(() => {})
         // Building the indexes once after loading is several times faster than keeping them up to date.
         for (const name of INDEX_NAMES) await tx.unsafe(`DROP INDEX IF EXISTS cavra.${name}`)
         const walker = new ChainWalker()
