@@ -44,7 +44,7 @@ export const SCHEMA_VERSION = 2
 const APPEND_LOCK = 0x63617672
 const CONNECT_TIMEOUT_S = Number(process.env.CAVRA_METADATA_CONNECT_TIMEOUT_S ?? 10)
 const STATEMENT_TIMEOUT_MS = Number(process.env.CAVRA_METADATA_STATEMENT_TIMEOUT_MS ?? 30_000)
-/** Items read per round trip when streaming the chain. */
+/** Items read per page when streaming the chain. */
 const CURSOR_ROWS = 2_000
 /** Items per COPY during an import. */
 const IMPORT_BATCH = 5_000
@@ -348,18 +348,25 @@ export class PostgresStore implements MetadataStore {
     await sql?.end({ timeout: 5 })
   }
 
-  /** Items in chain order, fetched through a cursor: the store is never held in memory. */
+  /**
+   * Items in chain order, a page at a time: the store is never held in memory. Each page is
+   * its own statement, bounded by the statement timeout, so a long walk is not cut short by it
+   * as one cursor over the whole table would be (items are only ever appended, so paging by
+   * position sees each exactly once).
+   */
   private async *stream(): AsyncGenerator<{ item: StoreItem; body: string }> {
     const sql = await this.guard(() => this.connect())
     if ((await this.guard(() => this.schemaVersion(sql))) === null) return
-    const cursor = sql<{ position: string; body: string }[]>`
-      SELECT position, body FROM cavra.items ORDER BY position`.cursor(CURSOR_ROWS)
-    const iterator = cursor[Symbol.asyncIterator]()
+    let after = '0'
     while (true) {
-      const next = await this.guard(() => iterator.next())
-      if (next.done) return
-      for (const { position, body } of next.value)
-        yield { item: parseBody(this.description, position, body), body }
+      const page = await this.guard(
+        () => sql<{ position: string; body: string }[]>`
+          SELECT position, body FROM cavra.items WHERE position > ${after}::bigint
+          ORDER BY position LIMIT ${CURSOR_ROWS}`,
+      )
+      for (const { position, body } of page) yield { item: parseBody(this.description, position, body), body }
+      if (page.length < CURSOR_ROWS) return
+      after = page.at(-1)!.position
     }
   }
 

@@ -429,6 +429,25 @@ for (let i = 0; ; i++) {
     expect((await cli(['metadata', 'export', '--metadata-url', second])).stdout).toBe(original)
   })
 
+  it('walks a chain longer than one page for verify and export, every item once and in order', {
+    timeout: 120_000,
+  }, async () => {
+    setUp()
+    const url = await freshDatabase()
+    const file = ws.path('metadata.json')
+    // Pages hold 2,000 items: this store ends one item into its third page.
+    const original = wholeDocument(syntheticItems(4_000).map((item) => canonicalJson(item)))
+    writeFileSync(file, original)
+    const imported = await cli(['metadata', 'import', file, '--metadata-url', url])
+    expect(imported.code, imported.stderr).toBe(0)
+    const verify = await cli(['metadata', 'verify', '--json', '--metadata-url', url])
+    expect(verify.code, verify.stderr).toBe(0)
+    expect(JSON.parse(verify.stdout)).toMatchObject({ intact: true, items: 4_001, chained_items: 4_000 })
+    const exported = await cli(['metadata', 'export', '--format', 'json', '--metadata-url', url])
+    expect(exported.code, exported.stderr).toBe(0)
+    expect(exported.stdout).toBe(original)
+  })
+
   it('refuses to import a store whose chain is broken, leaving the database empty', async () => {
     setUp()
     const url = await freshDatabase()
