@@ -12,7 +12,15 @@ import {
   providerHealthOf,
   publicationSummary,
 } from './dashboard.js'
-import { type DeliveryRow, type PublicationRow, ROW_KINDS, type RowFilter, rowsOf } from './history.js'
+import {
+  CONNECTOR_KINDS,
+  type DeliveryRow,
+  PUBLICATION_KIND,
+  type PublicationRow,
+  ROW_KINDS,
+  type RowFilter,
+  rowsOf,
+} from './history.js'
 import { brokenChain, damaged } from './json-store.js'
 import type { HistoryPage, MetadataStore, StoreQueries, StoreVerification } from './metadata-store.js'
 
@@ -31,12 +39,12 @@ import type { HistoryPage, MetadataStore, StoreQueries, StoreVerification } from
  */
 
 /** The schema this version writes; a database written by a newer version is refused, not guessed at. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 /** The advisory lock key of appends ("cavr" in ASCII): one per database. */
 const APPEND_LOCK = 0x63617672
 const CONNECT_TIMEOUT_S = Number(process.env.CAVRA_METADATA_CONNECT_TIMEOUT_S ?? 10)
 const STATEMENT_TIMEOUT_MS = Number(process.env.CAVRA_METADATA_STATEMENT_TIMEOUT_MS ?? 30_000)
-/** Items read per round trip when streaming the chain. */
+/** Items read per page when streaming the chain. */
 const CURSOR_ROWS = 2_000
 /** Items per COPY during an import. */
 const IMPORT_BATCH = 5_000
@@ -88,8 +96,75 @@ const INDEX_DDL = [
   'CREATE INDEX IF NOT EXISTS deliveries_provider ON cavra.deliveries (provider, sort_ms DESC, position DESC, ordinal)',
   'CREATE INDEX IF NOT EXISTS deliveries_event_id ON cavra.deliveries (event_id)',
   'CREATE INDEX IF NOT EXISTS deliveries_export_id ON cavra.deliveries (export_id) WHERE export_id IS NOT NULL',
-  'CREATE INDEX IF NOT EXISTS deliveries_failed ON cavra.deliveries (provider, event_id) WHERE NOT success',
+  // Failures, newest first per connector: a connector's last failure, failure-only history.
+  'CREATE INDEX IF NOT EXISTS deliveries_failures ON cavra.deliveries (provider, sort_ms DESC, position DESC, ordinal) WHERE NOT success',
 ]
+/**
+ * Version 2: running totals kept beside the rows, so the whole-store dashboard and the history
+ * total read a few hundred rows instead of every delivery. They are updated in the append
+ * transaction (and filled in SQL after an import), from the rows just written:
+ * - provider_totals: deliveries, successes and attempts per kind and connector;
+ * - provider_durations: how many deliveries of a connector took each duration, so the exact
+ *   nearest-rank percentiles are a cumulative sum over a few hundred distinct durations;
+ * - event_type_totals: records per kind and event type, with the newest record's place;
+ * - open_pairs: each (connector, event) whose latest delivery failed, with its failure streak,
+ *   per family of kinds a dashboard reads together (connector deliveries, publications).
+ * A `--since` window is computed from the rows in it.
+ */
+const ROLLUP_DDL = [
+  `CREATE TABLE IF NOT EXISTS cavra.provider_totals (
+     metadata_kind text NOT NULL,
+     provider text NOT NULL,
+     provider_type text NOT NULL,
+     deliveries bigint NOT NULL,
+     succeeded bigint NOT NULL,
+     attempts double precision NOT NULL,
+     PRIMARY KEY (metadata_kind, provider, provider_type))`,
+  `CREATE TABLE IF NOT EXISTS cavra.provider_durations (
+     metadata_kind text NOT NULL,
+     provider text NOT NULL,
+     duration_ms double precision NOT NULL,
+     deliveries bigint NOT NULL,
+     PRIMARY KEY (metadata_kind, provider, duration_ms))`,
+  `CREATE TABLE IF NOT EXISTS cavra.event_type_totals (
+     metadata_kind text NOT NULL,
+     event_type text NOT NULL,
+     records bigint NOT NULL,
+     newest_sort_ms double precision NOT NULL,
+     newest_position bigint NOT NULL,
+     PRIMARY KEY (metadata_kind, event_type))`,
+  `CREATE TABLE IF NOT EXISTS cavra.open_pairs (
+     family text NOT NULL,
+     provider text NOT NULL,
+     event_id text NOT NULL,
+     event_type text NOT NULL,
+     created_at text NOT NULL,
+     error text,
+     export_id text,
+     sort_ms double precision NOT NULL,
+     position bigint NOT NULL,
+     ordinal integer NOT NULL,
+     streak integer NOT NULL,
+     PRIMARY KEY (family, provider, event_id))`,
+]
+/** Indexes version 1 made that version 2 replaced. */
+const RETIRED_INDEXES = ['deliveries_failed']
+
+/** The families of kinds whose open alerts are kept: the kinds each dashboard reads together. */
+const FAMILIES: Record<string, readonly string[]> = {
+  connector: CONNECTOR_KINDS,
+  publication: [PUBLICATION_KIND],
+}
+const FAMILY_OF_KIND = `CASE ${Object.entries(FAMILIES)
+  .flatMap(([family, kinds]) => kinds.map((kind) => `WHEN d.metadata_kind = '${kind}' THEN '${family}'`))
+  .join(' ')} END`
+
+/** The family whose kinds are exactly `kinds`, if any. */
+function familyOf(kinds: readonly string[]): string | undefined {
+  const wanted = [...kinds].sort().join('\n')
+  return Object.entries(FAMILIES).find(([, members]) => [...members].sort().join('\n') === wanted)?.[0]
+}
+
 const INDEX_NAMES = INDEX_DDL.map((statement) => /EXISTS (\w+)/.exec(statement)![1]!)
 const VERSION_DML = `INSERT INTO cavra.schema_version (version) VALUES (${SCHEMA_VERSION}) ON CONFLICT DO NOTHING`
 
@@ -116,6 +191,25 @@ const DELIVERY_COLUMNS = [
 const ITEM_COLUMNS = ['position', 'session_id', 'metadata_kind', 'record_hash', 'body'] as const
 
 type Cell = string | number | boolean | null
+
+interface ProviderFigures {
+  provider: string
+  total: number
+  succeeded: number
+  attempts: number
+  p50: number | null
+  p95: number | null
+}
+
+interface OpenPairFigures {
+  provider: string
+  event_id: string
+  event_type: string
+  created_at: string
+  error: string | null
+  export_id: string | null
+  streak: number
+}
 
 export class PostgresStore implements MetadataStore {
   readonly description: string
@@ -149,7 +243,10 @@ export class PostgresStore implements MetadataStore {
         const position = head.position + 1
         await tx`INSERT INTO cavra.items ${tx(itemRecord(position, sealed, body), ...ITEM_COLUMNS)}`
         const rows = deliveryRecords(position, sealed)
-        if (rows.length > 0) await tx`INSERT INTO cavra.deliveries ${tx(rows, ...DELIVERY_COLUMNS)}`
+        if (rows.length > 0) {
+          await tx`INSERT INTO cavra.deliveries ${tx(rows, ...DELIVERY_COLUMNS)}`
+          await addToRollups(tx, position)
+        }
         return sealed
       }),
     )
@@ -199,18 +296,32 @@ export class PostgresStore implements MetadataStore {
             ],
           )
         }
+        // Item bodies are large enough to be compressed: lz4 does it about three times faster than
+        // PostgreSQL's default pglz. It needs PostgreSQL 14 built with lz4; elsewhere the default stays.
+        await tx
+          .savepoint((point) => point`ALTER TABLE cavra.items ALTER COLUMN body SET COMPRESSION lz4`)
+          .catch(() => {})
         // Building the indexes once after loading is several times faster than keeping them up to date.
         for (const name of INDEX_NAMES) await tx.unsafe(`DROP INDEX IF EXISTS cavra.${name}`)
         const walker = new ChainWalker()
         let items: Cell[][] = []
         let deliveries: Cell[][] = []
         let position = 0
+        // The server loads one batch while the next is read and checked here: on a machine with
+        // two cores that keeps both busy instead of taking turns.
+        let loading: Promise<void> = Promise.resolve()
         const flush = async () => {
-          await copyRows(tx, 'cavra.items', ITEM_COLUMNS, items)
-          await copyRows(tx, 'cavra.deliveries', DELIVERY_COLUMNS, deliveries)
+          const [batchItems, batchDeliveries, count] = [items, deliveries, position]
           items = []
           deliveries = []
-          onProgress?.(position)
+          await loading
+          loading = (async () => {
+            await copyRows(tx, 'cavra.items', ITEM_COLUMNS, batchItems)
+            await copyRows(tx, 'cavra.deliveries', DELIVERY_COLUMNS, batchDeliveries)
+            onProgress?.(count)
+          })()
+          // Awaited by the next flush; a failure surfaces there (or at the end), not as an unhandled rejection.
+          loading.catch(() => {})
         }
         for await (const { item, text } of source) {
           position++
@@ -221,9 +332,11 @@ export class PostgresStore implements MetadataStore {
           if (items.length >= IMPORT_BATCH) await flush()
         }
         await flush()
+        await loading
         for (const statement of INDEX_DDL) await tx.unsafe(statement)
         await tx.unsafe('ANALYZE cavra.items')
         await tx.unsafe('ANALYZE cavra.deliveries')
+        await addToRollups(tx, null)
         return { exists: true, report: walker.report() }
       }),
     )
@@ -235,18 +348,25 @@ export class PostgresStore implements MetadataStore {
     await sql?.end({ timeout: 5 })
   }
 
-  /** Items in chain order, fetched through a cursor: the store is never held in memory. */
+  /**
+   * Items in chain order, a page at a time: the store is never held in memory. Each page is
+   * its own statement, bounded by the statement timeout, so a long walk is not cut short by it
+   * as one cursor over the whole table would be (items are only ever appended, so paging by
+   * position sees each exactly once).
+   */
   private async *stream(): AsyncGenerator<{ item: StoreItem; body: string }> {
     const sql = await this.guard(() => this.connect())
     if ((await this.guard(() => this.schemaVersion(sql))) === null) return
-    const cursor = sql<{ position: string; body: string }[]>`
-      SELECT position, body FROM cavra.items ORDER BY position`.cursor(CURSOR_ROWS)
-    const iterator = cursor[Symbol.asyncIterator]()
+    let after = '0'
     while (true) {
-      const next = await this.guard(() => iterator.next())
-      if (next.done) return
-      for (const { position, body } of next.value)
-        yield { item: parseBody(this.description, position, body), body }
+      const page = await this.guard(
+        () => sql<{ position: string; body: string }[]>`
+          SELECT position, body FROM cavra.items WHERE position > ${after}::bigint
+          ORDER BY position LIMIT ${CURSOR_ROWS}`,
+      )
+      for (const { position, body } of page) yield { item: parseBody(this.description, position, body), body }
+      if (page.length < CURSOR_ROWS) return
+      after = page.at(-1)!.position
     }
   }
 
@@ -256,12 +376,23 @@ export class PostgresStore implements MetadataStore {
     paging: { limit: number; offset: number },
   ): Promise<HistoryPage> {
     const sql = await this.connect()
-    if ((await this.schemaVersion(sql)) === null) return { rows: [], total: 0 }
-    const where = this.rowFilter(sql, kinds, filter)
-    const [[{ total }], keys] = await Promise.all([
-      sql<[{ total: number }]>`SELECT count(*)::int AS total FROM cavra.deliveries WHERE ${where}`,
+    const version = await this.schemaVersion(sql)
+    if (version === null) return { rows: [], total: 0 }
+    if (kinds.length === 0) return { rows: [], total: 0 }
+    // Each kind's newest rows come in order from its own index; merged, they give the page
+    // without sorting every row of the store.
+    const newestOfKind = (kind: string) => sql`(
+      SELECT sort_ms, position, ordinal FROM cavra.deliveries WHERE ${this.rowFilter(sql, [kind], filter)}
+      ORDER BY sort_ms DESC, position DESC, ordinal LIMIT ${paging.limit + paging.offset})`
+    const [total, keys] = await Promise.all([
+      version >= 2 && countableFromTotals(filter)
+        ? this.countFromTotals(sql, kinds, filter)
+        : sql<[{ total: number }]>`
+            SELECT count(*)::int AS total FROM cavra.deliveries WHERE ${this.rowFilter(sql, kinds, filter)}`.then(
+            ([row]) => row.total,
+          ),
       sql<{ position: string; ordinal: number }[]>`
-        SELECT position, ordinal FROM cavra.deliveries WHERE ${where}
+        SELECT position, ordinal FROM (${kinds.map(newestOfKind).reduce((all, part) => sql`${all} UNION ALL ${part}`)}) page
         ORDER BY sort_ms DESC, position DESC, ordinal
         LIMIT ${paging.limit} OFFSET ${paging.offset}`,
     ])
@@ -280,28 +411,51 @@ export class PostgresStore implements MetadataStore {
       openPairs: [],
       latest: options.kind === 'publication' ? [] : undefined,
     }
-    if ((await this.schemaVersion(sql)) === null) return empty
+    const version = await this.schemaVersion(sql)
+    if (version === null) return empty
     const where = this.rowFilter(sql, kinds, { since: options.since ?? undefined })
     const newestFirst = sql`sort_ms DESC, position DESC, ordinal`
+    // The whole store's figures come from the running totals; a window's from its rows.
+    const family = familyOf(kinds)
+    const totalled = version >= 2 && !options.since && family !== undefined
+    const inKinds = sql`metadata_kind = ANY(${kinds as string[]})`
     const [[{ recorded }], types, figures] = await Promise.all([
       sql<[{ recorded: boolean }]>`
-        SELECT EXISTS (SELECT 1 FROM cavra.deliveries WHERE metadata_kind = ANY(${kinds as string[]})) AS recorded`,
+        SELECT EXISTS (SELECT 1 FROM cavra.deliveries WHERE ${inKinds}) AS recorded`,
       // Event types in order of each type's newest record, as the JSON store meets them.
-      sql<{ event_type: string; count: number }[]>`
-        SELECT record_event_type AS event_type, count(*)::int AS count
-        FROM cavra.deliveries WHERE ${where} AND ordinal = 0
-        GROUP BY record_event_type
-        ORDER BY max(ARRAY[sort_ms, position::float8]) DESC`,
-      sql<
-        {
-          provider: string
-          total: number
-          succeeded: number
-          attempts: number
-          p50: number | null
-          p95: number | null
-        }[]
-      >`
+      totalled
+        ? sql<{ event_type: string; count: number }[]>`
+            SELECT event_type, sum(records)::int AS count FROM cavra.event_type_totals WHERE ${inKinds}
+            GROUP BY event_type
+            ORDER BY max(ARRAY[newest_sort_ms, newest_position::float8]) DESC`
+        : sql<{ event_type: string; count: number }[]>`
+            SELECT record_event_type AS event_type, count(*)::int AS count
+            FROM cavra.deliveries WHERE ${where} AND ordinal = 0
+            GROUP BY record_event_type
+            ORDER BY max(ARRAY[sort_ms, position::float8]) DESC`,
+      totalled
+        ? sql<ProviderFigures[]>`
+            WITH totals AS (
+              SELECT provider, sum(deliveries)::int AS total, sum(succeeded)::int AS succeeded, sum(attempts) AS attempts
+              FROM cavra.provider_totals WHERE ${inKinds} GROUP BY provider
+            ), durations AS (
+              SELECT provider, duration_ms, sum(deliveries) AS deliveries
+              FROM cavra.provider_durations WHERE ${inKinds} GROUP BY provider, duration_ms
+            ), cumulative AS (
+              SELECT provider, duration_ms,
+                sum(deliveries) OVER (PARTITION BY provider ORDER BY duration_ms) AS up_to,
+                (sum(deliveries) OVER (PARTITION BY provider))::float8 AS measured
+              FROM durations
+            ), percentiles AS (
+              -- Nearest rank: the smallest duration whose cumulative count reaches ceil(p * n)
+              -- (in double precision, as the JSON store computes it).
+              SELECT provider,
+                min(duration_ms) FILTER (WHERE up_to >= greatest(1, ceil(0.5::float8 * measured))) AS p50,
+                min(duration_ms) FILTER (WHERE up_to >= greatest(1, ceil(0.95::float8 * measured))) AS p95
+              FROM cumulative GROUP BY provider
+            )
+            SELECT totals.*, percentiles.p50, percentiles.p95 FROM totals LEFT JOIN percentiles USING (provider)`
+        : sql<ProviderFigures[]>`
         SELECT provider, count(*)::int AS total, (count(*) FILTER (WHERE success))::int AS succeeded,
           sum(attempt_count) AS attempts,
           percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
@@ -327,6 +481,8 @@ export class PostgresStore implements MetadataStore {
           coalesce(r.recent_failure, false) AS recent_failure,
           (SELECT count(*)::int FROM cavra.deliveries d
             WHERE ${where} AND d.provider = p.provider
+              -- The bound on sort_ms alone lets the connector's index stop at its last success.
+              AND d.sort_ms >= coalesce(s.sort_ms, '-Infinity')
               AND (s.sort_ms IS NULL OR (d.sort_ms, d.position, -d.ordinal) > (s.sort_ms, s.position, -s.ordinal))
           ) AS streak
         FROM unnest(${providerNames}::text[]) AS p (provider)
@@ -339,17 +495,12 @@ export class PostgresStore implements MetadataStore {
         LEFT JOIN LATERAL (SELECT bool_or(NOT success) AS recent_failure FROM (SELECT success FROM cavra.deliveries
           WHERE ${where} AND provider = p.provider ORDER BY ${newestFirst} LIMIT ${DASHBOARD_RECENT_WINDOW}) recent) r ON true`,
       // The (connector, event) pairs whose latest delivery failed, and the failures at their head.
-      sql<
-        {
-          provider: string
-          event_id: string
-          event_type: string
-          created_at: string
-          error: string | null
-          export_id: string | null
-          streak: number
-        }[]
-      >`
+      totalled
+        ? sql<OpenPairFigures[]>`
+            SELECT provider, event_id, event_type, created_at, error, export_id, streak
+            FROM cavra.open_pairs WHERE family = ${family!}
+            ORDER BY ${newestFirst}`
+        : sql<OpenPairFigures[]>`
         -- Failures are few: each failing pair is looked at through the event index alone.
         WITH failing AS (
           SELECT DISTINCT provider, event_id FROM cavra.deliveries WHERE ${where} AND NOT success
@@ -416,9 +567,30 @@ export class PostgresStore implements MetadataStore {
     }
   }
 
+  /** How many rows a filter that only names a connector and an outcome selects, from the running totals. */
+  private async countFromTotals(sql: Sql, kinds: readonly string[], filter: RowFilter): Promise<number> {
+    const counted =
+      filter.success === undefined
+        ? sql`deliveries`
+        : filter.success
+          ? sql`succeeded`
+          : sql`deliveries - succeeded`
+    const provider =
+      filter.provider === undefined
+        ? sql`true`
+        : sql`(provider = ${filter.provider} OR provider_type = ${filter.provider})`
+    const [{ total }] = await sql<[{ total: string }]>`
+      SELECT coalesce(sum(${counted}), 0) AS total FROM cavra.provider_totals
+      WHERE metadata_kind = ANY(${kinds as string[]}) AND ${provider}`
+    return Number(total)
+  }
+
   /** The WHERE clause of the history filters, the same tests `filterRows` makes. */
   private rowFilter(sql: Sql, kinds: readonly string[], filter: RowFilter): PendingQuery<Row[]> {
-    const parts = [sql`metadata_kind = ANY(${kinds as string[]})`]
+    // One kind is compared with = so that its index gives rows in order.
+    const parts = [
+      kinds.length === 1 ? sql`metadata_kind = ${kinds[0]!}` : sql`metadata_kind = ANY(${kinds as string[]})`,
+    ]
     if (filter.provider !== undefined)
       parts.push(sql`(provider = ${filter.provider} OR provider_type = ${filter.provider})`)
     if (filter.eventType !== undefined) parts.push(sql`event_type = ${filter.eventType}`)
@@ -474,10 +646,26 @@ export class PostgresStore implements MetadataStore {
     })) as T
   }
 
-  /** Creates the schema on first write (under the append lock, so two first writers do not race). */
+  /**
+   * Creates the schema on first write, or brings one written by an earlier version up to this
+   * one (under the append lock, so two first writers do not race). Version 1 had no running
+   * totals: they are made from its rows, once, by the first writer.
+   */
   private async ensureSchema(tx: TransactionSql): Promise<void> {
-    if ((await this.schemaVersion(tx)) !== null) return
-    for (const statement of [...SCHEMA_DDL, ...INDEX_DDL, VERSION_DML]) await tx.unsafe(statement)
+    const version = await this.schemaVersion(tx)
+    if (version === SCHEMA_VERSION) return
+    if (version === null) {
+      for (const statement of [...SCHEMA_DDL, ...ROLLUP_DDL, ...INDEX_DDL, VERSION_DML])
+        await tx.unsafe(statement)
+      return
+    }
+    // Totalling a large store takes longer than one statement may (once per database).
+    await tx`SET LOCAL statement_timeout = 0`
+    for (const statement of ROLLUP_DDL) await tx.unsafe(statement)
+    for (const name of RETIRED_INDEXES) await tx.unsafe(`DROP INDEX IF EXISTS cavra.${name}`)
+    for (const statement of INDEX_DDL) await tx.unsafe(statement)
+    await addToRollups(tx, null)
+    await tx.unsafe(VERSION_DML)
   }
 
   /** The schema's version, or null when there is none yet (a store nobody has written to). */
@@ -606,6 +794,76 @@ function deliveryRecords(
       error: row.error,
     }
   })
+}
+
+/** Whether a history filter's total can be read from the running totals (kept per kind and connector). */
+function countableFromTotals(filter: RowFilter): boolean {
+  const { provider: _provider, success: _success, ...others } = filter
+  return Object.values(others).every((value) => value === undefined)
+}
+
+/**
+ * Adds the delivery rows of the item at `position` (or, after an import or an upgrade, of every
+ * item) to the running totals, and recomputes the open alerts of the (connector, event) pairs
+ * they touch from those pairs' rows (an appended item is not necessarily the newest: its time
+ * is its own, so each pair's latest delivery and streak are read again, in history order).
+ */
+async function addToRollups(tx: TransactionSql, position: number | null): Promise<void> {
+  const added = position === null ? tx`true` : tx`d.position = ${position}`
+  await tx`
+    INSERT INTO cavra.provider_totals AS t (metadata_kind, provider, provider_type, deliveries, succeeded, attempts)
+    SELECT metadata_kind, provider, provider_type, count(*), count(*) FILTER (WHERE success), sum(attempt_count)
+    FROM cavra.deliveries d WHERE ${added} GROUP BY 1, 2, 3
+    ON CONFLICT (metadata_kind, provider, provider_type) DO UPDATE SET
+      deliveries = t.deliveries + excluded.deliveries,
+      succeeded = t.succeeded + excluded.succeeded,
+      attempts = t.attempts + excluded.attempts`
+  await tx`
+    INSERT INTO cavra.provider_durations AS t (metadata_kind, provider, duration_ms, deliveries)
+    SELECT metadata_kind, provider, duration_ms, count(*)
+    FROM cavra.deliveries d WHERE ${added} AND duration_ms IS NOT NULL GROUP BY 1, 2, 3
+    ON CONFLICT (metadata_kind, provider, duration_ms) DO UPDATE SET deliveries = t.deliveries + excluded.deliveries`
+  // A record is counted once, by its first delivery row.
+  await tx`
+    INSERT INTO cavra.event_type_totals AS t (metadata_kind, event_type, records, newest_sort_ms, newest_position)
+    SELECT metadata_kind, event_type, records, newest[1], newest[2]::bigint
+    FROM (SELECT metadata_kind, record_event_type AS event_type, count(*) AS records,
+            max(ARRAY[sort_ms, position::float8]) AS newest
+          FROM cavra.deliveries d WHERE ${added} AND ordinal = 0 GROUP BY 1, 2) typed
+    ON CONFLICT (metadata_kind, event_type) DO UPDATE SET
+      records = t.records + excluded.records,
+      newest_sort_ms = CASE WHEN (excluded.newest_sort_ms, excluded.newest_position) > (t.newest_sort_ms, t.newest_position)
+        THEN excluded.newest_sort_ms ELSE t.newest_sort_ms END,
+      newest_position = CASE WHEN (excluded.newest_sort_ms, excluded.newest_position) > (t.newest_sort_ms, t.newest_position)
+        THEN excluded.newest_position ELSE t.newest_position END`
+  const family = tx.unsafe(FAMILY_OF_KIND)
+  // After an import only pairs with a failure can be open; after an append, any pair it touched may have changed.
+  const touched = position === null ? tx`NOT d.success` : added
+  if (position !== null) {
+    await tx`
+      DELETE FROM cavra.open_pairs o
+      USING (SELECT DISTINCT ${family} AS family, provider, event_id FROM cavra.deliveries d WHERE ${added}) n
+      WHERE o.family = n.family AND o.provider = n.provider AND o.event_id = n.event_id`
+  }
+  await tx`
+    WITH touched AS (
+      SELECT DISTINCT ${family} AS family, provider, event_id FROM cavra.deliveries d WHERE ${touched}
+    ), ranked AS (
+      SELECT t.family, d.provider, d.event_id, d.event_type, d.created_at, d.error, d.export_id, d.success,
+        d.sort_ms, d.position, d.ordinal,
+        row_number() OVER (PARTITION BY t.family, d.provider, d.event_id
+          ORDER BY d.sort_ms DESC, d.position DESC, d.ordinal) AS rank
+      FROM touched t JOIN cavra.deliveries d
+        ON d.provider = t.provider AND d.event_id = t.event_id AND ${family} = t.family
+    ), heads AS (
+      -- The streak: the failures before the pair's newest success, newest first.
+      SELECT *, coalesce(min(rank) FILTER (WHERE success) OVER pair, count(*) OVER pair + 1) - 1 AS streak
+      FROM ranked WINDOW pair AS (PARTITION BY family, provider, event_id)
+    )
+    INSERT INTO cavra.open_pairs (family, provider, event_id, event_type, created_at, error, export_id,
+      sort_ms, position, ordinal, streak)
+    SELECT family, provider, event_id, event_type, created_at, error, export_id, sort_ms, position, ordinal, streak
+    FROM heads WHERE rank = 1 AND NOT success`
 }
 
 function itemRow(record: Record<(typeof ITEM_COLUMNS)[number], Cell>): Cell[] {

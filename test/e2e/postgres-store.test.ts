@@ -191,6 +191,96 @@ describe('the PostgreSQL store', () => {
     }
   })
 
+  it('keeps its running totals right through appends, and brings a version 1 database up to date on its first write', {
+    timeout: 240_000,
+  }, async () => {
+    setUp()
+    const url = await freshDatabase()
+    const file = ws.path('metadata.json')
+    writeFileSync(file, wholeDocument(syntheticItems(120).map((item) => canonicalJson(item))))
+    const imported = await cli(['metadata', 'import', file, '--metadata-url', url])
+    expect(imported.code, imported.stderr).toBe(0)
+    // What a database written by version 1 looks like: the rows, no running totals.
+    const sql = connect(url)
+    try {
+      await sql.unsafe(
+        'DROP TABLE cavra.provider_totals, cavra.provider_durations, cavra.event_type_totals, cavra.open_pairs',
+      )
+      await sql`DELETE FROM cavra.schema_version WHERE version > 1`
+      await sql`INSERT INTO cavra.schema_version (version) VALUES (1) ON CONFLICT DO NOTHING`
+    } finally {
+      await sql.end()
+    }
+    const exported = ws.path('exported.json')
+    const withoutTime = (text: string) =>
+      text
+        .replace(/"generated_at": "[^"]+"/g, '')
+        .replaceAll(exported, 'STORE')
+        .replaceAll(url.replace(/:[^:@]+@/, '@'), 'STORE')
+    /** The database answers as the file holding its items does; returns the connector dashboard's alerts. */
+    const answersAsItsExport = async (): Promise<number> => {
+      const exporting = await cli([
+        'metadata',
+        'export',
+        '--format',
+        'json',
+        '--output',
+        exported,
+        '--metadata-url',
+        url,
+      ])
+      expect(exporting.code, exporting.stderr).toBe(0)
+      let alerts = 0
+      for (const query of [
+        ['release', 'connector-delivery-dashboard', '--format', 'json'],
+        ['release', 'endpoint-publication-dashboard', '--format', 'json'],
+        ['release', 'connector-delivery-history', '--limit', '1000'],
+        ['release', 'connector-delivery-history', '--provider', 'webhook', '--no-success'],
+      ]) {
+        const fromFile = await cli([...query, '--json', '--metadata-json', exported])
+        const fromDatabase = await cli([...query, '--json', '--metadata-url', url])
+        expect(fromDatabase.code, `${query.join(' ')}: ${fromDatabase.stderr}`).toBe(0)
+        expect(withoutTime(fromDatabase.stdout), query.join(' ')).toBe(withoutTime(fromFile.stdout))
+        if (query[1] === 'connector-delivery-dashboard')
+          alerts = JSON.parse(fromDatabase.stdout).alerts.length
+      }
+      return alerts
+    }
+    const schemaVersion = async () => {
+      const reader = connect(url)
+      try {
+        const [row] = await reader<
+          { version: number }[]
+        >`SELECT max(version) AS version FROM cavra.schema_version`
+        return row!.version
+      } finally {
+        await reader.end()
+      }
+    }
+    const deliver = (env: Record<string, string>) =>
+      cli(['release', 'deliver-promotion-audit', 'rollout-promotion-execution.json'], {
+        CAVRA_METADATA_URL: url,
+        ...env,
+      })
+
+    const before = await answersAsItsExport()
+    expect(await schemaVersion()).toBe(1)
+    const delivered = await deliver({})
+    expect(delivered.code, delivered.stderr).toBe(0)
+    expect(await schemaVersion()).toBe(2)
+    expect(await answersAsItsExport()).toBe(before)
+    // The receiver refuses a signature made with another secret: the pair (webhook, this event)
+    // now holds an open alert...
+    const otherSecret = `whsec_${Buffer.from('a signing secret the receiver lacks!').toString('base64')}`
+    const refused = await deliver({ HOOK_SECRET: otherSecret })
+    expect(refused.code, refused.stderr).toBe(1)
+    expect(await answersAsItsExport()).toBe(before + 1)
+    // ...which a later successful delivery of the same event resolves.
+    const again = await deliver({})
+    expect(again.code, again.stderr).toBe(0)
+    expect(await answersAsItsExport()).toBe(before)
+  })
+
   it('takes release deliveries from many processes at once into one linear chain, nothing lost', {
     timeout: 240_000,
   }, async () => {
@@ -337,6 +427,25 @@ for (let i = 0; ; i++) {
     expect(twice.code).toBe(5)
     expect(twice.stderr).toMatch(/already holds a metadata store/)
     expect((await cli(['metadata', 'export', '--metadata-url', second])).stdout).toBe(original)
+  })
+
+  it('walks a chain longer than one page for verify and export, every item once and in order', {
+    timeout: 120_000,
+  }, async () => {
+    setUp()
+    const url = await freshDatabase()
+    const file = ws.path('metadata.json')
+    // Pages hold 2,000 items: this store ends one item into its third page.
+    const original = wholeDocument(syntheticItems(4_000).map((item) => canonicalJson(item)))
+    writeFileSync(file, original)
+    const imported = await cli(['metadata', 'import', file, '--metadata-url', url])
+    expect(imported.code, imported.stderr).toBe(0)
+    const verify = await cli(['metadata', 'verify', '--json', '--metadata-url', url])
+    expect(verify.code, verify.stderr).toBe(0)
+    expect(JSON.parse(verify.stdout)).toMatchObject({ intact: true, items: 4_001, chained_items: 4_000 })
+    const exported = await cli(['metadata', 'export', '--format', 'json', '--metadata-url', url])
+    expect(exported.code, exported.stderr).toBe(0)
+    expect(exported.stdout).toBe(original)
   })
 
   it('refuses to import a store whose chain is broken, leaving the database empty', async () => {
