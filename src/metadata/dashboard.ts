@@ -322,12 +322,17 @@ function openAlerts(
       ...(kind === 'publication' ? { export_id: exportId ?? null } : {}),
     })
   }
+  // Critical first, then the newest failure first. Each alert's time is parsed once, not in the
+  // comparator: a large shared history can hold tens of thousands of open alerts.
   const weight = { critical: 0, warning: 1 }
-  return alerts.sort(
-    (a, b) =>
-      weight[a.severity] - weight[b.severity] ||
-      (Date.parse(b.last_failure_at ?? '') || 0) - (Date.parse(a.last_failure_at ?? '') || 0),
-  )
+  return alerts
+    .map((alert) => ({
+      alert,
+      weight: weight[alert.severity],
+      time: Date.parse(alert.last_failure_at ?? '') || 0,
+    }))
+    .sort((a, b) => a.weight - b.weight || b.time - a.time)
+    .map(({ alert }) => alert)
 }
 
 function latestPublications(rows: readonly PublicationRow[]): PublicationSummary[] {
