@@ -1,11 +1,4 @@
 import { Command, Errors } from '@oclif/core'
-import type { Input, ParserOutput } from '@oclif/core/interfaces'
-
-// oclif's own constraint types, which it does not export.
-// biome-ignore lint/suspicious/noExplicitAny: the shape oclif declares
-type FlagOutput = { [name: string]: any }
-// biome-ignore lint/suspicious/noExplicitAny: the shape oclif declares
-type ArgOutput = { [name: string]: any }
 
 import { isCavraError } from '../common/errors.js'
 import { ExitCode } from '../common/exit-codes.js'
@@ -52,15 +45,13 @@ export abstract class CavraCommand extends Command {
   /**
    * The metadata store named by the store flags (`metadataStoreFlags`), else the environment,
    * else the default file; repairs are noted, and a database password joins the secrets the
-   * redactor keeps out of every output. Given only the `--metadata-json` value (or nothing), the
-   * command's parsed flags supply `--metadata-url`.
+   * redactor keeps out of every output.
    */
   protected async openStore(
-    flags: import('../metadata/store.js').StoreFlags | string | undefined,
+    flags: import('../metadata/store.js').StoreFlags,
   ): Promise<import('../metadata/metadata-store.js').MetadataStore> {
     const { openStore, storeLocationFrom, storeSecrets } = await import('../metadata/store.js')
-    const given = typeof flags === 'object' ? flags : { ...this.storeFlagsParsed, 'metadata-json': flags }
-    const location = storeLocationFrom(given, process.env)
+    const location = storeLocationFrom(flags, process.env)
     for (const secret of storeSecrets(location, process.env)) this.redactor.addSecret(secret)
     const store = openStore(location, (message) => this.note(message))
     this.openedStores.push(store)
@@ -73,19 +64,6 @@ export abstract class CavraCommand extends Command {
   protected override async finally(error: Error | undefined): Promise<unknown> {
     await Promise.allSettled(this.openedStores.map((store) => store.close()))
     return super.finally(error)
-  }
-
-  /** The store flags of the last parse, so `openStore(flags['metadata-json'])` sees `--metadata-url` too. */
-  private storeFlagsParsed: { 'metadata-url'?: string } = {}
-
-  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
-    options?: Input<F, B, A>,
-    argv?: string[],
-  ): Promise<ParserOutput<F, B, A>> {
-    const parsed = await super.parse(options, argv)
-    const url = (parsed.flags as { 'metadata-url'?: unknown })['metadata-url']
-    this.storeFlagsParsed = typeof url === 'string' ? { 'metadata-url': url } : {}
-    return parsed
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {

@@ -67,7 +67,7 @@ ${EXIT_CODE_HELP}`
       const { releaseEvents } = await import('../flow/sources.js')
       await this.deliver(flags, {
         kind: spec.kind,
-        index: await releaseIndex((flag) => this.openStore(flag), flags, spec.kind),
+        index: await releaseIndex((storeFlags) => this.openStore(storeFlags), flags, spec.kind),
         loadEvents: () => releaseEvents(args.file, spec.kind),
       })
     }

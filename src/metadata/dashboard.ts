@@ -182,21 +182,12 @@ export function dashboardFromFacts(facts: DashboardFacts, options: DashboardOpti
 }
 
 /** Health of one connector from its own figures; the database store computes the same figures. */
-export function providerHealthOf(figures: {
-  provider: string
-  provider_type: string
-  total: number
-  succeeded: number
-  attempt_count: number
-  p50_duration_ms: number | null
-  p95_duration_ms: number | null
-  last_delivery_at: string | null
-  last_success_at: string | null
-  last_failure_at: string | null
-  failure_streak: number
-  /** Whether one of its RECENT_WINDOW newest deliveries failed. */
-  recentFailure: boolean
-}): ProviderHealth {
+export function providerHealthOf(
+  figures: Omit<ProviderHealth, 'failed' | 'success_rate' | 'state'> & {
+    /** Whether one of its RECENT_WINDOW newest deliveries failed. */
+    recentFailure: boolean
+  },
+): ProviderHealth {
   const { recentFailure, ...rest } = figures
   return {
     provider: rest.provider,

@@ -32,7 +32,7 @@ ${EXIT_CODE_HELP}`
       kind: 'endpoint-export',
       rule: input.rule,
       index: await releaseIndex(
-        (flag) => this.openStore(flag),
+        (storeFlags) => this.openStore(storeFlags),
         flags,
         'endpoint-export',
         (result) => input.indexFields(result.event_id),
