@@ -42,7 +42,7 @@ export class NodeTransport implements Transport {
     const secure = url.protocol === 'https:'
     const client = secure ? await import('node:https') : await import('node:http')
     const agent = secure ? await this.agentForHttps() : await this.agentForHttp()
-    const body = req.body === undefined ? undefined : Buffer.from(req.body)
+    const body = typeof req.body === 'string' ? Buffer.from(req.body) : req.body
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers }
     // Without it node:http sends a chunked body, which some endpoints refuse (Splunk HEC
     // behind a load balancer, Graph uploads); undici sent the length too.
