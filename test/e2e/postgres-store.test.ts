@@ -191,7 +191,7 @@ describe('the PostgreSQL store', () => {
     }
   })
 
-  it('keeps its running totals right through appends, and brings a version 1 database up to date on its first write', {
+  it('keeps its running totals right through appends, and brings version 1 and 2 databases up to date on their first write', {
     timeout: 240_000,
   }, async () => {
     setUp()
@@ -267,7 +267,7 @@ describe('the PostgreSQL store', () => {
     expect(await schemaVersion()).toBe(1)
     const delivered = await deliver({})
     expect(delivered.code, delivered.stderr).toBe(0)
-    expect(await schemaVersion()).toBe(2)
+    expect(await schemaVersion()).toBe(3)
     expect(await answersAsItsExport()).toBe(before)
     // The receiver refuses a signature made with another secret: the pair (webhook, this event)
     // now holds an open alert...
@@ -279,6 +279,31 @@ describe('the PostgreSQL store', () => {
     const again = await deliver({})
     expect(again.code, again.stderr).toBe(0)
     expect(await answersAsItsExport()).toBe(before)
+    // A database written by version 2 (running totals, no index of the open alerts) gains the
+    // index from its next writer, its totals counted once, not again.
+    const downgrade = connect(url)
+    try {
+      await downgrade.unsafe('DROP INDEX cavra.open_pairs_newest')
+      await downgrade`DELETE FROM cavra.schema_version WHERE version > 2`
+      await downgrade`INSERT INTO cavra.schema_version (version) VALUES (2) ON CONFLICT DO NOTHING`
+    } finally {
+      await downgrade.end()
+    }
+    expect(await schemaVersion()).toBe(2)
+    expect(await answersAsItsExport()).toBe(before)
+    const upgraded = await deliver({})
+    expect(upgraded.code, upgraded.stderr).toBe(0)
+    expect(await schemaVersion()).toBe(3)
+    expect(await answersAsItsExport()).toBe(before)
+    const inspect = connect(url)
+    try {
+      const [{ present }] = await inspect<
+        [{ present: boolean }]
+      >`SELECT to_regclass('cavra.open_pairs_newest') IS NOT NULL AS present`
+      expect(present).toBe(true)
+    } finally {
+      await inspect.end()
+    }
   })
 
   it('takes release deliveries from many processes at once into one linear chain, nothing lost', {
