@@ -1,7 +1,7 @@
 import { Command, Errors } from '@oclif/core'
-
 import { isCavraError } from '../common/errors.js'
 import { ExitCode } from '../common/exit-codes.js'
+import { jsonChunks } from '../common/json-chunks.js'
 import { Redactor } from '../delivery/redact.js'
 import { colourFor, installSecretGuard } from './output.js'
 
@@ -25,14 +25,17 @@ export abstract class CavraCommand extends Command {
   /**
    * The --json document. oclif colours it token by token through regular expressions, which
    * takes seconds for a large history or dashboard; without a JSON colour theme that gives
-   * back exactly `JSON.stringify(json, null, 2)`, which is written directly.
+   * back exactly `JSON.stringify(json, null, 2)`, which is written directly, in pieces: a
+   * dashboard with tens of thousands of open alerts is tens of megabytes, and one string that
+   * size is copied, scrubbed and encoded at several times the cost of small ones.
    */
   override logJson(json: unknown): void {
     if (this.config.theme?.json) {
       super.logJson(json)
       return
     }
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+    for (const piece of jsonChunks(json)) process.stdout.write(piece)
+    process.stdout.write('\n')
   }
 
   /** A warning on stderr (never on stdout, which --json keeps for the document). */

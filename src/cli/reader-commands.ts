@@ -140,9 +140,17 @@ export abstract class StoreReaderCommand extends CavraCommand {
       { appendStepFile, stepFilesFrom },
     ] = await Promise.all([import('./dashboard-render.js'), import('./github-step.js')])
     const json = this.jsonEnabled() || flags.format === 'json'
-    const markdown = renderDashboardMarkdown(dashboard, title)
-    let text: string
-    if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
+    const { summary } = stepFilesFrom(process.env)
+    // Each form is built only when it is written: a shared store can hold tens of thousands of
+    // open alerts, and every form of them costs time and memory.
+    const markdown =
+      summary || (!json && flags.format === 'markdown') ? renderDashboardMarkdown(dashboard, title) : ''
+    // Under --json without --output the document is printed by logJson, from the returned object.
+    const printedByOclif = this.jsonEnabled() && !flags.output
+    let text = ''
+    if (printedByOclif) {
+      // nothing to build here
+    } else if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
     else if (flags.format === 'markdown') text = markdown
     else if (flags.format === 'html') {
       if (!timeline) throw new Error('the HTML dashboard needs its deliveries per day')
@@ -150,7 +158,6 @@ export abstract class StoreReaderCommand extends CavraCommand {
       text = renderDashboardHtml(dashboard, title, timeline)
     } else
       text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
-    const { summary } = stepFilesFrom(process.env)
     if (summary) await appendStepFile(summary, `${markdown}\n`, 'the dashboard was built')
     if (process.env.GITHUB_ACTIONS === 'true') {
       // The runner reads workflow commands from both streams; stdout stays one JSON document

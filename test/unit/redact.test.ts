@@ -114,4 +114,22 @@ describe('secrets inside longer encoded text and cut short', () => {
     redactor.addSecret('https://hooks.example/services/T0001/B0001/abcdefghij')
     expect(redactor.scrub('see https://docs.example/page')).toBe('see https://docs.example/page')
   })
+
+  it('finds secrets whose characters mean something in a regular expression, in texts of any size', () => {
+    const redactor = new Redactor()
+    const special = 'a.b*c+d?e(f)[g]{h}|i^$\\j/k-l'
+    redactor.addSecret(special)
+    expect(redactor.scrub(`x ${special} y`)).toBe(`x ${REDACTED} y`)
+    expect(redactor.scrubWhole(`x ${special} y`)).toBe(`x ${REDACTED} y`)
+    // A text matching the pattern the characters would make, but not the secret, is left alone.
+    expect(redactor.scrub('x aXbbbcdde y')).toBe('x aXbbbcdde y')
+    // Its beginning is scrubbed by scrub(), kept by scrubWhole().
+    expect(redactor.scrub(`x ${special.slice(0, 9)} y`)).toBe(`x ${REDACTED} y`)
+    expect(redactor.scrubWhole(`x ${special.slice(0, 9)} y`)).toBe(`x ${special.slice(0, 9)} y`)
+    // A secret registered after a first scrub is found too.
+    redactor.addSecret('second-secret-value')
+    const large = `${'{"alert": "ok"},\n'.repeat(100_000)}second-secret-value`
+    expect(redactor.scrub(large).endsWith(REDACTED)).toBe(true)
+    expect(redactor.scrub(large.slice(0, -20))).toBe(large.slice(0, -20))
+  })
 })
