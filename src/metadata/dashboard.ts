@@ -293,6 +293,10 @@ function openAlerts(
   kind: DashboardOptions['kind'],
 ): Alert[] {
   const alerts: Alert[] = []
+  // Critical first, then the newest failure first, then as given. The keys are computed once,
+  // not in the comparator: a large shared history can hold tens of thousands of open alerts.
+  const critical: boolean[] = []
+  const times: number[] = []
   for (const { latest, streak: eventStreak } of pairs) {
     const connectorStreak = connectorStreaks.get(latest.provider) ?? 0
     const streak = Math.max(eventStreak, connectorStreak)
@@ -302,8 +306,10 @@ function openAlerts(
       kind === 'publication'
         ? `publication of export ${exportId ?? latest.event_id}`
         : `${latest.event_type} ${latest.event_id}`
+    critical.push(isRollback || streak >= CRITICAL_STREAK)
+    times.push(Date.parse(latest.created_at) || 0)
     alerts.push({
-      severity: isRollback || streak >= CRITICAL_STREAK ? 'critical' : 'warning',
+      severity: critical[critical.length - 1] ? 'critical' : 'warning',
       provider: latest.provider,
       event_id: latest.event_id,
       event_type: latest.event_type,
@@ -313,17 +319,9 @@ function openAlerts(
       ...(kind === 'publication' ? { export_id: exportId ?? null } : {}),
     })
   }
-  // Critical first, then the newest failure first. Each alert's time is parsed once, not in the
-  // comparator: a large shared history can hold tens of thousands of open alerts.
-  const weight = { critical: 0, warning: 1 }
-  return alerts
-    .map((alert) => ({
-      alert,
-      weight: weight[alert.severity],
-      time: Date.parse(alert.last_failure_at ?? '') || 0,
-    }))
-    .sort((a, b) => a.weight - b.weight || b.time - a.time)
-    .map(({ alert }) => alert)
+  const order = alerts.map((_, index) => index)
+  order.sort((a, b) => Number(critical[b]) - Number(critical[a]) || times[b]! - times[a]! || a - b)
+  return order.map((index) => alerts[index]!)
 }
 
 function latestPublications(rows: readonly PublicationRow[]): PublicationSummary[] {
