@@ -31,6 +31,19 @@ export function seal(item: StoreItem, previous: string): StoreItem {
  * item is serialised canonically.
  */
 export function hashMatches(item: StoreItem, stored: string, canonicalLine?: string): boolean {
+  return hashCheck(item, stored, canonicalLine) !== 'mismatch'
+}
+
+/**
+ * hashMatches, saying how: `canonical-line` when the line was hashed and is the item's
+ * canonical JSON itself (so a store can keep the line as it is instead of serialising the item
+ * again), `matches` when the hash matches otherwise, `mismatch` when it does not.
+ */
+export function hashCheck(
+  item: StoreItem,
+  stored: string,
+  canonicalLine?: string,
+): 'canonical-line' | 'matches' | 'mismatch' {
   if (canonicalLine !== undefined) {
     const member = `"record_hash":${JSON.stringify(stored)}`
     const at = canonicalLine.indexOf(member)
@@ -40,10 +53,29 @@ export function hashMatches(item: StoreItem, stored: string, canonicalLine?: str
       if (canonicalLine[start - 1] === ',') start--
       else if (canonicalLine[end] === ',') end++
       const without = canonicalLine.slice(0, start) + canonicalLine.slice(end)
-      if (createHash('sha256').update(without).digest('hex') === stored) return true
+      if (createHash('sha256').update(without).digest('hex') === stored) {
+        return recordHashInPlace(item, canonicalLine, at + member.length) ? 'canonical-line' : 'matches'
+      }
     }
   }
-  return recordHash(item) === stored
+  return recordHash(item) === stored ? 'matches' : 'mismatch'
+}
+
+/**
+ * Whether the record_hash member ending at `after` stands where canonical JSON puts it. The
+ * line without that member was proven to be the canonical JSON of the rest of the item (its
+ * hash matched), so the member is the item's own, its members are sorted, and the line is
+ * canonical exactly when the member is followed by the next key in sort order (or ends the
+ * object when no key sorts after it).
+ */
+function recordHashInPlace(item: StoreItem, line: string, after: number): boolean {
+  let next: string | undefined
+  for (const key of Object.keys(item)) {
+    // Canonical JSON sorts keys by UTF-16 code units, as < compares strings.
+    if (key > 'record_hash' && (next === undefined || key < next)) next = key
+  }
+  if (next === undefined) return after === line.length - 1 && line[after] === '}'
+  return line.startsWith(`,${JSON.stringify(next)}:`, after)
 }
 
 export interface ChainBreak {
@@ -75,10 +107,17 @@ export class ChainWalker {
   private head = GENESIS_HASH
   private started = false
   private broken: ChainBreak | null = null
+  private lineCanonical = false
+
+  /** Whether the line given with the last item pushed was proven to be that item's canonical JSON. */
+  get lastLineCanonical(): boolean {
+    return this.lineCanonical
+  }
 
   /** Checks the next item; the first break is kept and returned, and ends the walk. */
   push(item: StoreItem, canonicalLine?: string): ChainBreak | null {
     const position = ++this.total
+    this.lineCanonical = false
     // After a break the walk only counts, so a report still says how many items there are.
     if (this.broken) return this.broken
     const sessionId = typeof item.session_id === 'string' ? item.session_id : null
@@ -110,7 +149,8 @@ export class ChainWalker {
       })
     }
     const stored = typeof item.record_hash === 'string' ? item.record_hash : null
-    if (stored === null || !HEX64.test(stored) || !hashMatches(item, stored, canonicalLine)) {
+    const check = stored !== null && HEX64.test(stored) ? hashCheck(item, stored, canonicalLine) : 'mismatch'
+    if (check === 'mismatch') {
       return this.fail({
         position,
         session_id: sessionId,
@@ -120,7 +160,8 @@ export class ChainWalker {
         reason: 'record_hash does not match the item (the item was edited after it was written)',
       })
     }
-    this.head = stored
+    this.head = stored!
+    this.lineCanonical = check === 'canonical-line'
     this.chained++
     return null
   }

@@ -113,6 +113,15 @@ export class JsonFileStore implements MetadataStore {
     }
   }
 
+  /**
+   * Items as stored, with the line each was read from when the store has one per line, the
+   * chain NOT checked: for a reader that walks the chain itself (an import keeps each line
+   * the walk proves canonical instead of serialising its item again).
+   */
+  storedItems(): AsyncGenerator<{ item: StoreItem; text?: string }> {
+    return this.read()
+  }
+
   async verify(): Promise<StoreVerification> {
     const target = await this.target()
     if (!target.exists) return { exists: false, report: new ChainWalker().report() }

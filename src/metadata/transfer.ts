@@ -16,14 +16,18 @@ import { CLOSING, headerLine, itemLine } from './store-layout.js'
 
 export type ExportFormat = 'json' | 'jsonl'
 
-/** The items of a JSON store or a JSON Lines file, one at a time, with the text each was read from. */
+/**
+ * The items of a JSON store or a JSON Lines file, one at a time, with the text each was read
+ * from; the chain is not checked here (the importer walks it).
+ */
 export async function* itemsOfFile(path: string): AsyncGenerator<{ item: StoreItem; text?: string }> {
   if (await isJsonLines(path)) {
     yield* jsonLines(path)
     return
   }
-  // A JSON store in any layout it has had; its own reader checks the chain as items pass.
-  for await (const item of new JsonFileStore(path).items()) yield { item }
+  // A JSON store in any layout it has had, with each item's line when it has one: the
+  // importer walks the chain (and refuses a broken one) as items pass.
+  yield* new JsonFileStore(path).storedItems()
 }
 
 /** JSON Lines: the first line is a whole JSON object that is not a store document. */

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { GENESIS_HASH, recordHash, type StoreItem, seal, verifyChain } from '../../src/metadata/chain.js'
+import {
+  ChainWalker,
+  GENESIS_HASH,
+  recordHash,
+  type StoreItem,
+  seal,
+  verifyChain,
+} from '../../src/metadata/chain.js'
 import { expectedHash, sortedJson } from '../support/independent-hash.js'
 
 /**
@@ -239,5 +246,43 @@ describe('verifyChain', () => {
     const items = chainOf([{ metadata_kind: 'release-connector-delivery', n: 1 }])
     items[0] = { ...items[0]!, n: 2 }
     expect(verifyChain(items).broken).toMatchObject({ position: 1, session_id: null })
+  })
+
+  it("tells a line that is the item's canonical JSON from one that only hashes the same", () => {
+    const item = seal(record(3), GENESIS_HASH)
+    const canonical = sortedJson(item)
+    const { record_hash: hash, ...rest } = item
+    // The same members, record_hash moved to the end: the hash still matches, the line is not canonical.
+    const moved = `${sortedJson(rest).slice(0, -1)},"record_hash":${JSON.stringify(hash)}}`
+    const spaced = JSON.stringify(item, null, 1)
+    const cases: [string, boolean][] = [
+      [canonical, true],
+      [moved, false],
+      [spaced, false],
+    ]
+    for (const [line, expected] of cases) {
+      const walker = new ChainWalker()
+      expect(walker.push(JSON.parse(line) as StoreItem, line), line).toBeNull()
+      expect(walker.lastLineCanonical, line).toBe(expected)
+    }
+    // An item whose keys all sort before record_hash: canonical only with record_hash last.
+    const early = seal({ a: 1, metadata_kind: 'x' }, GENESIS_HASH)
+    const last = sortedJson(early)
+    expect(last.endsWith(`"record_hash":${JSON.stringify(early.record_hash)}}`)).toBe(true)
+    const { record_hash: earlyHash, ...earlyRest } = early
+    const first = `{"record_hash":${JSON.stringify(earlyHash)},${sortedJson(earlyRest).slice(1)}`
+    for (const [line, expected] of [
+      [last, true],
+      [first, false],
+    ] as const) {
+      const walker = new ChainWalker()
+      expect(walker.push(JSON.parse(line) as StoreItem, line)).toBeNull()
+      expect(walker.lastLineCanonical, line).toBe(expected)
+    }
+    // A second push without a line says nothing of the first one's.
+    const walker = new ChainWalker()
+    walker.push(item, canonical)
+    walker.push(seal(record(4), item.record_hash as string))
+    expect(walker.lastLineCanonical).toBe(false)
   })
 })
