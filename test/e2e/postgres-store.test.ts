@@ -95,7 +95,7 @@ function syntheticItems(count: number): StoreItem[] {
       status_code: (i + n) % 4 !== 0 ? 200 : 503,
       attempt_count: 1 + ((i + n) % 3),
       duration_ms: i % 11 === 0 ? null : 100 + ((i * 37 + n * 11) % 900),
-      error: (i + n) % 4 !== 0 ? null : `503 from ${provider}\n::error::injected`,
+      error: (i + n) % 4 !== 0 ? null : `503 from ${provider} — délai dépassé ✓ 🚀\n::error::injected`,
       remote_reference: null,
     }))
     const item: StoreItem = {
