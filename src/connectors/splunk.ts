@@ -7,7 +7,6 @@ import type { Session } from '../delivery/session.js'
 import { excerpt, statusText, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
-import { batchByBytes } from './shared/batching.js'
 import { jsonObject } from './shared/json.js'
 import { type Fitted, fitFields } from './shared/shorten.js'
 import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
@@ -260,18 +259,61 @@ export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number
   }
 }
 
-/** The encoded events, one at a time; the shortened ones are added to `shortened`. */
-async function* encodeRecords(
-  event: DeliveryEvent,
-  config: SplunkConfig,
-  shortened: WeakSet<Buffer>,
-): AsyncGenerator<Buffer> {
+/** An encoded event: its JSON text, that text's UTF-8 size, and whether it was shortened to fit. */
+interface EncodedEvent {
+  text: string
+  bytes: number
+  shortened: boolean
+}
+
+/** The encoded events, one at a time. */
+async function* encodeRecords(event: DeliveryEvent, config: SplunkConfig): AsyncGenerator<EncodedEvent> {
   for await (const record of siemRecords(event)) {
     const encoded = encodeHecEvent(record, config)
-    const bytes = Buffer.from(encoded.value, 'utf8')
-    if (encoded.shortened) shortened.add(bytes)
-    yield bytes
+    yield {
+      text: encoded.value,
+      bytes: Buffer.byteLength(encoded.value, 'utf8'),
+      shortened: encoded.shortened,
+    }
   }
+}
+
+/** A batch body: concatenated events, as HEC's event endpoint takes them. */
+interface HecBatch {
+  body: Buffer
+  records: number
+  shortened: number
+}
+
+/**
+ * Events grouped into bodies of at most `maxBytes` (an event larger than that goes alone),
+ * each event encoded into one body buffer as it arrives. The buffer is reused: the next batch
+ * is only filled when the caller asks for it, after it is done with the last. A Buffer per
+ * event and a fresh body per batch were external memory the collector freed late, so the
+ * peak memory grew with the bundle.
+ */
+async function* hecBatches(events: AsyncIterable<EncodedEvent>, maxBytes: number): AsyncGenerator<HecBatch> {
+  let buffer = Buffer.allocUnsafe(maxBytes)
+  let filled = 0
+  let records = 0
+  let shortened = 0
+  for await (const event of events) {
+    if (records > 0 && filled + event.bytes > maxBytes) {
+      yield { body: buffer.subarray(0, filled), records, shortened }
+      filled = 0
+      records = 0
+      shortened = 0
+    }
+    if (filled + event.bytes > buffer.length) {
+      const grown = Buffer.allocUnsafe(filled + event.bytes)
+      buffer.copy(grown, 0, 0, filled)
+      buffer = grown
+    }
+    filled += buffer.write(event.text, filled, 'utf8')
+    records++
+    if (event.shortened) shortened++
+  }
+  if (records > 0) yield { body: buffer.subarray(0, filled), records, shortened }
 }
 
 /**
@@ -303,11 +345,10 @@ async function deliverToHec(
   let batchNumber = 0
   let lastAck: number | null = null
   const acks: number[] = []
-  const shortenedRecords = new WeakSet<Buffer>()
-  const records = encodeRecords(event, config, shortenedRecords)
-  for await (const batch of batchByBytes(records, { maxBytes: config.maxBatchBytes })) {
+  // Batches are sent one after another, and nothing keeps a body once its exchange is over.
+  for await (const batch of hecBatches(encodeRecords(event, config), config.maxBatchBytes)) {
     batchNumber++
-    const body = Buffer.concat(batch.items)
+    const body = batch.body
     const result = await session.exchange({
       step: `send batch ${batchNumber}`,
       primary: true,
@@ -326,8 +367,8 @@ async function deliverToHec(
         remoteReference: refOf(lastAck),
       }
     }
-    sent += batch.items.length
-    shortened += batch.items.filter((item) => shortenedRecords.has(item)).length
+    sent += batch.records
+    shortened += batch.shortened
     if (result.value.ackId !== null) {
       lastAck = result.value.ackId
       acks.push(lastAck)

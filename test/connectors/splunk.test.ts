@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { shortenJsonString, shortenText } from '../../src/connectors/shared/shorten.js'
 import { siemRecords } from '../../src/connectors/shared/siem-records.js'
@@ -234,6 +235,39 @@ describe('Splunk HEC: delivery against the emulator', () => {
     for (const request of hec.requests) expect(request.body.length).toBeLessThanOrEqual(1500)
     expect(hec.events).toHaveLength(8)
     expect(result.deliveries[0]!.request?.batches).toBe(hec.requests.length)
+  })
+
+  it('resends a retried batch as it was and hashes each body sent, with one body buffer for every batch', async () => {
+    let seen = 0
+    hec.inject(
+      { kind: 'status', status: 503, body: { text: 'Server is busy', code: 9 } },
+      1,
+      () => ++seen === 2,
+    )
+    const result = await deliver({ max_batch_bytes: 1500 })
+    expect(result.deliveries[0]).toMatchObject({ success: true, records_sent: 8 })
+    const bodies = hec.requestsTo('/services/collector/event').map((request) => request.text)
+    // The second batch was refused once and sent again, byte for byte.
+    expect(bodies[2]).toBe(bodies[1])
+    const distinct = bodies.filter((_body, index) => index !== 2)
+    expect(hec.events).toHaveLength(8)
+    expect(new Set(hec.events.map((event) => JSON.stringify(event))).size).toBe(8)
+    expect(result.deliveries[0]!.request).toMatchObject({
+      batches: distinct.length,
+      body_bytes: distinct.reduce((sum, body) => sum + Buffer.byteLength(body), 0),
+      body_sha256: createHash('sha256').update(distinct.join('')).digest('hex'),
+    })
+  })
+
+  it('sends an event larger than max_batch_bytes alone, in its own request', async () => {
+    const event = hugeFieldsEvent()
+    const result = await deliver({ max_batch_bytes: 1024, max_event_bytes: 0 }, { event })
+    const requests = hec.requestsTo('/services/collector/event')
+    expect(result.deliveries[0]).toMatchObject({ success: true, records_sent: hec.events.length })
+    expect(requests.some((request) => request.body.length > 1024)).toBe(true)
+    for (const request of requests) {
+      if (request.body.length > 1024) expect(request.text.match(/"event":/g)).toHaveLength(1)
+    }
   })
 
   it('fails at once on an index the token may not write, with the vendor text', async () => {
