@@ -226,6 +226,14 @@ function ascii(contents) {
 }
 
 /**
+ * Each bundle is kept already wrapped as a CommonJS module function (Node's own wrapper), so
+ * bin/bundles.js compiles the text as read. Wrapping it at start-up made a second string of the
+ * whole bundle, which V8 then copied flat once more before compiling: 700 KB of fresh memory
+ * for the main bundle alone, on every run.
+ */
+const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n})']
+
+/**
  * `import("node:http")` left in a bundle fails where it runs: bin/bundles.js compiles bundles
  * with vm.Script, which has no dynamic-import callback ("A dynamic import callback was not
  * specified"). A builtin's namespace and its `require` export the same names, so the lazy
@@ -250,7 +258,10 @@ async function bundleTo(outfile, options) {
   const result = await build({ ...common, ...options, outfile, write: false })
   for (const file of result.outputFiles) {
     const temp = `${file.path}.${process.pid}.tmp`
-    writeFileSync(temp, ascii(file.contents))
+    writeFileSync(
+      temp,
+      Buffer.concat([Buffer.from(WRAPPER[0]), ascii(file.contents), Buffer.from(WRAPPER[1])]),
+    )
     for (const cache of [`${file.path}.cache`, `${file.path}.start.cache`, `${file.path}.store.cache`])
       rmSync(cache, { force: true })
     renameSync(temp, file.path)
