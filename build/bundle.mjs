@@ -166,7 +166,29 @@ const oclifSortsWithoutIcu = {
   },
 }
 
+/**
+ * listr2 imports node:util as a namespace for util.format alone, and its bundler's namespace
+ * helper reads the descriptor of every export: on Node 24 that materialises util's lazy
+ * TextDecoder and TextEncoder and loads Node's encoding, worker and SIGINT-tracing modules
+ * (7 ms of the single executable's start). It gets a module with util.format only.
+ */
+const listr2UtilFormatOnly = {
+  name: 'listr2-util-format-only',
+  setup(build) {
+    build.onResolve({ filter: /^util$/ }, (args) =>
+      /[\\/]listr2[\\/]dist[\\/]/.test(args.importer)
+        ? { path: 'util', namespace: 'listr2-util' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'listr2-util' }, () => ({
+      contents: '"use strict";exports.format=require("node:util").format',
+      loader: 'js',
+    }))
+  },
+}
+
 const VENDOR_PLUGINS = {
+  listr2: [listr2UtilFormatOnly],
   zod: [
     zodEnglishOnly,
     // z.fromJSONSchema, which cavra never calls, builds its tables when zod loads.
