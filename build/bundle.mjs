@@ -187,6 +187,33 @@ const listr2UtilFormatOnly = {
   },
 }
 
+/**
+ * oclif loads its configuration again whenever it is handed one: run() reloads the one cavra
+ * builds, and each command's static run() reloads it once more, three loads per command (each
+ * reads the theme file and lists every command and topic again). A configuration of this
+ * very oclif (the bundle holds one) is used as it is.
+ */
+const OCLIF_CONFIG_RELOAD = '        if (isConfig(opts)) {\n            debug(`reloading config from '
+const oclifConfigLoadedOnce = {
+  name: 'oclif-config-loaded-once',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]config\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8')
+      if (!source.includes(OCLIF_CONFIG_RELOAD))
+        throw new Error(
+          `${args.path} no longer reloads a configuration as expected: revisit build/bundle.mjs`,
+        )
+      return {
+        contents: source.replace(
+          OCLIF_CONFIG_RELOAD,
+          `        if (isConfig(opts) && opts._base === BASE)\n            return opts;\n${OCLIF_CONFIG_RELOAD}`,
+        ),
+        loader: 'js',
+      }
+    })
+  },
+}
+
 const VENDOR_PLUGINS = {
   listr2: [listr2UtilFormatOnly],
   zod: [
@@ -307,7 +334,7 @@ export async function buildBundles() {
     // oclif's engine check would require package.json from disk.
     banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING??='1';" },
     define: { CAVRA_CONNECTOR_CATALOG: JSON.stringify(await connectorCatalog()) },
-    plugins: [oclifLoadsLess, oclifSortsWithoutIcu],
+    plugins: [oclifLoadsLess, oclifSortsWithoutIcu, oclifConfigLoadedOnce],
   })
   const vendor = {}
   for (const name of VENDOR) {
