@@ -140,6 +140,45 @@ export const powerShellPath = async (...args) => (await import('wsl-utils')).pow
 }
 
 /**
+ * Packages oclif loads at start for what cavra never does: tinyglobby (with fdir and
+ * picomatch) finds commands by file pattern, minimatch filters plugins by name pattern. Each
+ * importer gets a stand-in whose functions load the package on their first call.
+ */
+const OCLIF_LAZY_PACKAGES = [
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
+    request: 'tinyglobby',
+    exported: ['glob'],
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin-loader\.js$/,
+    request: 'minimatch',
+    exported: ['minimatch'],
+  },
+]
+const oclifLazyPackages = {
+  name: 'oclif-lazy-packages',
+  setup(build) {
+    for (const { importer, request, exported } of OCLIF_LAZY_PACKAGES) {
+      const namespace = `oclif-lazy-${request}`
+      build.onResolve({ filter: new RegExp(`^${request}$`) }, (args) =>
+        importer.test(args.importer) ? { path: request, namespace } : undefined,
+      )
+      build.onLoad({ filter: /.*/, namespace }, () => ({
+        contents: `"use strict";${exported
+          .map(
+            (key) =>
+              `exports.${key}=function(...a){return require(${JSON.stringify(request)}).${key}.apply(this,a)}`,
+          )
+          .join(';')}`,
+        loader: 'js',
+        resolveDir: root,
+      }))
+    }
+  },
+}
+
+/**
  * oclif sorts a plugin's commands with localeCompare when it loads them, and the first
  * localeCompare of a process builds ICU's collator: 15 to 30 ms of every run, for an order
  * nothing shows (help and the topic lists sort again by code unit, oclif's sortBy). The
@@ -334,7 +373,7 @@ export async function buildBundles() {
     // oclif's engine check would require package.json from disk.
     banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING??='1';" },
     define: { CAVRA_CONNECTOR_CATALOG: JSON.stringify(await connectorCatalog()) },
-    plugins: [oclifLoadsLess, oclifSortsWithoutIcu, oclifConfigLoadedOnce],
+    plugins: [oclifLoadsLess, oclifLazyPackages, oclifSortsWithoutIcu, oclifConfigLoadedOnce],
   })
   const vendor = {}
   for (const name of VENDOR) {
