@@ -12,14 +12,11 @@
 // Node >= 22.1 keeps its own compile cache instead (module.enableCompileCache).
 //
 // Sources are read as latin1: the bundles are ASCII (build/bundle.mjs checks), and latin1 makes
-// the one-byte string V8 wants without decoding UTF-8.
+// the one-byte string V8 wants without decoding UTF-8. Each bundle is stored already wrapped as
+// a module function (build/bundle.mjs WRAPPER), so the text is compiled as read.
 const Module = require('node:module')
 const { dirname, join } = require('node:path')
 const vm = require('node:vm')
-
-// undici's llhttp WASM otherwise keeps V8 optimising for ~200 ms after the last request. Set
-// before anything is compiled: V8 accepts a code cache only under the flags it was made with.
-require('node:v8').setFlagsFromString('--liftoff-only')
 
 /** The code cache of the main bundle that fits a command line. */
 function commandFamily(argv) {
@@ -40,7 +37,8 @@ function commandFamily(argv) {
  * Runs the main bundle (or, for `--version`, the version bundle). `store` says where the bundles are:
  * - `dir`: the folder the bundles claim as theirs (`__dirname`, stack traces);
  * - `manifest`: build/bundle.mjs's manifest (vendor file of each dependency, the Node version);
- * - `source(name)`: a bundle's text; `cache(name)`: its code cache, or undefined;
+ * - `source(name)`: a bundle's text; `cache(name)`: its code cache, or undefined, read after the
+ *   text and needed only until the next call of either (the npm entry reads both into one buffer);
  * - `saveCache(name, data)` (optional): keeps a cache made by this run;
  * - `requireBuiltin(id)`: require for anything not vendored (Node's own modules).
  */
@@ -61,18 +59,23 @@ function start(store, argv = process.argv.slice(2)) {
     const module = new Module(file)
     module.filename = file
     loaded.set(name, module)
-    const require = (id) =>
-      Object.hasOwn(manifest.vendor, id)
-        ? load(manifest.vendor[id], `${manifest.vendor[id]}.cache`)
-        : store.requireBuiltin(id)
+    const require = (id) => {
+      if (!Object.hasOwn(manifest.vendor, id)) return store.requireBuiltin(id)
+      // undici's llhttp WASM otherwise keeps V8 optimising for ~200 ms after the last request
+      // (only a proxied run loads undici). Bundles compiled after this have no fitting code
+      // cache (V8 takes a cache only under the flags it was made with) and are compiled.
+      if (id === 'undici') store.requireBuiltin('node:v8').setFlagsFromString('--liftoff-only')
+      return load(manifest.vendor[id], `${manifest.vendor[id]}.cache`)
+    }
+    const source = store.source(name)
     if (nodeCache) {
       // Through Node's own loader, which keeps the compiled code; the bundle's `require` is ours.
       module.require = require
-      module._compile(store.source(name), file)
+      module._compile(`${source}.call(this, exports, require, module, __filename, __dirname)`, file)
       return module.exports
     }
     const cachedData = cachesFit ? store.cache(cacheName) : undefined
-    const script = new vm.Script(Module.wrap(store.source(name)), { filename: file, cachedData })
+    const script = new vm.Script(source, { filename: file, cachedData })
     if (writeCaches && (cachedData === undefined || script.cachedDataRejected))
       made.push({ script, cacheName })
     script.runInThisContext().call(module.exports, module.exports, require, module, file, dirname(file))
@@ -85,6 +88,11 @@ function start(store, argv = process.argv.slice(2)) {
       for (const { script, cacheName } of made) store.saveCache(cacheName, script.createCachedData())
     })
   }
+  // Once nothing is left to do, exit as process.exit does: Node's own exit then tears down the
+  // whole V8 heap page by page first (each page unmapped), which took longer than many of the
+  // commands themselves. 'beforeExit' comes only when the event loop is empty (every write and
+  // request done), and process.exit keeps process.exitCode and still emits 'exit'.
+  process.once('beforeExit', () => process.exit())
   // oclif prints its version line when the first argument is --version, whatever follows;
   // build/version.ts prints the same line without loading oclif.
   if (argv[0] === '--version' && manifest.version) {

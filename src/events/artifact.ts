@@ -34,11 +34,10 @@ export interface Artifact {
   dispose(): Promise<void>
 }
 
-export async function openArtifact(
-  path: string,
-  stdin: NodeJS.ReadableStream = process.stdin,
-): Promise<Artifact> {
-  if (path === '-') return spool('-', () => stdin)
+export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream): Promise<Artifact> {
+  // process.stdin is made on first use (a stream over the descriptor, and Node's modules for
+  // it): only when the artifact is standard input.
+  if (path === '-') return spool('-', () => stdin ?? process.stdin)
   let info: Stats
   try {
     info = await stat(path)
