@@ -144,6 +144,48 @@ describe('the PostgreSQL store', () => {
     const imported = await cli(['metadata', 'import', file, '--metadata-url', url, '--json'])
     expect(imported.code, imported.stderr).toBe(0)
     expect(JSON.parse(imported.stdout)).toMatchObject({ items: 241, legacy_items: 1, chained_items: 240 })
+    // The import adds up the running totals as rows pass: they hold what SQL counts from the rows.
+    const check = connect(url)
+    try {
+      const differences = await check<{ table: string; rows: number }[]>`
+        SELECT 'provider_totals' AS table, count(*)::int AS rows FROM (
+          (SELECT metadata_kind, provider, provider_type, deliveries, succeeded, attempts FROM cavra.provider_totals
+           EXCEPT SELECT metadata_kind, provider, provider_type, count(*), count(*) FILTER (WHERE success), sum(attempt_count)
+             FROM cavra.deliveries GROUP BY 1, 2, 3)
+          UNION ALL
+          (SELECT metadata_kind, provider, provider_type, count(*), count(*) FILTER (WHERE success), sum(attempt_count)
+             FROM cavra.deliveries GROUP BY 1, 2, 3
+           EXCEPT SELECT metadata_kind, provider, provider_type, deliveries, succeeded, attempts FROM cavra.provider_totals)) d
+        UNION ALL
+        SELECT 'provider_durations', count(*)::int FROM (
+          (SELECT metadata_kind, provider, duration_ms, deliveries FROM cavra.provider_durations
+           EXCEPT SELECT metadata_kind, provider, duration_ms, count(*) FROM cavra.deliveries
+             WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3)
+          UNION ALL
+          (SELECT metadata_kind, provider, duration_ms, count(*) FROM cavra.deliveries
+             WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3
+           EXCEPT SELECT metadata_kind, provider, duration_ms, deliveries FROM cavra.provider_durations)) d
+        UNION ALL
+        SELECT 'event_type_totals', count(*)::int FROM (
+          (SELECT metadata_kind, event_type, records, ARRAY[newest_sort_ms, newest_position::float8] FROM cavra.event_type_totals
+           EXCEPT SELECT metadata_kind, record_event_type, count(*), max(ARRAY[sort_ms, position::float8])
+             FROM cavra.deliveries WHERE ordinal = 0 GROUP BY 1, 2)
+          UNION ALL
+          (SELECT metadata_kind, record_event_type, count(*), max(ARRAY[sort_ms, position::float8])
+             FROM cavra.deliveries WHERE ordinal = 0 GROUP BY 1, 2
+           EXCEPT SELECT metadata_kind, event_type, records, ARRAY[newest_sort_ms, newest_position::float8] FROM cavra.event_type_totals)) d`
+      expect(differences.map((difference) => [difference.table, difference.rows])).toEqual([
+        ['provider_totals', 0],
+        ['provider_durations', 0],
+        ['event_type_totals', 0],
+      ])
+      const [{ totals }] = await check<
+        [{ totals: number }]
+      >`SELECT count(*)::int AS totals FROM cavra.provider_totals`
+      expect(totals).toBeGreaterThan(0)
+    } finally {
+      await check.end()
+    }
 
     const queries = [
       ['release', 'connector-delivery-history', '--limit', '1000'],
