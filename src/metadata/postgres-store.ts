@@ -927,59 +927,74 @@ async function addToOpenPairs(
 
 type DeliveryRecord = Record<(typeof DELIVERY_COLUMNS)[number], Cell>
 
+interface ProviderTotals {
+  kind: string
+  provider: string
+  type: string
+  deliveries: number
+  succeeded: number
+  attempts: number
+  /** Deliveries per duration_ms. */
+  durations: Map<number, number>
+}
+
+interface EventTypeTotals {
+  kind: string
+  type: string
+  records: number
+  sortMs: number
+  position: number
+}
+
 /**
  * The running totals of an import, added up from its delivery rows as `addToTotals` adds them
  * up in SQL after an append (the same groups, sums and newest record), and inserted at the end
  * into the empty totals tables.
  */
 class ImportedTotals {
-  private readonly providers = new Map<
-    string,
-    { kind: string; provider: string; type: string; deliveries: number; succeeded: number; attempts: number }
-  >()
-  private readonly durations = new Map<
-    string,
-    { kind: string; provider: string; duration: number; deliveries: number }
-  >()
-  private readonly eventTypes = new Map<
-    string,
-    { kind: string; type: string; records: number; sortMs: number; position: number }
-  >()
+  // Nested by kind, connector and provider kind (no key string built per row: an import adds
+  // up millions of rows, in the process that is the import's bottleneck).
+  private readonly providers = new Map<string, Map<string, Map<string, ProviderTotals>>>()
+  private readonly eventTypes = new Map<string, Map<string, EventTypeTotals>>()
 
   add(row: DeliveryRecord): void {
     const kind = row.metadata_kind as string
     const provider = row.provider as string
-    const providerKey = `${kind}\u0000${provider}\u0000${row.provider_type}`
-    let figures = this.providers.get(providerKey)
+    const type = row.provider_type as string
+    let ofKind = this.providers.get(kind)
+    if (!ofKind) {
+      ofKind = new Map()
+      this.providers.set(kind, ofKind)
+    }
+    let ofProvider = ofKind.get(provider)
+    if (!ofProvider) {
+      ofProvider = new Map()
+      ofKind.set(provider, ofProvider)
+    }
+    let figures = ofProvider.get(type)
     if (!figures) {
-      figures = {
-        kind,
-        provider,
-        type: row.provider_type as string,
-        deliveries: 0,
-        succeeded: 0,
-        attempts: 0,
-      }
-      this.providers.set(providerKey, figures)
+      figures = { kind, provider, type, deliveries: 0, succeeded: 0, attempts: 0, durations: new Map() }
+      ofProvider.set(type, figures)
     }
     figures.deliveries++
     if (row.success) figures.succeeded++
     figures.attempts += row.attempt_count as number
     if (row.duration_ms !== null) {
       const duration = row.duration_ms as number
-      const durationKey = `${kind}\u0000${provider}\u0000${duration}`
-      const counted = this.durations.get(durationKey)
-      if (counted) counted.deliveries++
-      else this.durations.set(durationKey, { kind, provider, duration, deliveries: 1 })
+      figures.durations.set(duration, (figures.durations.get(duration) ?? 0) + 1)
     }
     // A record is counted once, by its first delivery row.
     if (row.ordinal === 0) {
-      const type = row.record_event_type as string
+      const eventType = row.record_event_type as string
       const sortMs = row.sort_ms as number
       const position = row.position as number
-      const typeKey = `${kind}\u0000${type}`
-      const known = this.eventTypes.get(typeKey)
-      if (!known) this.eventTypes.set(typeKey, { kind, type, records: 1, sortMs, position })
+      let types = this.eventTypes.get(kind)
+      if (!types) {
+        types = new Map()
+        this.eventTypes.set(kind, types)
+      }
+      const known = types.get(eventType)
+      if (!known) types.set(eventType, { kind, type: eventType, records: 1, sortMs, position })
       else {
         known.records++
         if (sortMs > known.sortMs || (sortMs === known.sortMs && position > known.position)) {
@@ -991,7 +1006,9 @@ class ImportedTotals {
   }
 
   async insert(tx: TransactionSql): Promise<void> {
-    const providers = [...this.providers.values()]
+    const providers = [...this.providers.values()].flatMap((ofKind) =>
+      [...ofKind.values()].flatMap((ofProvider) => [...ofProvider.values()]),
+    )
     if (providers.length > 0) {
       await tx`
         INSERT INTO cavra.provider_totals (metadata_kind, provider, provider_type, deliveries, succeeded, attempts)
@@ -999,14 +1016,34 @@ class ImportedTotals {
           ${providers.map((p) => p.type)}::text[], ${providers.map((p) => p.deliveries)}::bigint[],
           ${providers.map((p) => p.succeeded)}::bigint[], ${providers.map((p) => p.attempts)}::float8[])`
     }
-    const durations = [...this.durations.values()]
+    // Per kind and connector, whatever the provider kind (as the SQL groups them).
+    const durationsOf = new Map<string, Map<string, Map<number, number>>>()
+    for (const figures of providers) {
+      let ofKind = durationsOf.get(figures.kind)
+      if (!ofKind) {
+        ofKind = new Map()
+        durationsOf.set(figures.kind, ofKind)
+      }
+      let counts = ofKind.get(figures.provider)
+      if (!counts) {
+        counts = new Map()
+        ofKind.set(figures.provider, counts)
+      }
+      for (const [duration, count] of figures.durations)
+        counts.set(duration, (counts.get(duration) ?? 0) + count)
+    }
+    const durations = [...durationsOf].flatMap(([kind, ofKind]) =>
+      [...ofKind].flatMap(([provider, counts]) =>
+        [...counts].map(([duration, deliveries]) => ({ kind, provider, duration, deliveries })),
+      ),
+    )
     if (durations.length > 0) {
       await tx`
         INSERT INTO cavra.provider_durations (metadata_kind, provider, duration_ms, deliveries)
         SELECT * FROM unnest(${durations.map((d) => d.kind)}::text[], ${durations.map((d) => d.provider)}::text[],
           ${durations.map((d) => d.duration)}::float8[], ${durations.map((d) => d.deliveries)}::bigint[])`
     }
-    const types = [...this.eventTypes.values()]
+    const types = [...this.eventTypes.values()].flatMap((ofKind) => [...ofKind.values()])
     if (types.length > 0) {
       await tx`
         INSERT INTO cavra.event_type_totals (metadata_kind, event_type, records, newest_sort_ms, newest_position)
