@@ -934,8 +934,6 @@ interface ProviderTotals {
   deliveries: number
   succeeded: number
   attempts: number
-  /** Deliveries per duration_ms. */
-  durations: Map<number, number>
 }
 
 interface EventTypeTotals {
@@ -955,44 +953,45 @@ class ImportedTotals {
   // Nested by kind, connector and provider kind (no key string built per row: an import adds
   // up millions of rows, in the process that is the import's bottleneck).
   private readonly providers = new Map<string, Map<string, Map<string, ProviderTotals>>>()
+  /** Deliveries per kind, connector and duration_ms (whatever the provider kind, as the SQL groups them). */
+  private readonly durations = new Map<string, Map<string, Map<number, number>>>()
   private readonly eventTypes = new Map<string, Map<string, EventTypeTotals>>()
 
   add(row: DeliveryRecord): void {
     const kind = row.metadata_kind as string
     const provider = row.provider as string
     const type = row.provider_type as string
-    let ofKind = this.providers.get(kind)
-    if (!ofKind) {
-      ofKind = new Map()
-      this.providers.set(kind, ofKind)
-    }
-    let ofProvider = ofKind.get(provider)
-    if (!ofProvider) {
-      ofProvider = new Map()
-      ofKind.set(provider, ofProvider)
-    }
-    let figures = ofProvider.get(type)
-    if (!figures) {
-      figures = { kind, provider, type, deliveries: 0, succeeded: 0, attempts: 0, durations: new Map() }
-      ofProvider.set(type, figures)
-    }
+    const ofProvider = childOf(
+      childOf(this.providers, kind, () => new Map()),
+      provider,
+      () => new Map(),
+    )
+    const figures = childOf(ofProvider, type, () => ({
+      kind,
+      provider,
+      type,
+      deliveries: 0,
+      succeeded: 0,
+      attempts: 0,
+    }))
     figures.deliveries++
     if (row.success) figures.succeeded++
     figures.attempts += row.attempt_count as number
     if (row.duration_ms !== null) {
+      const counts = childOf(
+        childOf(this.durations, kind, () => new Map()),
+        provider,
+        () => new Map(),
+      )
       const duration = row.duration_ms as number
-      figures.durations.set(duration, (figures.durations.get(duration) ?? 0) + 1)
+      counts.set(duration, (counts.get(duration) ?? 0) + 1)
     }
     // A record is counted once, by its first delivery row.
     if (row.ordinal === 0) {
       const eventType = row.record_event_type as string
       const sortMs = row.sort_ms as number
       const position = row.position as number
-      let types = this.eventTypes.get(kind)
-      if (!types) {
-        types = new Map()
-        this.eventTypes.set(kind, types)
-      }
+      const types = childOf(this.eventTypes, kind, () => new Map())
       const known = types.get(eventType)
       if (!known) types.set(eventType, { kind, type: eventType, records: 1, sortMs, position })
       else {
@@ -1016,23 +1015,7 @@ class ImportedTotals {
           ${providers.map((p) => p.type)}::text[], ${providers.map((p) => p.deliveries)}::bigint[],
           ${providers.map((p) => p.succeeded)}::bigint[], ${providers.map((p) => p.attempts)}::float8[])`
     }
-    // Per kind and connector, whatever the provider kind (as the SQL groups them).
-    const durationsOf = new Map<string, Map<string, Map<number, number>>>()
-    for (const figures of providers) {
-      let ofKind = durationsOf.get(figures.kind)
-      if (!ofKind) {
-        ofKind = new Map()
-        durationsOf.set(figures.kind, ofKind)
-      }
-      let counts = ofKind.get(figures.provider)
-      if (!counts) {
-        counts = new Map()
-        ofKind.set(figures.provider, counts)
-      }
-      for (const [duration, count] of figures.durations)
-        counts.set(duration, (counts.get(duration) ?? 0) + count)
-    }
-    const durations = [...durationsOf].flatMap(([kind, ofKind]) =>
+    const durations = [...this.durations].flatMap(([kind, ofKind]) =>
       [...ofKind].flatMap(([provider, counts]) =>
         [...counts].map(([duration, deliveries]) => ({ kind, provider, duration, deliveries })),
       ),
@@ -1052,6 +1035,16 @@ class ImportedTotals {
           ${types.map((t) => t.position)}::bigint[])`
     }
   }
+}
+
+/** The value under `key`, made by `make` the first time. */
+function childOf<K, V>(parent: Map<K, V>, key: K, make: () => V): V {
+  let child = parent.get(key)
+  if (child === undefined) {
+    child = make()
+    parent.set(key, child)
+  }
+  return child
 }
 
 function itemRow(record: Record<(typeof ITEM_COLUMNS)[number], Cell>): Cell[] {
