@@ -135,10 +135,8 @@ export abstract class StoreReaderCommand extends CavraCommand {
     title: string,
     flags: { format: string; output?: string },
   ): Promise<Dashboard | undefined> {
-    const [
-      { githubAnnotations, renderDashboardMarkdown, renderDashboardText },
-      { appendStepFile, stepFilesFrom },
-    ] = await Promise.all([import('./dashboard-render.js'), import('./github-step.js')])
+    const [{ githubAnnotations, renderDashboardMarkdown }, { appendStepFile, stepFilesFrom }] =
+      await Promise.all([import('./dashboard-render.js'), import('./github-step.js')])
     const json = this.jsonEnabled() || flags.format === 'json'
     const { summary } = stepFilesFrom(process.env)
     // Each form is built only when it is written: a shared store can hold tens of thousands of
@@ -147,17 +145,7 @@ export abstract class StoreReaderCommand extends CavraCommand {
       summary || (!json && flags.format === 'markdown') ? renderDashboardMarkdown(dashboard, title) : ''
     // Under --json without --output the document is printed by logJson, from the returned object.
     const printedByOclif = this.jsonEnabled() && !flags.output
-    let text = ''
-    if (printedByOclif) {
-      // nothing to build here
-    } else if (json) text = `${JSON.stringify(dashboard, null, 2)}\n`
-    else if (flags.format === 'markdown') text = markdown
-    else if (flags.format === 'html') {
-      if (!timeline) throw new Error('the HTML dashboard needs its deliveries per day')
-      const { renderDashboardHtml } = await import('../metadata/dashboard-html.js')
-      text = renderDashboardHtml(dashboard, title, timeline)
-    } else
-      text = `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
+    const text = printedByOclif ? '' : await dashboardText(dashboard, title, timeline, flags, json, markdown)
     if (summary) await appendStepFile(summary, `${markdown}\n`, 'the dashboard was built')
     if (process.env.GITHUB_ACTIONS === 'true') {
       // The runner reads workflow commands from both streams; stdout stays one JSON document
@@ -176,6 +164,26 @@ export abstract class StoreReaderCommand extends CavraCommand {
     process.stdout.write(text)
     return undefined
   }
+}
+
+/** The dashboard in the format asked for, as written to a file or stdout. */
+async function dashboardText(
+  dashboard: Dashboard,
+  title: string,
+  timeline: DeliveryTimeline | null,
+  flags: { format: string; output?: string },
+  json: boolean,
+  markdown: string,
+): Promise<string> {
+  if (json) return `${JSON.stringify(dashboard, null, 2)}\n`
+  if (flags.format === 'markdown') return markdown
+  if (flags.format === 'html') {
+    if (!timeline) throw new Error('the HTML dashboard needs its deliveries per day')
+    const { renderDashboardHtml } = await import('../metadata/dashboard-html.js')
+    return renderDashboardHtml(dashboard, title, timeline)
+  }
+  const { renderDashboardText } = await import('./dashboard-render.js')
+  return `${renderDashboardText(dashboard, title, flags.output ? noColour : colourFor(process.stdout))}\n`
 }
 
 function describeFilter(filter: RowFilter): string {
