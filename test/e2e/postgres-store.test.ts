@@ -45,6 +45,9 @@ function setUp(): void {
 const hookEnv = () => ({ HOOK_URL: receiver.endpoint, HOOK_SECRET: CANARY.webhookSecret })
 const cli = (args: string[], env: Record<string, string | undefined> = {}) =>
   runCli(args, { cwd: ws.dir, env: { ...hookEnv(), ...env } })
+/** The sample promotion delivered to the test hook, into the store the flags name. */
+const deliverPromotion = (...storeFlags: string[]) =>
+  cli(['release', 'deliver-promotion-audit', 'rollout-promotion-execution.json', ...storeFlags])
 
 function exitOf(child: ReturnType<typeof spawn>): Promise<number | null> {
   return new Promise((resolve) => child.on('close', (code) => resolve(code)))
@@ -436,13 +439,7 @@ for (let i = 0; ; i++) {
     for (const id of acknowledged) expect(ids).toContain(id)
     expect(JSON.parse(verify.stdout)).toMatchObject({ intact: true, items: ids.size })
     // A delivery after the kill continues the same chain.
-    const after = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-url',
-      url,
-    ])
+    const after = await deliverPromotion('--metadata-url', url)
     expect(after.code, after.stderr).toBe(0)
     const again = await cli(['metadata', 'verify', '--json', '--metadata-url', url])
     expect(JSON.parse(again.stdout)).toMatchObject({ intact: true, items: ids.size + 1 })
@@ -452,13 +449,7 @@ for (let i = 0; ; i++) {
     setUp()
     const file = ws.path('store', 'metadata.json')
     for (let i = 0; i < 3; i++) {
-      const delivered = await cli([
-        'release',
-        'deliver-promotion-audit',
-        'rollout-promotion-execution.json',
-        '--metadata-json',
-        file,
-      ])
+      const delivered = await deliverPromotion('--metadata-json', file)
       expect(delivered.code, delivered.stderr).toBe(0)
     }
     const original = readFileSync(file, 'utf8')
@@ -552,13 +543,7 @@ for (let i = 0; ; i++) {
     expect(verify.code).toBe(5)
     expect(verify.stderr).toMatch(/nothing to verify/)
     expect(await schemaExists(url)).toBe(false)
-    const delivered = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-url',
-      url,
-    ])
+    const delivered = await deliverPromotion('--metadata-url', url)
     expect(delivered.code, delivered.stderr).toBe(0)
     expect(await schemaExists(url)).toBe(true)
   })
@@ -568,13 +553,7 @@ describe('cavra serve on the database', () => {
   it('answers history from the database it shares with the CLI, and never logs the password', async () => {
     setUp()
     const url = await freshDatabase()
-    const delivered = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-url',
-      url,
-    ])
+    const delivered = await deliverPromotion('--metadata-url', url)
     expect(delivered.code, delivered.stderr).toBe(0)
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--metadata-url', url], {
       cwd: ws.dir,
@@ -623,15 +602,7 @@ describe('choosing the store', () => {
   it('refuses both store flags (exit 2) and both store variables (exit 3), sending nothing', async () => {
     setUp()
     const url = await freshDatabase()
-    const flags = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-json',
-      'm.json',
-      '--metadata-url',
-      url,
-    ])
+    const flags = await deliverPromotion('--metadata-json', 'm.json', '--metadata-url', url)
     expect(flags.code).toBe(2)
     const env = await cli(['release', 'deliver-promotion-audit', 'rollout-promotion-execution.json'], {
       CAVRA_METADATA_JSON: 'm.json',
@@ -655,13 +626,7 @@ describe('a database that cannot be used', () => {
   it('stops with exit 5 before anything is sent when the database is unreachable', async () => {
     setUp()
     const closed = `postgres://cavra:${CANARY.postgresPassword}@127.0.0.1:1/cavra`
-    const delivered = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-url',
-      closed,
-    ])
+    const delivered = await deliverPromotion('--metadata-url', closed)
     expect(delivered.code).toBe(5)
     expect(delivered.stderr).toMatch(
       /postgres:\/\/cavra@127\.0\.0\.1:1\/cavra: the metadata store is unavailable: cannot reach the database \(ECONNREFUSED\)/,
@@ -676,13 +641,7 @@ describe('a database that cannot be used', () => {
     setUp()
     const url = new URL(await freshDatabase())
     url.password = `${CANARY.postgresPassword}-wrong`
-    const delivered = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-url',
-      url.toString(),
-    ])
+    const delivered = await deliverPromotion('--metadata-url', url.toString())
     expect(delivered.code).toBe(5)
     expect(delivered.stderr).toMatch(/refused the credentials/)
     expect(delivered.stderr).not.toContain('-wrong')
@@ -692,13 +651,7 @@ describe('a database that cannot be used', () => {
   it('gives up after the statement timeout while another writer holds the append lock, sending nothing', async () => {
     setUp()
     const url = await freshDatabase()
-    const first = await cli([
-      'release',
-      'deliver-promotion-audit',
-      'rollout-promotion-execution.json',
-      '--metadata-url',
-      url,
-    ])
+    const first = await deliverPromotion('--metadata-url', url)
     expect(first.code, first.stderr).toBe(0)
     receiver.reset()
     const holder = connect(url)
