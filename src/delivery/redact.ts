@@ -62,7 +62,7 @@ export class Redactor {
    */
   scrub(text: string): string {
     if (!this.mayHold(text)) return text
-    let result = this.scrubWhole(text)
+    let result = this.replaceForms(text)
     if (result.length === 0) return result
     for (const form of this.ordered!) {
       if (prefixScrubbed(form)) result = scrubPrefixes(result, form)
@@ -76,7 +76,11 @@ export class Redactor {
    * text is written or printed.
    */
   scrubWhole(text: string): string {
-    if (!this.mayHold(text)) return text
+    return this.mayHold(text) ? this.replaceForms(text) : text
+  }
+
+  /** Every whole form replaced; for a text the probe has found a needle in. */
+  private replaceForms(text: string): string {
     let result = text
     for (const form of this.ordered!) {
       if (result.includes(form)) result = result.split(form).join(REDACTED)
