@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises'
+import { holdYoungGeneration } from '../common/young-generation.js'
 
 /**
  * The quick way through an event file: the structure around the events and their `decisions`
@@ -53,6 +54,8 @@ const BACKSLASH = 0x5c
 const NEWLINE = 0x0a
 /** `"decisions"` without its quotes. */
 const DECISIONS_KEY = Buffer.from('decisions')
+/** Windows read before a stream counts as long and holds the young generation (about 4 MB). */
+const STREAMING_WINDOWS = 4
 
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
@@ -147,11 +150,17 @@ export async function* fastScanEvents(
   scanner.finish()
 }
 
-/** Where the elements of a window are: `data[starts[i], ends[i])`, valid until the next window. */
+/**
+ * Where the elements of a window are: `data[starts[i], ends[i])` for `i < count`, valid until
+ * the next window. The offsets live in typed arrays reused from window to window: a window's
+ * offsets outlive several young-generation collections while its decisions are delivered, so
+ * fresh arrays per window were promoted to the old generation and piled up there as garbage.
+ */
 export interface ElementWindow {
   data: Buffer
-  starts: number[]
-  ends: number[]
+  count: number
+  starts: Uint32Array
+  ends: Uint32Array
 }
 
 /**
@@ -164,18 +173,30 @@ export async function* fastReadDecisions(
   range: { start: number; end: number },
   maxDepth: number,
 ): AsyncGenerator<ElementWindow> {
-  const window: ElementWindow = { data: Buffer.alloc(0), starts: [], ends: [] }
+  const window: ElementWindow = {
+    data: Buffer.alloc(0),
+    count: 0,
+    starts: new Uint32Array(1024),
+    ends: new Uint32Array(1024),
+  }
   const scanner = new ArrayScanner((start, end) => {
-    window.starts.push(start)
-    window.ends.push(end)
+    if (window.count === window.starts.length) {
+      const starts = new Uint32Array(window.count * 2)
+      const ends = new Uint32Array(window.count * 2)
+      starts.set(window.starts)
+      ends.set(window.ends)
+      window.starts = starts
+      window.ends = ends
+    }
+    window.starts[window.count] = start
+    window.ends[window.count++] = end
   }, maxDepth)
   for await (const data of scanWindows(file, range.start, range.end, undefined, (data, base, eof) =>
     scanner.scan(data, base, eof),
   )) {
     window.data = data
     yield window
-    window.starts.length = 0
-    window.ends.length = 0
+    window.count = 0
   }
   if (!scanner.closed) fail()
 }
@@ -203,6 +224,7 @@ async function* scanWindows(
     let base = start
     let filled = 0
     let eof = false
+    let windows = 0
     for (;;) {
       if (filled === buffer.length) {
         const grown = Buffer.allocUnsafe(buffer.length * 2)
@@ -218,6 +240,7 @@ async function* scanWindows(
       const data = buffer.subarray(0, filled)
       const consumed = scan(data, base, eof) - base
       yield data
+      if (++windows >= STREAMING_WINDOWS) holdYoungGeneration()
       if (eof) return
       if (consumed > 0) {
         buffer.copy(buffer, 0, consumed, filled)

@@ -164,8 +164,8 @@ export async function* readDecisions(file: string, range: ByteRange): AsyncGener
   if (range.end <= range.start) return
   let yielded = 0
   try {
-    for await (const { data, starts, ends } of fastReadDecisions(file, range, MAX_JSON_DEPTH)) {
-      for (let i = 0; i < starts.length; i++) {
+    for await (const { data, count, starts, ends } of fastReadDecisions(file, range, MAX_JSON_DEPTH)) {
+      for (let i = 0; i < count; i++) {
         const value = parseElement(data, starts[i]!, ends[i]!)
         yielded++
         yield value

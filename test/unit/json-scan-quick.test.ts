@@ -68,8 +68,12 @@ async function quickly(path: string, chunkBytes: number) {
   }
   for (const event of events) {
     if (!event.decisions) continue
-    for await (const { data, starts, ends } of fastReadDecisions(path, event.decisions, MAX_JSON_DEPTH)) {
-      for (let i = 0; i < starts.length; i++) decisions.push(parseElement(data, starts[i]!, ends[i]!))
+    for await (const { data, count, starts, ends } of fastReadDecisions(
+      path,
+      event.decisions,
+      MAX_JSON_DEPTH,
+    )) {
+      for (let i = 0; i < count; i++) decisions.push(parseElement(data, starts[i]!, ends[i]!))
     }
   }
   return { visits, events, decisions }
