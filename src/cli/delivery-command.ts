@@ -35,7 +35,8 @@ export abstract class DeliveryCommand extends CavraCommand {
   protected async deliver(flags: DeliveryFlags, delivery: CommandDelivery): Promise<void> {
     const json = this.jsonEnabled()
     const dryRun = flags['dry-run'] === true
-    // The task list (listr2) shows nothing under --json or in a dry run: it is not even loaded.
+    // No progress under --json or in a dry run; on a terminal the live task list (listr2), in a
+    // CI log plain lines, without listr2.
     const showProgress = !json && !dryRun
     const [{ runDelivery }, { DELIVERY_KINDS }, { configPathFrom }, { parseProviderFlags }, progress] =
       await Promise.all([
@@ -43,7 +44,11 @@ export abstract class DeliveryCommand extends CavraCommand {
         import('../flow/delivery-kinds.js'),
         import('../config/load.js'),
         import('../config/select.js'),
-        showProgress ? import('./progress.js') : undefined,
+        showProgress
+          ? process.stderr.isTTY
+            ? import('./task-list.js').then(({ taskListRunner }) => taskListRunner)
+            : import('./progress.js').then(({ progressLines }) => progressLines)
+          : undefined,
       ])
     const kind = DELIVERY_KINDS[delivery.kind]
     // Step outputs, summary and annotations for a GitHub Actions runner, loaded only there;
@@ -75,7 +80,7 @@ export abstract class DeliveryCommand extends CavraCommand {
         dryRun,
         env: process.env,
         redactor: this.redactor,
-        runner: progress?.taskListRunner((job) => job.connector.name),
+        runner: progress?.((job) => job.connector.name),
         warn: (message) => this.note(message),
       },
       (delivered) => {
