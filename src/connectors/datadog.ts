@@ -7,7 +7,7 @@ import type { Session } from '../delivery/session.js'
 import { excerpt, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
-import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import { batchBodies, type EncodedRecord } from './shared/batching.js'
 import { jsonObject } from './shared/json.js'
 import { severityWord, truncate } from './shared/presentation.js'
 import { type Fitted, fitFields, jsonBytes } from './shared/shorten.js'
@@ -290,41 +290,42 @@ export function fitDatadogLog(
   return { value: { ...log, cavra: fitFields(cavra, cavraBudget).value }, shortened: true }
 }
 
-/** The encoded logs, one at a time; the shortened ones are added to `shortened`. */
+/** The encoded logs, one at a time. */
 async function* encodedLogs(
   event: DeliveryEvent,
   config: DatadogConfig,
   nowMs: number,
-  shortened: WeakSet<Buffer>,
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<EncodedRecord> {
   for await (const record of siemRecords(event)) {
     const log = datadogLog(record, config, nowMs)
-    const bytes = Buffer.from(JSON.stringify(log), 'utf8')
-    if (bytes.length <= MAX_LOG_BYTES) {
-      yield bytes
+    const text = JSON.stringify(log)
+    const bytes = Buffer.byteLength(text, 'utf8')
+    if (bytes <= MAX_LOG_BYTES) {
+      yield { text, bytes, shortened: false }
       continue
     }
-    const fitted = Buffer.from(JSON.stringify(fitDatadogLog(log, bytes.length).value), 'utf8')
-    shortened.add(fitted)
-    yield fitted
+    const fitted = JSON.stringify(fitDatadogLog(log, bytes).value)
+    yield { text: fitted, bytes: Buffer.byteLength(fitted, 'utf8'), shortened: true }
   }
 }
 
 /**
  * The request bodies: JSON arrays within 1,000 logs and 5,000,000 bytes, measured in UTF-8
- * bytes, each with how many of its logs were shortened.
+ * bytes, each with how many of its logs were shortened. A body is valid until the next is
+ * asked for.
  */
 export async function* requestBodies(
   event: DeliveryEvent,
   config: DatadogConfig,
   nowMs: number,
 ): AsyncGenerator<{ body: Buffer; logs: number; shortened: number }> {
-  const shortened = new WeakSet<Buffer>()
-  const logs = encodedLogs(event, config, nowMs, shortened)
-  const limits = { maxBytes: MAX_REQUEST_BYTES, maxItems: MAX_LOGS_PER_REQUEST, framing: jsonArrayFraming }
-  for await (const batch of batchByBytes(logs, limits)) {
-    const count = batch.items.filter((item) => shortened.has(item)).length
-    yield { body: jsonArrayBody(batch), logs: batch.items.length, shortened: count }
+  const limits = {
+    maxBytes: MAX_REQUEST_BYTES,
+    maxItems: MAX_LOGS_PER_REQUEST,
+    framing: 'json-array',
+  } as const
+  for await (const batch of batchBodies(encodedLogs(event, config, nowMs), limits)) {
+    yield { body: batch.body, logs: batch.records, shortened: batch.shortened }
   }
 }
 

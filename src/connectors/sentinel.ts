@@ -9,7 +9,7 @@ import { excerpt, readStatus, type Verdict } from '../delivery/verdict.js'
 import { type Decision, type DeliveryEvent, describeDecision } from '../events/event.js'
 import { objectField, textField } from '../events/views.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
-import { batchByBytes, jsonArrayBody, jsonArrayFraming } from './shared/batching.js'
+import { batchBodies, type EncodedRecord, ONE_RECORD_ARRAY_FRAMING } from './shared/batching.js'
 import {
   ENTRA_CREDENTIAL_SECRETS,
   entraCredential,
@@ -521,18 +521,16 @@ export function readDataCollectorResponse(response: HttpResponse): Verdict<null>
   return readStatus(response, null, () => (hint ? `${vendor} (${hint})` : vendor))
 }
 
-/** The encoded rows, one at a time; the shortened ones are added to `shortened`. */
+/** The encoded rows, one at a time. */
 async function* encodeRecords(
   event: DeliveryEvent,
   timeField: 'TimeGenerated' | 'EventTime',
   limits: SentinelLimits,
-  shortened: WeakSet<Buffer>,
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<EncodedRecord> {
   for await (const record of siemRecords(event)) {
     const row = sentinelRow(record, event, timeField, limits)
-    const bytes = Buffer.from(JSON.stringify(row.value), 'utf8')
-    if (row.shortened) shortened.add(bytes)
-    yield bytes
+    const text = JSON.stringify(row.value)
+    yield { text, bytes: Buffer.byteLength(text, 'utf8'), shortened: row.shortened }
   }
 }
 
@@ -569,18 +567,18 @@ async function deliverRecords(
   // The custom receiver stands in front of Sentinel, so the Logs Ingestion limits hold there too.
   const limits: SentinelLimits = {
     valueBytes: collector ? DATA_COLLECTOR_MAX_VALUE_BYTES : INGESTION_MAX_VALUE_BYTES,
-    rowBytes: maxBytes - jsonArrayFraming(1),
+    rowBytes: maxBytes - ONE_RECORD_ARRAY_FRAMING,
   }
-  const shortenedRecords = new WeakSet<Buffer>()
-  const records = encodeRecords(event, collector ? 'EventTime' : 'TimeGenerated', limits, shortenedRecords)
-  for await (const batch of batchByBytes(records, { maxBytes, framing: jsonArrayFraming })) {
+  const records = encodeRecords(event, collector ? 'EventTime' : 'TimeGenerated', limits)
+  for await (const batch of batchBodies(records, { maxBytes, framing: 'json-array' })) {
     batches++
     const accepted = sent > 0 ? ` (${batches - 1} earlier batch(es), ${sent} records, were accepted)` : ''
-    if (batch.bytes > maxBytes) {
-      const error = `record ${sent + 1} alone is ${batch.bytes} bytes, above the ${maxBytes}-byte limit per call; it was not sent${accepted}`
+    // A body is valid until the next batch is asked for: nothing below keeps it.
+    const body = batch.body
+    if (body.length > maxBytes) {
+      const error = `record ${sent + 1} alone is ${body.length} bytes, above the ${maxBytes}-byte limit per call; it was not sent${accepted}`
       return { ok: false, error, recordsSent: sent, recordsShortened: shortened }
     }
-    const body = jsonArrayBody(batch)
     // Neither API has an idempotency key: a batch resent after a timeout may land twice, and
     // `EventId` is what a query deduplicates on (summarize arg_max(TimeGenerated, *) by EventId, ...).
     const result = await session.exchange({
@@ -599,8 +597,8 @@ async function deliverRecords(
         recordsShortened: shortened,
       }
     }
-    sent += batch.items.length
-    shortened += batch.items.filter((item) => shortenedRecords.has(item)).length
+    sent += batch.records
+    shortened += batch.shortened
   }
   return { ok: true, remoteReference: null, recordsSent: sent, recordsShortened: shortened }
 }

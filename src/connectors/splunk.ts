@@ -7,6 +7,7 @@ import type { Session } from '../delivery/session.js'
 import { excerpt, statusText, type Verdict } from '../delivery/verdict.js'
 import type { DeliveryEvent } from '../events/event.js'
 import { configuredHeaders } from './shared/auth.js'
+import { batchBodies, type EncodedRecord } from './shared/batching.js'
 import { jsonObject } from './shared/json.js'
 import { type Fitted, fitFields } from './shared/shorten.js'
 import { epochSeconds, type SiemRecord, siemRecords } from './shared/siem-records.js'
@@ -259,15 +260,8 @@ export function readHecResponse(response: HttpResponse): Verdict<{ ackId: number
   }
 }
 
-/** An encoded event: its JSON text, that text's UTF-8 size, and whether it was shortened to fit. */
-interface EncodedEvent {
-  text: string
-  bytes: number
-  shortened: boolean
-}
-
 /** The encoded events, one at a time. */
-async function* encodeRecords(event: DeliveryEvent, config: SplunkConfig): AsyncGenerator<EncodedEvent> {
+async function* encodeRecords(event: DeliveryEvent, config: SplunkConfig): AsyncGenerator<EncodedRecord> {
   for await (const record of siemRecords(event)) {
     const encoded = encodeHecEvent(record, config)
     yield {
@@ -276,44 +270,6 @@ async function* encodeRecords(event: DeliveryEvent, config: SplunkConfig): Async
       shortened: encoded.shortened,
     }
   }
-}
-
-/** A batch body: concatenated events, as HEC's event endpoint takes them. */
-interface HecBatch {
-  body: Buffer
-  records: number
-  shortened: number
-}
-
-/**
- * Events grouped into bodies of at most `maxBytes` (an event larger than that goes alone),
- * each event encoded into one body buffer as it arrives. The buffer is reused: the next batch
- * is only filled when the caller asks for it, after it is done with the last. A Buffer per
- * event and a fresh body per batch were external memory the collector freed late, so the
- * peak memory grew with the bundle.
- */
-async function* hecBatches(events: AsyncIterable<EncodedEvent>, maxBytes: number): AsyncGenerator<HecBatch> {
-  let buffer = Buffer.allocUnsafe(maxBytes)
-  let filled = 0
-  let records = 0
-  let shortened = 0
-  for await (const event of events) {
-    if (records > 0 && filled + event.bytes > maxBytes) {
-      yield { body: buffer.subarray(0, filled), records, shortened }
-      filled = 0
-      records = 0
-      shortened = 0
-    }
-    if (filled + event.bytes > buffer.length) {
-      const grown = Buffer.allocUnsafe(filled + event.bytes)
-      buffer.copy(grown, 0, 0, filled)
-      buffer = grown
-    }
-    filled += buffer.write(event.text, filled, 'utf8')
-    records++
-    if (event.shortened) shortened++
-  }
-  if (records > 0) yield { body: buffer.subarray(0, filled), records, shortened }
 }
 
 /**
@@ -346,7 +302,10 @@ async function deliverToHec(
   let lastAck: number | null = null
   const acks: number[] = []
   // Batches are sent one after another, and nothing keeps a body once its exchange is over.
-  for await (const batch of hecBatches(encodeRecords(event, config), config.maxBatchBytes)) {
+  // HEC's event endpoint takes events concatenated, without separators (Splunk docs, "Format
+  // events for HTTP Event Collector").
+  const limits = { maxBytes: config.maxBatchBytes, framing: 'concatenated' } as const
+  for await (const batch of batchBodies(encodeRecords(event, config), limits)) {
     batchNumber++
     const body = batch.body
     const result = await session.exchange({
