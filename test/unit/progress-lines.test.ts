@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { progressLines } from '../../src/cli/progress.js'
 import { taskListRunner } from '../../src/cli/task-list.js'
-import type { DeliveryRecord } from '../../src/delivery/evidence-types.js'
-import type { DeliveryJob, JobRunner } from '../../src/flow/deliver-event.js'
+import type { AttemptRecord, DeliveryRecord } from '../../src/delivery/evidence-types.js'
+import type { ConnectorProgress, DeliveryJob, JobRunner } from '../../src/flow/deliver-event.js'
 
 /**
  * A CI log's progress lines are printed without listr2; listr2's own line renderer (what a
@@ -11,8 +11,33 @@ import type { DeliveryJob, JobRunner } from '../../src/flow/deliver-event.js'
 
 const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function record(fields: Partial<DeliveryRecord>): DeliveryRecord {
-  return fields as DeliveryRecord
+/** A connector's record after a delivery that arrived. */
+function delivered(remote_reference: string | null, fields: Partial<DeliveryRecord>): DeliveryRecord {
+  return {
+    success: true,
+    records_sent: 1,
+    deduplicated: false,
+    remote_reference,
+    ...fields,
+  } as DeliveryRecord
+}
+
+/** Tells the task list of an attempt that failed and will be retried after `delayMs`. */
+function retrying(
+  progress: ConnectorProgress,
+  attempt: number,
+  error: string | null,
+  status: number,
+  delayMs: number,
+) {
+  progress.attempt({
+    outcome: 'retryable',
+    step: 'send',
+    attempt,
+    error,
+    status_code: status,
+  } as AttemptRecord)
+  progress.waiting?.(delayMs, 'retry')
 }
 
 function jobs(): DeliveryJob[] {
@@ -20,57 +45,21 @@ function jobs(): DeliveryJob[] {
   return [
     job('webhook', async () => {
       await later(5)
-      return record({
-        success: true,
-        attempt_count: 1,
-        records_sent: 1,
-        duration_ms: 12,
-        remote_reference: 'msg_1',
-        deduplicated: false,
-      })
+      return delivered('msg_1', { attempt_count: 1, duration_ms: 12 })
     }),
     job('splunk', async (progress) => {
-      progress.attempt({
-        outcome: 'retryable',
-        step: 'send',
-        attempt: 1,
-        error: 'HTTP 503 Service Unavailable',
-        status_code: 503,
-      } as never)
-      progress.waiting?.(1500, 'retry')
+      retrying(progress, 1, 'HTTP 503 Service Unavailable', 503, 1500)
       await later(40)
-      progress.attempt({
-        outcome: 'retryable',
-        step: 'send',
-        attempt: 2,
-        error: null,
-        status_code: 429,
-      } as never)
-      progress.waiting?.(2000, 'retry')
+      retrying(progress, 2, null, 429, 2000)
       await later(40)
-      return record({ success: false, attempt_count: 3, error: 'HTTP 503 from Splunk HEC', duration_ms: 80 })
+      const failed = { success: false, attempt_count: 3, error: 'HTTP 503 from Splunk HEC', duration_ms: 80 }
+      return failed as DeliveryRecord
     }),
     job('jira', async () => {
       await later(20)
-      return record({
-        success: true,
-        attempt_count: 2,
-        records_sent: 1,
-        duration_ms: 7,
-        remote_reference: 'OPS-12',
-        deduplicated: true,
-      })
+      return delivered('OPS-12', { attempt_count: 2, duration_ms: 7, deduplicated: true })
     }),
-    job('datadog', async () =>
-      record({
-        success: true,
-        attempt_count: 1,
-        records_sent: 3,
-        duration_ms: 3,
-        remote_reference: null,
-        deduplicated: false,
-      }),
-    ),
+    job('datadog', async () => delivered(null, { attempt_count: 1, records_sent: 3, duration_ms: 3 })),
   ]
 }
 
