@@ -1,5 +1,10 @@
-import type { AttemptRecord, DeliveryRecord } from '../delivery/evidence-types.js'
-import type { ConnectorProgress, DeliveryJob, JobRunner } from '../flow/deliver-event.js'
+import type { DeliveryRecord } from '../delivery/evidence-types.js'
+import {
+  type ConnectorProgress,
+  type DeliveryJob,
+  type JobRunner,
+  poolRunner,
+} from '../flow/deliver-event.js'
 
 /**
  * A delivery's progress in a CI log (stderr is not a terminal): a line when a connector starts,
@@ -7,42 +12,27 @@ import type { ConnectorProgress, DeliveryJob, JobRunner } from '../flow/deliver-
  * loading listr2 (a tenth of a delivery's start-up). A terminal gets the live task list
  * (task-list.ts); the two are tested to print the same lines.
  */
-export function progressLines(
-  title: (job: DeliveryJob) => string,
-  write: (text: string) => void = (text) => process.stderr.write(text),
-): JobRunner {
-  return async (jobs, concurrency) => {
-    const records: DeliveryRecord[] = new Array(jobs.length)
-    let next = 0
-    const worker = async () => {
-      while (next < jobs.length) {
-        const index = next++
-        const job = jobs[index]!
-        write(`${STARTED} ${title(job)}\n`)
-        // As in listr2: the connectors that start together are all announced before any runs.
-        await Promise.resolve()
-        let lastProblem = ''
-        const progress: ConnectorProgress = {
-          attempt(record) {
-            if (record.outcome === 'retryable') lastProblem = retryNote(record)
-          },
-          waiting(delayMs) {
-            write(`${OUTPUT} ${lastProblem}; retrying in ${(delayMs / 1000).toFixed(1)} s\n`)
-          },
-          finished() {},
-        }
-        const record = await job.run(progress)
-        records[index] = record
-        write(
-          record.success
-            ? `${COMPLETED} ${title(job)}: ${summarise(record)}\n`
-            : `${FAILED} ${title(job)} [FAILED: ${summarise(record)}]\n`,
-        )
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker))
-    return records
-  }
+export function progressLines(title: (job: DeliveryJob) => string): JobRunner {
+  const write = (line: string) => process.stderr.write(`${line}\n`)
+  return (jobs, concurrency) =>
+    poolRunner(
+      jobs.map((job) => ({
+        ...job,
+        async run() {
+          write(`${STARTED} ${title(job)}`)
+          // As in listr2: the connectors that start together are all announced before any runs.
+          await Promise.resolve()
+          const record = await job.run(retryProgress((text) => write(`${OUTPUT} ${text}`)))
+          write(
+            record.success
+              ? `${COMPLETED} ${title(job)}: ${summarise(record)}`
+              : `${FAILED} ${title(job)} [FAILED: ${summarise(record)}]`,
+          )
+          return record
+        },
+      })),
+      concurrency,
+    )
 }
 
 // listr2's figures for its log levels (ListrLogger): pointer, pointerSmall, tick, cross.
@@ -51,9 +41,22 @@ const OUTPUT = '\u203a'
 const COMPLETED = '\u2714'
 const FAILED = '\u2716'
 
-/** What went wrong in an attempt that will be retried. */
-export function retryNote(record: AttemptRecord): string {
-  return `${record.step} attempt ${record.attempt}: ${record.error ?? record.status_code}`
+/**
+ * A connector's progress as the task list shows it: `show` gets a line for each wait before a
+ * retry, naming what went wrong in the attempt before it.
+ */
+export function retryProgress(show: (text: string) => void): ConnectorProgress {
+  let lastProblem = ''
+  return {
+    attempt(record) {
+      if (record.outcome === 'retryable')
+        lastProblem = `${record.step} attempt ${record.attempt}: ${record.error ?? record.status_code}`
+    },
+    waiting(delayMs) {
+      show(`${lastProblem}; retrying in ${(delayMs / 1000).toFixed(1)} s`)
+    },
+    finished() {},
+  }
 }
 
 export function summarise(record: DeliveryRecord): string {

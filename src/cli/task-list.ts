@@ -1,7 +1,7 @@
 import { Listr, ListrLogger, ProcessOutput } from 'listr2'
 import type { DeliveryRecord } from '../delivery/evidence-types.js'
-import type { ConnectorProgress, DeliveryJob, JobRunner } from '../flow/deliver-event.js'
-import { retryNote, summarise } from './progress.js'
+import type { DeliveryJob, JobRunner } from '../flow/deliver-event.js'
+import { retryProgress, summarise } from './progress.js'
 
 /**
  * The live task list of a delivery on a terminal: one listr2 task per connector showing its
@@ -17,17 +17,11 @@ export function taskListRunner(title: (job: DeliveryJob) => string): JobRunner {
       jobs.map((job, index) => ({
         title: title(job),
         task: async (_context: unknown, task: { title: string; output: string }) => {
-          let lastProblem = ''
-          const progress: ConnectorProgress = {
-            attempt(record) {
-              if (record.outcome === 'retryable') lastProblem = retryNote(record)
-            },
-            waiting(delayMs) {
-              task.output = `${lastProblem}; retrying in ${(delayMs / 1000).toFixed(1)} s`
-            },
-            finished() {},
-          }
-          const record = await job.run(progress)
+          const record = await job.run(
+            retryProgress((text) => {
+              task.output = text
+            }),
+          )
           records[index] = record
           if (!record.success) throw new Error(summarise(record))
           task.title = `${title(job)}: ${summarise(record)}`
