@@ -46,7 +46,7 @@ export const VENDOR = [
   'postgres',
 ]
 /** Entry points that replace a dependency's own index (what cavra uses of it, no more). */
-const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(root, 'build', 'zod.cjs') }
+const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(root, 'build', 'zod.mjs') }
 
 /**
  * zod's messages in its 40-odd other languages are more than half of its bundle, and all of
@@ -55,13 +55,13 @@ const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(ro
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.cjs$/ }, (args) =>
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
       /[\\/]zod[\\/]/.test(args.importer)
-        ? { path: join(dirname(args.importer), '..', 'locales', 'en.cjs'), namespace: 'zod-locales' }
+        ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
         : undefined,
     )
     build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `"use strict";Object.defineProperty(exports,"__esModule",{value:true});const en=require(${JSON.stringify(args.path)});Object.defineProperty(exports,"en",{enumerable:true,get:function(){return en&&en.__esModule?en.default:en}});`,
+      contents: `export { default as en } from ${JSON.stringify(args.path)}`,
       loader: 'js',
       resolveDir: dirname(args.path),
     }))
@@ -259,8 +259,8 @@ const VENDOR_PLUGINS = {
     zodEnglishOnly,
     // z.fromJSONSchema, which cavra never calls, builds its tables when zod loads.
     lazyModule('zod-from-json-schema', {
-      importer: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.cjs$/,
-      request: './from-json-schema.cjs',
+      importer: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/,
+      request: './from-json-schema.js',
       exported: ['fromJSONSchema'],
     }),
   ],
