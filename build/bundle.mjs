@@ -255,15 +255,7 @@ const oclifConfigLoadedOnce = {
 
 const VENDOR_PLUGINS = {
   listr2: [listr2UtilFormatOnly],
-  zod: [
-    zodEnglishOnly,
-    // z.fromJSONSchema, which cavra never calls, builds its tables when zod loads.
-    lazyModule('zod-from-json-schema', {
-      importer: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/,
-      request: './from-json-schema.js',
-      exported: ['fromJSONSchema'],
-    }),
-  ],
+  zod: [zodEnglishOnly],
   undici: [
     // HTTP/2 (node:http2, with node:tls) is loaded only for a connection that negotiates it;
     // cavra's dispatchers do not ask for it (allowH2 is off).

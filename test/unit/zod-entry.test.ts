@@ -1,0 +1,62 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { z as full } from 'zod'
+import { PROJECT_ROOT } from '../support/cli.js'
+
+/**
+ * build/zod.mjs (the vendor bundle of zod) hands cavra's code a `z` with only the members that
+ * code reads, so that the rest of zod is left out of the bundle. A member the code starts to
+ * use without adding it there would be undefined at run time: these checks fail first.
+ */
+
+// @ts-expect-error: a build script in plain JavaScript, without declarations.
+const { z: entry } = (await import('../../build/zod.mjs')) as { z: Record<string, unknown> }
+
+/** Members of `z` that cavra's code names only in types (erased when compiled). */
+const TYPE_ONLY = new Set(['core'])
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((item) =>
+    item.isDirectory()
+      ? sourceFiles(join(dir, item.name))
+      : item.name.endsWith('.ts')
+        ? [join(dir, item.name)]
+        : [],
+  )
+}
+
+/** Every `z.name` in cavra's sources, with a file that uses it. */
+function membersUsed(): Map<string, string> {
+  const used = new Map<string, string>()
+  for (const file of sourceFiles(join(PROJECT_ROOT, 'src')))
+    for (const [, name] of readFileSync(file, 'utf8').matchAll(/\bz\.([A-Za-z_$][\w$]*)/g))
+      if (name !== undefined && !used.has(name)) used.set(name, file)
+  return used
+}
+
+describe('the zod vendor entry', () => {
+  it('holds every member of z that cavra’s code uses at run time', () => {
+    const missing = [...membersUsed()]
+      .filter(([name]) => name in full && !TYPE_ONLY.has(name) && !(name in entry))
+      .map(([name, file]) => `z.${name} (${file.slice(PROJECT_ROOT.length + 1)})`)
+    expect(missing, 'add these to build/zod.mjs').toEqual([])
+  })
+
+  it('uses z.core only in types', () => {
+    for (const file of sourceFiles(join(PROJECT_ROOT, 'src')))
+      for (const match of readFileSync(file, 'utf8').matchAll(/\bz\.core\.([\w$]+)/g))
+        expect(match[1], `${file}: z.core.${match[1]} is not a type`).toMatch(/^\$Zod/)
+  })
+
+  it('hands out zod’s own members, not copies', () => {
+    for (const [name, member] of Object.entries(entry)) {
+      expect(name in full, `z.${name} is not a member of zod`).toBe(true)
+      expect(typeof member).toBe(typeof (full as unknown as Record<string, unknown>)[name])
+    }
+    // The same schema kinds: what one builds, the other's classes recognise.
+    const schema = (entry.string as typeof full.string)().optional()
+    expect(schema).toBeInstanceOf(full.ZodOptional)
+    expect(schema.safeParse(7).success).toBe(false)
+  })
+})
