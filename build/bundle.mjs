@@ -49,25 +49,6 @@ export const VENDOR = [
 const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(root, 'build', 'zod.mjs') }
 
 /**
- * zod's messages in its 40-odd other languages are more than half of its bundle, and all of
- * them are evaluated when zod loads; cavra's messages are English, so `z.locales` keeps `en`.
- */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]/.test(args.importer)
-        ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
-        : undefined,
-    )
-    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)}`,
-      loader: 'js',
-      resolveDir: dirname(args.path),
-    }))
-  },
-}
-/**
  * A module of a dependency evaluated only when first used: `exported` names the functions the
  * importer calls; each forwards to the real module, which esbuild bundles as usual but which
  * runs (with the Node modules it needs) only on the first call.
@@ -255,7 +236,6 @@ const oclifConfigLoadedOnce = {
 
 const VENDOR_PLUGINS = {
   listr2: [listr2UtilFormatOnly],
-  zod: [zodEnglishOnly],
   undici: [
     // HTTP/2 (node:http2, with node:tls) is loaded only for a connection that negotiates it;
     // cavra's dispatchers do not ask for it (allowH2 is off).

@@ -6,7 +6,8 @@
 //
 // `z` here holds only the members cavra's code reads (test/unit/zod-entry.test.ts fails when
 // the code uses one it lacks), so esbuild leaves out the schema kinds, formats and helpers
-// nothing reaches: less to read, deserialize and run when zod loads. Bundled from zod's ES
+// nothing reaches, and zod's messages in its 40-odd other languages (the English ones are
+// zod's default): less to read, deserialize and run when zod loads. Bundled from zod's ES
 // modules, not its CommonJS files, which esbuild cannot prune and which copy every name they
 // re-export one property at a time.
 import * as zod from 'zod'

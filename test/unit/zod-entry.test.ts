@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z as full } from 'zod'
-import { PROJECT_ROOT } from '../support/cli.js'
+import { filesUnder, PROJECT_ROOT } from '../support/cli.js'
 
 /**
  * build/zod.mjs (the vendor bundle of zod) hands cavra's code a `z` with only the members that
@@ -16,21 +16,16 @@ const { z: entry } = (await import('../../build/zod.mjs')) as { z: Record<string
 /** Members of `z` that cavra's code names only in types (erased when compiled). */
 const TYPE_ONLY = new Set(['core'])
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((item) =>
-    item.isDirectory()
-      ? sourceFiles(join(dir, item.name))
-      : item.name.endsWith('.ts')
-        ? [join(dir, item.name)]
-        : [],
-  )
-}
+/** cavra's TypeScript sources, each read once: path and text. */
+const sources = filesUnder(join(PROJECT_ROOT, 'src'))
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => ({ file, text: readFileSync(file, 'utf8') }))
 
 /** Every `z.name` in cavra's sources, with a file that uses it. */
 function membersUsed(): Map<string, string> {
   const used = new Map<string, string>()
-  for (const file of sourceFiles(join(PROJECT_ROOT, 'src')))
-    for (const [, name] of readFileSync(file, 'utf8').matchAll(/\bz\.([A-Za-z_$][\w$]*)/g))
+  for (const { file, text } of sources)
+    for (const [, name] of text.matchAll(/\bz\.([A-Za-z_$][\w$]*)/g))
       if (name !== undefined && !used.has(name)) used.set(name, file)
   return used
 }
@@ -44,8 +39,8 @@ describe('the zod vendor entry', () => {
   })
 
   it('uses z.core only in types', () => {
-    for (const file of sourceFiles(join(PROJECT_ROOT, 'src')))
-      for (const match of readFileSync(file, 'utf8').matchAll(/\bz\.core\.([\w$]+)/g))
+    for (const { file, text } of sources)
+      for (const match of text.matchAll(/\bz\.core\.([\w$]+)/g))
         expect(match[1], `${file}: z.core.${match[1]} is not a type`).toMatch(/^\$Zod/)
   })
 
