@@ -71,7 +71,7 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
         'Run the command again once the artifact is written.',
       ])
     }
-    digest = await digestOf(handle.createReadStream({ autoClose: false, start: 0 }), path)
+    digest = await digestOfFile(handle, path)
   } finally {
     await handle.close()
   }
@@ -130,6 +130,8 @@ interface Digest {
 }
 
 const HEAD_BYTES = 4096
+/** The size of each read when hashing a file: as much as a read stream takes at once. */
+const READ_BYTES = 64 * 1024
 
 /** Hash, size, head and UTF-8 validity of a file in one streaming pass. */
 class DigestBuilder {
@@ -166,10 +168,21 @@ class DigestBuilder {
   }
 }
 
-async function digestOf(stream: NodeJS.ReadableStream, name: string): Promise<Digest> {
+/**
+ * Reads the open file from its start through one buffer, reused for every read. A read stream
+ * hands out a fresh 64 KB buffer per read, native memory the collector frees only late: the
+ * peak memory of opening a 100 MB bundle grew by 16 MB over a 33 MB one.
+ */
+async function digestOfFile(handle: FileHandle, name: string): Promise<Digest> {
   const digest = new DigestBuilder()
+  const buffer = Buffer.allocUnsafe(READ_BYTES)
   try {
-    for await (const chunk of stream) digest.update(chunk as Buffer)
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+      if (bytesRead === 0) break
+      digest.update(buffer.subarray(0, bytesRead))
+      position += bytesRead
+    }
   } catch (error) {
     throw cannotRead(name, error)
   }
