@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises'
-import { holdYoungGeneration } from '../common/young-generation.js'
+import { keepStreamHeapFlat } from '../common/stream-heap.js'
 
 /**
  * The quick way through an event file: the structure around the events and their `decisions`
@@ -54,7 +54,7 @@ const BACKSLASH = 0x5c
 const NEWLINE = 0x0a
 /** `"decisions"` without its quotes. */
 const DECISIONS_KEY = Buffer.from('decisions')
-/** Windows read before a stream counts as long and holds the young generation (about 4 MB). */
+/** Windows read before a stream counts as long and keeps its heap flat (common/stream-heap.ts). */
 const STREAMING_WINDOWS = 4
 
 function isSpace(byte: number): boolean {
@@ -240,7 +240,7 @@ async function* scanWindows(
       const data = buffer.subarray(0, filled)
       const consumed = scan(data, base, eof) - base
       yield data
-      if (++windows >= STREAMING_WINDOWS) holdYoungGeneration()
+      if (++windows >= STREAMING_WINDOWS) keepStreamHeapFlat()
       if (eof) return
       if (consumed > 0) {
         buffer.copy(buffer, 0, consumed, filled)
