@@ -121,6 +121,28 @@ export const powerShellPath = async (...args) => (await import('wsl-utils')).pow
 }
 
 /**
+ * oclif's logger makes its `debug` loggers at load, and debug loads node:tty and
+ * supports-color to pick their colours: about 3 ms of every start, for output that only the
+ * DEBUG variable turns on. Unless DEBUG is set when cavra starts (debug itself reads it once,
+ * at load), the logger gets loggers that print nothing; with DEBUG set, the real debug.
+ */
+const oclifDebugOnDemand = {
+  name: 'oclif-debug-on-demand',
+  setup(build) {
+    build.onResolve({ filter: /^debug$/ }, (args) =>
+      /[\\/]@oclif[\\/]core[\\/]lib[\\/]logger\.js$/.test(args.importer)
+        ? { path: 'debug', namespace: 'oclif-debug-on-demand' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'oclif-debug-on-demand' }, () => ({
+      contents: `"use strict";module.exports=process.env.DEBUG?require("debug"):function(namespace){const off=function(){};off.enabled=false;off.namespace=namespace;return off}`,
+      loader: 'js',
+      resolveDir: root,
+    }))
+  },
+}
+
+/**
  * Packages oclif loads at start for what cavra never does: tinyglobby (with fdir and
  * picomatch) finds commands by file pattern, minimatch filters plugins by name pattern. Each
  * importer gets a stand-in whose functions load the package on their first call.
@@ -335,6 +357,12 @@ async function connectorCatalog() {
   return describeConnectors(CONNECTORS)
 }
 
+/** oclif's description of every command, from the compiled command modules (dist/). */
+async function oclifManifest() {
+  const { commandManifest } = await import(pathToFileURL(join(dist, 'oclif-config.js')).href)
+  return commandManifest(root, JSON.parse(await readFile(join(root, 'package.json'), 'utf8')))
+}
+
 export async function buildBundles() {
   mkdirSync(join(dist, 'vendor'), { recursive: true })
   await bundleTo(join(dist, 'cavra.cjs'), {
@@ -344,8 +372,17 @@ export async function buildBundles() {
     external: ['typescript', ...VENDOR],
     // oclif's engine check would require package.json from disk.
     banner: { js: "process.env.OCLIF_DISABLE_ENGINE_WARNING??='1';" },
-    define: { CAVRA_CONNECTOR_CATALOG: JSON.stringify(await connectorCatalog()) },
-    plugins: [oclifLoadsLess, oclifLazyPackages, oclifSortsWithoutIcu, oclifConfigLoadedOnce],
+    define: {
+      CAVRA_CONNECTOR_CATALOG: JSON.stringify(await connectorCatalog()),
+      CAVRA_OCLIF_MANIFEST: JSON.stringify(await oclifManifest()),
+    },
+    plugins: [
+      oclifLoadsLess,
+      oclifDebugOnDemand,
+      oclifLazyPackages,
+      oclifSortsWithoutIcu,
+      oclifConfigLoadedOnce,
+    ],
   })
   const vendor = {}
   for (const name of VENDOR) {
