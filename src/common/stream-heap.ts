@@ -21,13 +21,11 @@ const HELD_AT_BYTES = 8 * 1024 * 1024
 let held = false
 
 /** After the young generation has reached its hold size, does nothing. */
-export function holdYoungGeneration(): void {
+export function holdYoungGeneration(spaces = heapSpaces()): void {
   if (held) return
-  // Loaded here, not at start-up: most commands never stream enough to get here.
-  const v8 = process.getBuiltinModule('node:v8')
-  const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')
+  const young = spaces.find((space) => space.space_name === 'new_space')
   if (young === undefined || young.space_size < HELD_AT_BYTES) return
-  v8.setFlagsFromString('--semi-space-growth-factor=1')
+  v8().setFlagsFromString('--semi-space-growth-factor=1')
   held = true
 }
 
@@ -52,28 +50,39 @@ const COLLECT_AFTER_BYTES = 4 * 1024 * 1024
 let collect: (() => void) | undefined
 let oldAfterCollection: number | undefined
 
-export function collectOldGarbage(): void {
-  const v8 = process.getBuiltinModule('node:v8')
-  const oldNow = oldGenerationBytes(v8)
+export function collectOldGarbage(spaces = heapSpaces()): void {
+  const oldNow = oldGenerationBytes(spaces)
   if (oldAfterCollection === undefined) {
     oldAfterCollection = oldNow
     return
   }
   if (oldNow - oldAfterCollection < Math.max(COLLECT_AFTER_BYTES, oldAfterCollection / 2)) return
   if (collect === undefined) {
-    v8.setFlagsFromString('--expose-gc')
+    v8().setFlagsFromString('--expose-gc')
     collect = process.getBuiltinModule('node:vm').runInNewContext('gc') as () => void
   }
   collect()
-  oldAfterCollection = oldGenerationBytes(v8)
+  oldAfterCollection = oldGenerationBytes(heapSpaces())
 }
 
-function oldGenerationBytes(v8: typeof import('node:v8')): number {
-  return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0
-}
-
-/** Called once per window of a long stream, after the first few. */
+/** Called once per window of a long stream, after the first few: one look at the heap for both. */
 export function keepStreamHeapFlat(): void {
-  holdYoungGeneration()
-  collectOldGarbage()
+  const spaces = heapSpaces()
+  holdYoungGeneration(spaces)
+  collectOldGarbage(spaces)
+}
+
+type HeapSpaces = ReturnType<typeof import('node:v8').getHeapSpaceStatistics>
+
+// node:v8 is loaded here, not at start-up: most commands never stream enough to get here.
+function v8(): typeof import('node:v8') {
+  return process.getBuiltinModule('node:v8')
+}
+
+function heapSpaces(): HeapSpaces {
+  return v8().getHeapSpaceStatistics()
+}
+
+function oldGenerationBytes(spaces: HeapSpaces): number {
+  return spaces.find((space) => space.space_name === 'old_space')?.space_used_size ?? 0
 }
