@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src/commands.js'
 import { VERSION } from '../../src/common/version.js'
-import { loadCavraConfig } from '../../src/oclif-config.js'
+import { commandManifest, loadCavraConfig } from '../../src/oclif-config.js'
 import { PROJECT_ROOT } from '../support/cli.js'
 
 /**
@@ -38,5 +38,23 @@ describe('oclif configuration without a disk scan', () => {
 
   it('keeps the compiled-in version equal to package.json', () => {
     expect(VERSION).toBe(pjson.version)
+  })
+
+  it('builds the configuration from a compiled command manifest, as oclif would make it', async () => {
+    const made = await commandManifest(PROJECT_ROOT, pjson)
+    expect(Object.keys(made.commands).sort()).toEqual(Object.keys(COMMANDS).sort())
+    expect(made.commands['integration:deliver']?.flags.config?.char).toBe('c')
+    // Compiled in, it is used as it is: oclif does not make its own again.
+    const compiled = structuredClone(made)
+    compiled.commands['metadata:verify']!.summary = 'compiled-manifest-marker'
+    const global = globalThis as { CAVRA_OCLIF_MANIFEST?: unknown }
+    global.CAVRA_OCLIF_MANIFEST = compiled
+    try {
+      const config = await loadCavraConfig(PROJECT_ROOT, pjson)
+      expect(config.findCommand('metadata:verify')?.summary).toBe('compiled-manifest-marker')
+      expect(config.commands.map((command) => command.id).sort()).toEqual(Object.keys(COMMANDS).sort())
+    } finally {
+      delete global.CAVRA_OCLIF_MANIFEST
+    }
   })
 })

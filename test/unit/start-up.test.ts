@@ -3,15 +3,14 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { versionLine } from '../../build/version.js'
-import { COMMANDS } from '../../src/commands.js'
-import { commandManifest, loadCavraConfig } from '../../src/oclif-config.js'
+import { loadCavraConfig } from '../../src/oclif-config.js'
 import { BIN, PROJECT_ROOT } from '../support/cli.js'
 
 /**
  * What start-up takes as given: `--version` is answered without oclif (build/version.ts), so
  * its line must stay oclif's own; each kind of command reads the code cache made by runs of
- * its kind (bin/bundles.js); oclif's command manifest is compiled in (src/oclif-config.ts);
- * oclif's debug output is loaded only when DEBUG asks for it (build/bundle.mjs).
+ * its kind (bin/bundles.js); oclif's debug output is loaded only when DEBUG asks for it
+ * (build/bundle.mjs).
  */
 
 const pjson = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8'))
@@ -64,24 +63,6 @@ describe('start-up', () => {
     expect(commandFamily(['integration'])).toBe('start')
     expect(commandFamily([])).toBe('start')
     expect(commandFamily(['integration', 'deliver', '--', '--help'])).toBe('deliver')
-  })
-
-  it('builds the configuration from a compiled command manifest, as oclif would make it', async () => {
-    const made = await commandManifest(PROJECT_ROOT, pjson)
-    expect(Object.keys(made.commands).sort()).toEqual(Object.keys(COMMANDS).sort())
-    expect(made.commands['integration:deliver']?.flags.config?.char).toBe('c')
-    // Compiled in, it is used as it is: oclif does not make its own again.
-    const compiled = structuredClone(made)
-    compiled.commands['metadata:verify']!.summary = 'compiled-manifest-marker'
-    const global = globalThis as { CAVRA_OCLIF_MANIFEST?: unknown }
-    global.CAVRA_OCLIF_MANIFEST = compiled
-    try {
-      const config = await loadCavraConfig(PROJECT_ROOT, pjson)
-      expect(config.findCommand('metadata:verify')?.summary).toBe('compiled-manifest-marker')
-      expect(config.commands.map((command) => command.id).sort()).toEqual(Object.keys(COMMANDS).sort())
-    } finally {
-      delete global.CAVRA_OCLIF_MANIFEST
-    }
   })
 
   it("prints oclif's debug output only when DEBUG asks for it", () => {
