@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomUuid } from '../common/digest.js'
 import { markdownText } from '../common/markdown.js'
 import { stripControl } from '../common/text.js'
 import type { DeliveryRecord, DeliveryResult } from '../delivery/evidence-types.js'
@@ -72,7 +72,7 @@ export function failureAnnotations(result: DeliveryResult, scrub: Scrub): string
  */
 export function formatStepOutputs(
   outputs: Readonly<Record<string, string>>,
-  delimiter: () => string = () => `ghadelimiter_${randomUUID()}`,
+  delimiter: () => string = () => `ghadelimiter_${randomUuid()}`,
 ): string {
   let text = ''
   for (const [name, value] of Object.entries(outputs)) {

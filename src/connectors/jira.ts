@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { sha256Hex } from '../common/digest.js'
 import { ConfigError } from '../common/errors.js'
 import { isSeverity, SEVERITIES, type Severity } from '../common/severity.js'
 import type { ExchangeResult, Recovery } from '../delivery/exchange.js'
@@ -241,7 +241,7 @@ function priorityMapOf(value: unknown): Partial<Record<Severity, string>> {
 
 /** The label that finds this event's issue again: `cavra-` + 12 hex of sha256(event_id). */
 export function dedupeLabel(eventId: string): string {
-  return `cavra-${createHash('sha256').update(eventId, 'utf8').digest('hex').slice(0, 12)}`
+  return `cavra-${sha256Hex(eventId).slice(0, 12)}`
 }
 
 /** The issue's `fields`: v3 with an ADF description, v2 with wiki markup. */

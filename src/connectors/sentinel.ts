@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto'
 import { z } from 'zod'
+import { hmacSha256 } from '../common/digest.js'
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
 import type { TokenSource } from '../delivery/exchange.js'
@@ -436,7 +436,7 @@ function numberField(value: unknown): number | undefined {
  */
 export function sharedKeySignature(key: Buffer, date: string, contentLength: number): string {
   const stringToSign = `POST\n${contentLength}\napplication/json\nx-ms-date:${date}\n/api/logs`
-  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64')
+  return hmacSha256(key, stringToSign).toString('base64')
 }
 
 export function dataCollectorRequest(

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { sha256Hex } from '../common/digest.js'
 import { ConfigError } from '../common/errors.js'
 import type { Severity } from '../common/severity.js'
 import { recoveryOf, type TokenSource } from '../delivery/exchange.js'
@@ -273,7 +273,7 @@ function oauthToken(settings: CredentialSettings, instanceBase: string): TokenSo
 export function correlationId(eventId: string): string {
   const plain = `cavra:${eventId}`
   if (plain.length <= CORRELATION_MAX && !/[\^\s]/.test(eventId)) return plain
-  const digest = createHash('sha256').update(eventId, 'utf8').digest('hex').slice(0, 32)
+  const digest = sha256Hex(eventId).slice(0, 32)
   const room = CORRELATION_MAX - 'cavra:'.length - 1 - digest.length
   const head = Array.from(eventId.replace(/[\^\s]/g, '_'))
     .slice(0, room)

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
+import { randomUuid } from '../common/digest.js'
 import { ConfigError } from '../common/errors.js'
 import type { HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
@@ -140,7 +140,7 @@ export const splunk = defineConnector({
         `authorization_scheme "${scheme}" will be refused by HEC (code 3); remove it or set "Splunk".`,
       )
     }
-    const channel = settings.channel ?? randomUUID()
+    const channel = settings.channel ?? randomUuid()
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(channel)) {
       throw new ConfigError(`channel "${channel}" is not a GUID; HEC rejects it with code 11.`)
     }

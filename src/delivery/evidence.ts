@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { mkdir, open, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
 import { fsReason } from '../common/fs-errors.js'
 import type { DeliveryResult } from './evidence-types.js'

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto'
+import { type Sha256, sha256, sha256Hex } from '../common/digest.js'
 import type { RequestRecord } from './evidence-types.js'
 import type { HttpRequest } from './http.js'
 import type { Redactor } from './redact.js'
@@ -9,7 +9,7 @@ import type { Redactor } from './redact.js'
  * the record already there), the last request of any step.
  */
 export class RequestLog {
-  private primary: { request: HttpRequest; bodies: Hash; bytes: number; batches: number } | undefined
+  private primary: { request: HttpRequest; bodies: Sha256; bytes: number; batches: number } | undefined
   private last: HttpRequest | undefined
   private idempotencyKey: string | null = null
 
@@ -27,7 +27,7 @@ export class RequestLog {
       return
     }
     const body = bodyBytes(request)
-    this.primary ??= { request, bodies: createHash('sha256'), bytes: 0, batches: 0 }
+    this.primary ??= { request, bodies: sha256(), bytes: 0, batches: 0 }
     this.primary.request = request
     this.primary.bodies.update(body)
     this.primary.bytes += body.length
@@ -48,7 +48,7 @@ export class RequestLog {
     if (!primary) {
       const body = request.body === undefined ? undefined : bodyBytes(request)
       return {
-        ...describe(body ? createHash('sha256').update(body).digest('hex') : null, body?.length ?? 0),
+        ...describe(body ? sha256Hex(body) : null, body?.length ?? 0),
         idempotency_key: this.idempotencyKey,
       }
     }

@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto'
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
 import { type FileHandle, mkdtemp, open, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { sha256 as newSha256, randomUuid } from '../common/digest.js'
 import { InputError } from '../common/errors.js'
 import type { SourceArtifact } from './event.js'
 import type { JsonScanError } from './json-scan.js'
@@ -89,7 +89,7 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
 /** A pipe copied to a private file (0600 in a 0700 folder), hashed and checked on the way. */
 async function spool(displayPath: string, source: () => NodeJS.ReadableStream): Promise<Artifact> {
   const dir = await mkdtemp(join(tmpdir(), 'cavra-stdin-'))
-  const file = join(dir, `${randomUUID()}.json`)
+  const file = join(dir, `${randomUuid()}.json`)
   const remove = () => rm(dir, { recursive: true, force: true })
   const digest = new DigestBuilder()
   try {
@@ -135,7 +135,7 @@ const READ_BYTES = 64 * 1024
 
 /** Hash, size, head and UTF-8 validity of a file in one streaming pass. */
 class DigestBuilder {
-  private readonly hash = createHash('sha256')
+  private readonly hash = newSha256()
   private readonly utf8 = new Utf8Validator()
   private readonly headChunks: Buffer[] = []
   private headBytes = 0
@@ -262,7 +262,7 @@ export async function checkRecordedArtifact(
     const info = await handle.stat()
     if (!info.isFile())
       return { usable: false, reason: `${file}: is ${describeFileType(info)}, not the recorded artifact` }
-    const hash = createHash('sha256')
+    const hash = newSha256()
     for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }))
       hash.update(chunk as Buffer)
     const now = hash.digest('hex')

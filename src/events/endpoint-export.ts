@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto'
 import { constants, type Stats } from 'node:fs'
 import { type FileHandle, open, readFile, realpath, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { z } from 'zod'
+import { sha256, sha256Hex } from '../common/digest.js'
 import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, describeFileType, describeFsError, nameOf, sourceOf } from './artifact.js'
@@ -100,7 +100,7 @@ export function publicationId(
   manifest: Pick<ExportManifest, 'export_id' | 'channel' | 'release' | 'providers'>,
 ): string {
   const providers = [...manifest.providers].sort().join(',')
-  const digest = createHash('sha256')
+  const digest = sha256()
     .update(`${manifest.export_id}:${manifest.channel}:${manifest.release.version}:${providers}`)
     .digest('hex')
   return `emp_${digest.slice(0, 12)}`
@@ -264,7 +264,7 @@ async function verifyFile(
   }
   const content = await readExportFile(folder, file, manifestName)
   if (!content) throw new InputError(`${manifestName}: ${file} is missing from the export folder ${folder}.`)
-  const actual = createHash('sha256').update(content).digest('hex')
+  const actual = sha256Hex(content)
   if (actual !== expected) {
     throw new InputError(
       `${manifestName}: ${file} does not match checksums.txt (expected sha256 ${expected}, found ${actual}); the file changed after export.`,

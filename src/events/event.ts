@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { canonicalJson } from '../common/canonical-json.js'
+import { sha256 } from '../common/digest.js'
 import { type Severity, severityRank } from '../common/severity.js'
 
 /** One policy decision of an evidence bundle; unknown fields are kept. */
@@ -104,7 +104,7 @@ export async function contentIdentity(
   fields: Record<string, unknown>,
   decisions: AsyncIterable<Decision> | null,
 ): Promise<string> {
-  const hash = createHash('sha256')
+  const hash = sha256()
   const keys = Object.keys(fields).filter((key) => fields[key] !== undefined)
   if (decisions && !keys.includes('decisions')) keys.push('decisions')
   keys.sort()

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { canonicalJson } from '../common/canonical-json.js'
+import { sha256Hex } from '../common/digest.js'
 
 /**
  * The hash chain of the metadata store (docs/metadata-store.md): each item's `record_hash` is
@@ -14,7 +14,7 @@ export type StoreItem = Record<string, unknown>
 
 export function recordHash(item: StoreItem): string {
   const { record_hash: _ignored, ...rest } = item
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex')
+  return sha256Hex(canonicalJson(rest))
 }
 
 /** Adds `prev_hash` and `record_hash` to an item that follows `previous`. */
@@ -53,7 +53,7 @@ export function hashCheck(
       if (canonicalLine[start - 1] === ',') start--
       else if (canonicalLine[end] === ',') end++
       const without = canonicalLine.slice(0, start) + canonicalLine.slice(end)
-      if (createHash('sha256').update(without).digest('hex') === stored) {
+      if (sha256Hex(without) === stored) {
         return recordHashInPlace(item, canonicalLine, at + member.length) ? 'canonical-line' : 'matches'
       }
     }

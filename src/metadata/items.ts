@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256Hex } from '../common/digest.js'
 import type { DeliveryResult } from '../delivery/evidence-types.js'
 import type { StoreItem } from './chain.js'
 import { METADATA_SCHEMA } from './store-layout.js'
@@ -33,10 +33,9 @@ export function deliveryItem(result: DeliveryResult, options: ItemOptions): Stor
     .filter((delivery) => !delivery.success)
     .map((delivery) => delivery.provider)
   // Unique per delivery: the evidence file name is created exclusively.
-  const digest = createHash('sha256')
-    .update(`${result.event_id}|${result.generated_at}|${providers.join(',')}|${options.evidencePath ?? ''}`)
-    .digest('hex')
-    .slice(0, 12)
+  const digest = sha256Hex(
+    `${result.event_id}|${result.generated_at}|${providers.join(',')}|${options.evidencePath ?? ''}`,
+  ).slice(0, 12)
   return {
     schema_version: METADATA_SCHEMA,
     product: result.product,

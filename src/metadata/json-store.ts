@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import {
   access,
@@ -19,6 +18,7 @@ import {
 import { basename, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { type Adapter, Low } from 'lowdb'
+import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
 import { fsReason } from '../common/fs-errors.js'
 import { type ChainReport, ChainWalker, GENESIS_HASH, hashMatches, type StoreItem, seal } from './chain.js'

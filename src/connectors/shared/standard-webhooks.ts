@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto'
+import { hmacSha256, sha256Hex } from '../../common/digest.js'
 import { ConfigError } from '../../common/errors.js'
 
 /**
@@ -38,7 +38,7 @@ export function signingKey(secret: string): Buffer {
 
 /** `msg_` + a hash of the connector name and event id: stable across retries and re-deliveries. */
 export function messageId(connectorName: string, eventId: string): string {
-  return `msg_${createHash('sha256').update(`${connectorName}\n${eventId}`).digest('hex').slice(0, 32)}`
+  return `msg_${sha256Hex(`${connectorName}\n${eventId}`).slice(0, 32)}`
 }
 
 export interface SignedHeaders {
@@ -53,10 +53,7 @@ export function signMessage(
   timestampSeconds: number,
   body: Buffer | string,
 ): SignedHeaders {
-  const signature = createHmac('sha256', key)
-    .update(`${id}.${timestampSeconds}.`)
-    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
-    .digest('base64')
+  const signature = hmacSha256(key, `${id}.${timestampSeconds}.`, body).toString('base64')
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSeconds),
