@@ -9,7 +9,13 @@ import {
   type DeliveryEvent,
   identityFromFields,
 } from './event.js'
-import { decisionSchema, type EventHeader, eventHeaderSchema } from './input-schema.js'
+import {
+  decisionSchema,
+  type EventHeader,
+  eventHeaderSchema,
+  isPlainDecision,
+  plainHeader,
+} from './input-schema.js'
 import {
   type DecisionVisitor,
   JsonScanError,
@@ -96,9 +102,6 @@ async function validate(
   return summary
 }
 
-const DECISION_KINDS: ReadonlySet<unknown> = new Set(['allow', 'block', 'require_approval'])
-const DECISION_TEXTS = ['timestamp', 'action_type', 'command', 'reason', 'policy_id'] as const
-
 /**
  * A decision's severity once it is known to fit `decisionSchema`. The fields cavra reads are
  * checked directly; only a decision that does not plainly fit goes through the schema, which
@@ -110,20 +113,8 @@ function decisionSeverity(
   decision: unknown,
   position: number,
 ): Severity | undefined {
-  if (decision !== null && typeof decision === 'object' && !Array.isArray(decision)) {
-    const d = decision as Record<string, unknown>
-    const id = d.decision_id
-    const severity = d.severity
-    if (
-      (id === undefined || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) &&
-      (d.decision === undefined || DECISION_KINDS.has(d.decision)) &&
-      (severity === undefined || isSeverity(severity)) &&
-      DECISION_TEXTS.every((key) => d[key] === undefined || typeof d[key] === 'string')
-    ) {
-      return severity as Severity | undefined
-    }
-  }
-  const parsed = decisionSchema.safeParse(decision, { reportInput: true })
+  if (isPlainDecision(decision)) return decision.severity
+  const parsed = decisionSchema().safeParse(decision, { reportInput: true })
   if (!parsed.success) {
     const base = `${eventBase(event)}.decisions[${position}]`
     throw invalid(artifact, event.line, parsed.error.issues[0]!, base)
@@ -151,7 +142,7 @@ export async function* readEventFile(artifact: Artifact): AsyncGenerator<Deliver
     { skipDecisionsOf: isKnown },
   )
   for await (const event of scanned) {
-    const header = eventHeaderSchema.parse(event.fields)
+    const header = plainHeader(event.fields) ?? eventHeaderSchema().parse(event.fields)
     const inline = (header.decisions ?? []) as Decision[]
     let digest = known?.get(event.index)
     if (!digest) {
@@ -209,7 +200,9 @@ async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
 }
 
 function parseHeader(artifact: Artifact, event: ScannedEvent): EventHeader {
-  const parsed = eventHeaderSchema.safeParse(event.fields, { reportInput: true })
+  const plain = plainHeader(event.fields)
+  if (plain) return plain
+  const parsed = eventHeaderSchema().safeParse(event.fields, { reportInput: true })
   if (!parsed.success) {
     throw invalid(artifact, event.line, parsed.error.issues[0]!, eventBase(event))
   }
