@@ -182,6 +182,27 @@ const oclifLazyPackages = {
 }
 
 /**
+ * cavra's own modules get zod on first use: `z` is a getter that loads the vendored zod when
+ * a schema is first built. A delivery whose configuration and event plainly fit builds none
+ * (src/config/plain-check.ts, src/events/input-schema.ts), so it neither reads nor runs zod.
+ */
+const zodOnFirstUse = {
+  name: 'zod-on-first-use',
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, (args) =>
+      args.namespace === 'file' && !/[\\/]node_modules[\\/]/.test(args.importer)
+        ? { path: 'zod', namespace: 'zod-on-first-use' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'zod-on-first-use' }, () => ({
+      contents: `"use strict";let zod;Object.defineProperty(exports,"z",{enumerable:true,get:()=>(zod??=require("zod")).z})`,
+      loader: 'js',
+      resolveDir: root,
+    }))
+  },
+}
+
+/**
  * oclif sorts a plugin's commands with localeCompare when it loads them, and the first
  * localeCompare of a process builds ICU's collator: 15 to 30 ms of every run, for an order
  * nothing shows (help and the topic lists sort again by code unit, oclif's sortBy). The
@@ -382,6 +403,7 @@ export async function buildBundles() {
       oclifLazyPackages,
       oclifSortsWithoutIcu,
       oclifConfigLoadedOnce,
+      zodOnFirstUse,
     ],
   })
   const vendor = {}

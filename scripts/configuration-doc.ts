@@ -32,7 +32,7 @@ export function renderConfigurationDoc(connectors: readonly AnyConnector[]): str
     '',
     'Every connector accepts these keys besides its own.',
     '',
-    ...settingsTable(commonSettings, (key) => commonSecret(key, connectors)),
+    ...settingsTable(commonSettings(), (key) => commonSecret(key, connectors)),
     '',
     '## Providers',
     '',
@@ -46,7 +46,7 @@ export function renderConfigurationDoc(connectors: readonly AnyConnector[]): str
 }
 
 function introduction(connectors: readonly AnyConnector[]): string[] {
-  const shapes = [commonSettings, ...connectors.map((c) => c.settings as z.ZodRawShape)]
+  const shapes = [commonSettings(), ...connectors.map((c) => c.settings() as z.ZodRawShape)]
   const pathKeys = [
     ...new Set(
       shapes.flatMap((shape) =>
@@ -139,10 +139,10 @@ function commonSecret(key: string, connectors: readonly AnyConnector[]): string 
 }
 
 function providerSection(connector: AnyConnector): string[] {
-  const own = connector.settings as z.ZodRawShape
+  const own = connector.settings() as z.ZodRawShape
   const rows: Record<string, z.ZodType> = {}
   // The URL of some connectors is a credential; show it among their keys so it reads as one.
-  if (connector.urlIsSecret && !('url' in own)) rows.url = commonSettings.url
+  if (connector.urlIsSecret && !('url' in own)) rows.url = commonSettings().url
   Object.assign(rows, own)
   const secrets = new Set<string>([...connector.secrets, ...(connector.urlIsSecret ? ['url'] : [])])
   const out = [

@@ -1,7 +1,8 @@
 import type { Category } from '../common/category.js'
 import { CONNECTOR_MODULES } from '../connectors/lazy.js'
-import type { AnyConnector, ConnectorInfo } from '../connectors/types.js'
-import { entrySchema } from './load.js'
+import type { AnyConnector } from '../connectors/types.js'
+import { type CatalogInfo, entrySchema, settingsShape } from './load.js'
+import { describeSettings, type PlainSetting } from './plain-check.js'
 
 /**
  * The registry a delivery checks its configuration against: each provider described (kind,
@@ -16,6 +17,8 @@ export interface ConnectorDescription {
   category: Category
   title: string
   keys: string[]
+  /** Each setting's form and rule, so that an entry that plainly fits needs no zod. */
+  plainSettings: PlainSetting[]
 }
 
 declare const CAVRA_CONNECTOR_CATALOG: readonly ConnectorDescription[] | undefined
@@ -26,10 +29,11 @@ export function describeConnectors(connectors: readonly AnyConnector[]): Connect
     category: connector.category,
     title: connector.title,
     keys: Object.keys(entrySchema(connector).shape),
+    plainSettings: describeSettings(settingsShape(connector)),
   }))
 }
 
-export async function connectorCatalog(): Promise<ReadonlyMap<string, ConnectorInfo>> {
+export async function connectorCatalog(): Promise<ReadonlyMap<string, CatalogInfo>> {
   const descriptions =
     typeof CAVRA_CONNECTOR_CATALOG !== 'undefined'
       ? CAVRA_CONNECTOR_CATALOG

@@ -24,12 +24,19 @@ export function settingForm(schema: z.ZodType): SettingForm {
  * path of its own, not the file form of `federated_token`.
  */
 export function variantsOf(key: string, schema: z.ZodType, shape: z.ZodRawShape = {}): string[] {
+  return variantsOfForm(key, settingForm(schema), new Set(Object.keys(shape)))
+}
+
+/** `variantsOf` for a setting known by its form, among the settings `keys`. */
+export function variantsOfForm(key: string, form: SettingForm, keys: ReadonlySet<string>): string[] {
   if (key === 'provider') return [key]
-  const form = settingForm(schema)
   const variants =
     form === 'text' ? [key, `${key}_env`, `${key}_file`] : form === 'path' ? [key, `${key}_env`] : [key]
-  return variants.filter((variant) => variant === key || !Object.hasOwn(shape, variant))
+  return variants.filter((variant) => variant === key || !keys.has(variant))
 }
+
+/** The name of an environment variable, as the `_env` form of a setting must hold. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** The strict on-disk shape: the settings plus their `_env` and `_file` forms. */
 export function rawEntryShape(settings: z.ZodRawShape): z.ZodRawShape {
@@ -40,7 +47,7 @@ export function rawEntryShape(settings: z.ZodRawShape): z.ZodRawShape {
       shape[variant] = variant.endsWith('_env')
         ? z
             .string()
-            .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+            .regex(ENV_NAME, 'must be an environment variable name')
             .optional()
             .describe(`Environment variable holding ${key}.`)
         : z.string().min(1).optional().describe(`File holding ${key} (trailing newline trimmed).`)

@@ -8,6 +8,7 @@ import { commonSettings } from '../connectors/shared/settings.js'
 import type { AnyConnector, ConnectorInfo } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
 import { rawEntryShape } from './entry-shape.js'
+import { entryPlainlyFits, type PlainSetting } from './plain-check.js'
 
 /** Reads and strictly validates a connector configuration file: JSON or YAML. */
 
@@ -23,7 +24,12 @@ export interface ConnectorEntry {
    */
   definition: AnyConnector
   /** The provider as the on-demand registry describes it. */
-  info?: ConnectorInfo
+  info?: CatalogInfo
+}
+
+/** A provider as the catalog describes it; `plainSettings` lets an entry be checked without zod. */
+export interface CatalogInfo extends ConnectorInfo {
+  plainSettings?: readonly PlainSetting[]
 }
 
 /**
@@ -31,7 +37,7 @@ export interface ConnectorEntry {
  * checked at once), or their descriptions (`ConnectorInfo`), which check key names only; the
  * modules of the connectors a command selects are then loaded and checked by `loadSelected`.
  */
-export type ConnectorRegistry = ReadonlyMap<string, AnyConnector | ConnectorInfo>
+export type ConnectorRegistry = ReadonlyMap<string, AnyConnector | CatalogInfo>
 
 export interface ConnectorConfig {
   path: string
@@ -171,7 +177,7 @@ function validateDocument(
   return { entries, base }
 }
 
-function isModule(known: AnyConnector | ConnectorInfo): known is AnyConnector {
+function isModule(known: AnyConnector | CatalogInfo): known is AnyConnector {
   return 'settings' in known
 }
 
@@ -213,7 +219,10 @@ export async function loadSelected(
   for (const [index, entry] of pending.entries()) {
     const definition = definitions[index]!
     const where = `${config.base ?? '$.connectors'}${jsonPath([entry.name], '')}`
-    problems.push(...checkEntry(entry.name, where, entry.raw, definition))
+    // An entry that plainly fits needs neither zod nor the provider's schemas.
+    const plain = entry.info?.plainSettings
+    if (!plain || !entryPlainlyFits(entry.raw, plain))
+      problems.push(...checkEntry(entry.name, where, entry.raw, definition))
     Object.defineProperty(entry, 'definition', { value: definition, writable: true, configurable: true })
   }
   throwProblems(config.path, problems)
@@ -240,7 +249,7 @@ const settingsSchemas = new WeakMap<AnyConnector, z.ZodObject>()
 
 /** Every setting of a provider: the common keys and its own. */
 export function settingsShape(definition: AnyConnector): z.ZodRawShape {
-  return { ...commonSettings, ...definition.settings }
+  return { ...commonSettings(), ...definition.settings() }
 }
 
 /** The strict on-disk schema of one provider's entries (with the `_env` / `_file` forms). */

@@ -1,8 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path'
-import type { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
-import { settingForm, variantsOf } from './entry-shape.js'
+import { type SettingForm, variantsOfForm } from './entry-shape.js'
 
 /** A connector entry after `X_env` / `X_file` were replaced by their values. */
 export type ResolvedSettings = Record<string, unknown>
@@ -30,15 +29,16 @@ export interface Resolution {
  */
 export function resolveSettings(
   raw: Record<string, unknown>,
-  shape: z.ZodRawShape,
+  forms: readonly { key: string; form: SettingForm }[],
   context: ResolveContext,
 ): Resolution {
+  const keys = new Set(forms.map(({ key }) => key))
   const settings: ResolvedSettings = {}
   const secretValues: string[] = []
   const warnings: string[] = []
   const problems: string[] = []
-  for (const [key, schema] of Object.entries(shape)) {
-    const variants = variantsOf(key, schema as z.ZodType, shape)
+  for (const { key, form } of forms) {
+    const variants = variantsOfForm(key, form, keys)
     const given = variants.filter((variant) => raw[variant] !== undefined)
     if (given.length > 1) {
       problems.push(`${given.join(' and ')} are both set; keep one of them`)
@@ -48,7 +48,7 @@ export function resolveSettings(
     if (variant === undefined) continue
     const value = resolveVariant(key, variant, raw[variant], context, problems)
     if (value === undefined) continue
-    if (settingForm(schema as z.ZodType) === 'path') {
+    if (form === 'path') {
       const path = checkedPath(key, String(value), context.configPath, problems)
       if (path !== undefined) settings[key] = path
       continue

@@ -8,9 +8,10 @@ import {
   type CommonSettings,
   type CompatibilityAuth,
 } from '../connectors/shared/settings.js'
-import type { PreparedConnector } from '../connectors/types.js'
+import type { AnyConnector, PreparedConnector } from '../connectors/types.js'
 import { closestMatch } from './did-you-mean.js'
 import { type ConnectorConfig, type ConnectorEntry, settingsSchema, settingsShape } from './load.js'
+import { describeSettings, type PlainSetting, settingsPlainlyFit } from './plain-check.js'
 import { resolveSettings } from './resolve.js'
 
 /** `--provider a,b --provider c` → ['a', 'b', 'c'] (order kept, duplicates dropped). */
@@ -131,6 +132,27 @@ export function prepareConnectors(
   return prepared
 }
 
+/**
+ * The resolved settings once they fit the provider's schema: as they are when they plainly fit
+ * (`settingsPlainlyFit`, the schema's own rules), else as zod parses them, or the problem.
+ */
+function checkedSettings(
+  definition: AnyConnector,
+  resolved: Record<string, unknown>,
+  described: readonly PlainSetting[] | undefined,
+  where: string,
+): CommonSettings & CompatibilityAuth {
+  if (described && settingsPlainlyFit(resolved, described))
+    return resolved as CommonSettings & CompatibilityAuth
+  const parsed = settingsSchema(definition).safeParse(resolved)
+  if (!parsed.success) {
+    throw new ConfigError(
+      `${where}: ${parsed.error.issues.map((issue) => describeIssue(issue, '')).join('; ')}.`,
+    )
+  }
+  return parsed.data as CommonSettings & CompatibilityAuth
+}
+
 function prepareOne(
   config: ConnectorConfig,
   entry: ConnectorEntry,
@@ -140,20 +162,16 @@ function prepareOne(
   const { definition } = entry
   const secrets: string[] = [...definition.secrets, ...(definition.urlIsSecret ? ['url'] : [])]
   const where = `${config.path}: connector ${entry.name}`
-  const resolution = resolveSettings(entry.raw, settingsShape(definition), {
+  // The catalog's description of the settings when there is one: it needs no zod.
+  const described = entry.info?.plainSettings
+  const resolution = resolveSettings(entry.raw, described ?? describeSettings(settingsShape(definition)), {
     name: entry.name,
     configPath: config.path,
     env,
     secrets,
   })
   // Values from the environment or a file are checked against the same schema as literal ones.
-  const parsed = settingsSchema(definition).safeParse(resolution.settings)
-  if (!parsed.success) {
-    throw new ConfigError(
-      `${where}: ${parsed.error.issues.map((issue) => describeIssue(issue, '')).join('; ')}.`,
-    )
-  }
-  const settings = parsed.data as CommonSettings & CompatibilityAuth
+  const settings = checkedSettings(definition, resolution.settings, described, where)
   const warnings = [...resolution.warnings]
   let configured: unknown
   try {

@@ -93,7 +93,7 @@ export const datadog = defineConnector({
   category: 'siem',
   title: 'Datadog Logs',
   docs: 'https://docs.datadoghq.com/api/latest/logs/send-logs/',
-  settings: {
+  settings: () => ({
     site: z.string().min(1).optional().describe('Datadog site, e.g. datadoghq.eu (default datadoghq.com).'),
     api_key: z.string().min(1).optional().describe('Datadog API key (an application key is not needed).'),
     api_key_header: z
@@ -115,7 +115,7 @@ export const datadog = defineConnector({
       .describe(
         'Datadog API base where integration check validates the key (default https://api.<site>; with a url of no known site, its origin).',
       ),
-  },
+  }),
   secrets: ['api_key'],
   urlIsSecret: false,
 

@@ -70,11 +70,11 @@ export const intune = defineConnector({
   category: 'endpoint',
   title: 'Microsoft Intune',
   docs: 'https://learn.microsoft.com/graph/api/intune-shared-devicemanagementscript-create?view=graph-rest-beta',
-  settings: {
+  settings: () => ({
     tenant_id: z.string().min(1).optional().describe('Entra directory (tenant) ID or verified domain.'),
     client_id: z.string().min(1).optional().describe('Application (client) ID of the app registration.'),
     client_secret: z.string().min(1).optional().describe('Client secret value of the app registration.'),
-    ...entraCredentialSettings,
+    ...entraCredentialSettings(),
     authority_url: z
       .string()
       .min(1)
@@ -86,7 +86,7 @@ export const intune = defineConnector({
       .optional()
       .describe('Graph root, also the token scope [https://graph.microsoft.com].'),
     group_id: z.string().min(1).optional().describe('Object ID of the Entra group to assign the script to.'),
-  },
+  }),
   secrets: [...ENTRA_CREDENTIAL_SECRETS],
   urlIsSecret: false,
 

@@ -11,6 +11,7 @@ import { CookieJar } from './shared/cookies.js'
 import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { LOST_ANSWER } from './shared/outcomes.js'
+import { lazyShape } from './shared/settings.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { childText, decodeEntities, el, elements, parseXml, serializeXml } from './shared/xml.js'
 import { defineConnector, type ProbeResult } from './types.js'
@@ -46,17 +47,16 @@ export interface JamfConfig {
 
 type Found = string | null
 
-const jamfId = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^[1-9]\d*$/, 'must be a Jamf object id'),
-])
+const jamfId = lazyShape(() =>
+  z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, 'must be a Jamf object id')]),
+)
 
 export const jamf = defineConnector({
   provider: 'jamf',
   category: 'endpoint',
   title: 'Jamf Pro',
   docs: 'https://developer.jamf.com/jamf-pro/docs/client-credentials',
-  settings: {
+  settings: () => ({
     client_id: z.string().min(1).optional().describe('API client id (Jamf Pro 10.49+), with client_secret.'),
     client_secret: z.string().min(1).optional().describe('API client secret, with client_id.'),
     username: z
@@ -66,11 +66,11 @@ export const jamf = defineConnector({
       .describe('Jamf Pro account for legacy bearer tokens, with password.'),
     password: z.string().min(1).optional().describe('Password of username (legacy bearer tokens).'),
     computer_group_ids: z
-      .array(jamfId)
+      .array(jamfId())
       .optional()
       .describe('Computer group ids the policy is scoped to (default none: scope it in Jamf Pro).'),
-    category_id: jamfId.optional().describe('Category id of the script and the policy.'),
-  },
+    category_id: jamfId().optional().describe('Category id of the script and the policy.'),
+  }),
   secrets: ['client_secret', 'password'],
   urlIsSecret: false,
 

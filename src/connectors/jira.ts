@@ -67,7 +67,7 @@ export const jira = defineConnector({
   category: 'itsm',
   title: 'Jira',
   docs: 'https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/',
-  settings: {
+  settings: () => ({
     deployment: z
       .enum(['cloud', 'datacenter'])
       .optional()
@@ -101,7 +101,7 @@ export const jira = defineConnector({
       .boolean()
       .optional()
       .describe("Search for the event's label first and reuse an existing issue (default true)."),
-  },
+  }),
   secrets: ['token'],
   urlIsSecret: false,
 

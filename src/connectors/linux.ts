@@ -64,7 +64,7 @@ export const linux = defineConnector({
   category: 'endpoint',
   title: 'Linux fleet',
   docs: 'https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md',
-  settings: {
+  settings: () => ({
     signing_secret: z
       .string()
       .min(1)
@@ -78,7 +78,7 @@ export const linux = defineConnector({
       .describe(
         "The receiver's health endpoint, asked by integration check (default: url's origin + /health).",
       ),
-  },
+  }),
   secrets: ['signing_secret', 'token'],
   urlIsSecret: false,
 

@@ -11,6 +11,7 @@ import { objectField, textField } from '../events/views.js'
 import { compatibilityHeaders, configuredHeaders } from './shared/auth.js'
 import { batchBodies, type EncodedRecord, ONE_RECORD_ARRAY_FRAMING } from './shared/batching.js'
 import {
+  ENTRA_CREDENTIAL_KEYS,
   ENTRA_CREDENTIAL_SECRETS,
   entraCredential,
   entraCredentialSettings,
@@ -19,6 +20,7 @@ import {
   twoFormsError,
 } from './shared/entra-credentials.js'
 import { jsonObject } from './shared/json.js'
+import { lazyShape } from './shared/settings.js'
 import { type Fitted, fitFields, fitJson, jsonBytes, shortenText, utf8Bytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
@@ -84,14 +86,14 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** The keys each mode reads; any other Sentinel key set in the config is reported as unused. */
 const COMPATIBILITY_KEYS = 'token authorization_scheme authorization'
 const MODE_KEYS: Record<SentinelMode, string> = {
-  'logs-ingestion': `dcr_immutable_id stream_name tenant_id client_id client_secret ${Object.keys(entraCredentialSettings).join(' ')} authority_url scope ${COMPATIBILITY_KEYS}`,
+  'logs-ingestion': `dcr_immutable_id stream_name tenant_id client_id client_secret ${ENTRA_CREDENTIAL_KEYS.join(' ')} authority_url scope ${COMPATIBILITY_KEYS}`,
   'data-collector': 'workspace_id shared_key log_type',
   custom: `api_key api_key_header ${COMPATIBILITY_KEYS}`,
 }
 
 const text = () => z.string().min(1).optional()
 
-const sentinelSettings = {
+const sentinelSettings = lazyShape(() => ({
   mode: z
     .enum(['logs-ingestion', 'data-collector', 'custom'])
     .optional()
@@ -103,7 +105,7 @@ const sentinelSettings = {
   tenant_id: text().describe('Entra tenant of the app registration.'),
   client_id: text().describe('Application (client) id of the app registration.'),
   client_secret: text().describe('Client secret value of the app registration.'),
-  ...entraCredentialSettings,
+  ...entraCredentialSettings(),
   authority_url: text().describe('Entra authority (default https://login.microsoftonline.com).'),
   scope: text().describe('Token scope (default https://monitor.azure.com//.default).'),
   workspace_id: text().describe('Log Analytics workspace id (data-collector).'),
@@ -114,9 +116,9 @@ const sentinelSettings = {
   authorization: text().describe('The whole Authorization header value (compatibility).'),
   api_key: text().describe('Sent in the header named by api_key_header (custom).'),
   api_key_header: text().describe('Header for api_key (default x-api-key).'),
-}
+}))
 
-type SentinelSettings = SettingsOf<typeof sentinelSettings>
+type SentinelSettings = SettingsOf<ReturnType<typeof sentinelSettings>>
 
 export const sentinel = defineConnector({
   provider: 'sentinel',

@@ -71,7 +71,7 @@ export const servicenow = defineConnector({
   category: 'itsm',
   title: 'ServiceNow',
   docs: 'https://www.servicenow.com/docs/bundle/zurich-api-reference/page/integrate/inbound-rest/concept/c_TableAPI.html',
-  settings: {
+  settings: () => ({
     api: z
       .enum(['table', 'change'])
       .optional()
@@ -95,7 +95,7 @@ export const servicenow = defineConnector({
     category: z.string().min(1).optional().describe('Category choice value (default software).'),
     correlation_display: z.string().min(1).optional().describe('Source named on records (default CAVRA).'),
     dedupe: z.boolean().optional().describe('Look the correlation id up before creating (default true).'),
-  },
+  }),
   secrets: ['password', 'token', 'client_secret'],
   urlIsSecret: false,
 

@@ -135,7 +135,7 @@ export const slack = defineConnector({
   category: 'chatops',
   title: 'Slack',
   docs: 'https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks',
-  settings: {},
+  settings: () => ({}),
   secrets: [],
   urlIsSecret: true,
 

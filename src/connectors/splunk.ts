@@ -90,7 +90,7 @@ export const splunk = defineConnector({
   category: 'siem',
   title: 'Splunk HEC',
   docs: 'https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/http-event-collector-rest-api-endpoints',
-  settings: {
+  settings: () => ({
     token: z.string().min(1).optional().describe('HEC token (a GUID).'),
     authorization_scheme: z
       .string()
@@ -121,7 +121,7 @@ export const splunk = defineConnector({
         "Largest event in bytes, as the sourcetype's props.conf TRUNCATE allows; longer fields are shortened with a marker (default 10000, Splunk's TRUNCATE; 0 = no limit, when TRUNCATE = 0).",
       ),
     ack: z.boolean().optional().describe('Poll indexer acknowledgement until indexed (default false).'),
-  },
+  }),
   secrets: ['token', 'authorization'],
   urlIsSecret: false,
 

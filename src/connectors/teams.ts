@@ -91,7 +91,7 @@ export const teams = defineConnector({
   category: 'chatops',
   title: 'Microsoft Teams',
   docs: 'https://learn.microsoft.com/connectors/teams/',
-  settings: {},
+  settings: () => ({}),
   secrets: [],
   urlIsSecret: true,
 

@@ -2,7 +2,7 @@ import type { z } from 'zod'
 import type { Category } from '../common/category.js'
 import type { Session } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
-import type { commonSettings } from './shared/settings.js'
+import { type CommonShape, lazyShape } from './shared/settings.js'
 
 /**
  * The connector contract. A connector is one module that describes itself (provider kind,
@@ -49,7 +49,7 @@ export interface ConfigureContext {
  * A connector's settings as `configure` receives them: the common keys plus its own, parsed
  * by zod, with every `X_env` and `X_file` already replaced by its value.
  */
-export type SettingsOf<Shape extends z.ZodRawShape> = z.infer<z.ZodObject<typeof commonSettings & Shape>>
+export type SettingsOf<Shape extends z.ZodRawShape> = z.infer<z.ZodObject<CommonShape & Shape>>
 
 export interface ConnectorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape, Config = unknown> {
   /** Provider kind: the value of `provider` in the config. */
@@ -61,9 +61,10 @@ export interface ConnectorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape
   docs: string
   /**
    * The provider's own keys. Every text key also accepts `<key>_env` and `<key>_file`.
-   * Requiredness is checked by `configure`, only for connectors a command selects.
+   * Requiredness is checked by `configure`, only for connectors a command selects. Built on
+   * first use (`lazyShape`), so that a delivery that never needs the schemas never builds them.
    */
-  settings: Shape
+  settings: () => Shape
   /** Keys whose values are secrets (resolved values are registered for scrubbing). */
   secrets: readonly (keyof Shape & string)[]
   /** The URL itself is a credential (Slack, Teams, webhook): only scheme and host are shown. */
@@ -94,11 +95,12 @@ export interface ProbeResult {
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds connectors of every settings shape and config.
 export type AnyConnector = ConnectorDefinition<any, any>
 
-/** Identity helper that keeps each connector's settings and config types inferred. */
+/** Keeps each connector's settings and config types inferred, and builds its settings once. */
 export function defineConnector<Shape extends z.ZodRawShape, Config>(
   definition: ConnectorDefinition<Shape, Config>,
 ): ConnectorDefinition<Shape, Config> {
-  return definition
+  // One shape per connector, built on first use: path settings are known by identity.
+  return { ...definition, settings: lazyShape(definition.settings) }
 }
 
 /**

@@ -31,11 +31,11 @@ export const webhook = defineConnector({
   category: 'webhook',
   title: 'Webhook',
   docs: 'https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md',
-  settings: {
+  settings: () => ({
     method: z.enum(['POST', 'PUT', 'PATCH']).optional().describe('HTTP method (default POST).'),
     signing_secret: z.string().min(1).optional().describe('Standard Webhooks secret (whsec_…).'),
-    ...compatibilityAuthSettings,
-  },
+    ...compatibilityAuthSettings(),
+  }),
   secrets: ['signing_secret', 'token', 'authorization', 'api_key'],
   urlIsSecret: true,
 

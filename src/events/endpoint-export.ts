@@ -34,10 +34,10 @@ const text = z.string().min(1)
 
 export const exportManifestSchema = z.looseObject({
   schema_version: z.literal(EXPORT_SCHEMA),
-  export_id: identifier,
-  channel: identifier,
+  export_id: identifier(),
+  channel: identifier(),
   providers: z.array(z.enum(ENDPOINT_PROVIDERS)).min(1),
-  release: z.looseObject({ version: identifier, commit: text, repository: text }),
+  release: z.looseObject({ version: identifier(), commit: text, repository: text }),
   approval: z.looseObject({
     required: z.boolean(),
     approval_id: z.string().nullable().optional(),

@@ -6,7 +6,13 @@ import { hasControl } from '../common/text.js'
  * store items and records at the vendors, and is printed in terminals and CI logs, so it may
  * not hold control characters or escape sequences.
  */
-export const identifier = z
-  .string()
-  .min(1)
-  .refine((value) => !hasControl(value), 'must not contain control characters or escape sequences')
+let schema: z.ZodString | undefined
+
+/** The identifier schema, built on first use (a delivery whose event plainly fits builds none). */
+export function identifier(): z.ZodString {
+  schema ??= z
+    .string()
+    .min(1)
+    .refine((value) => !hasControl(value), 'must not contain control characters or escape sequences')
+  return schema
+}

@@ -15,7 +15,7 @@ import { identifier } from './identifier.js'
 function buildSchemas() {
   const severity = z.enum(SEVERITIES)
   const optionalText = z.string().optional()
-  const identity = z.union([identifier, z.number()]).nullable().optional()
+  const identity = z.union([identifier(), z.number()]).nullable().optional()
 
   const decision = z.looseObject({
     decision_id: z.union([z.string(), z.number()]).optional(),
@@ -29,7 +29,7 @@ function buildSchemas() {
   })
 
   const header = z.looseObject({
-    event_type: identifier.optional(),
+    event_type: identifier().optional(),
     event_id: identity,
     session_id: identity,
     execution_id: identity,

@@ -1,5 +1,5 @@
 import { InputError } from '../common/errors.js'
-import { isSeverity, type Severity, severityRank } from '../common/severity.js'
+import { type Severity, severityRank } from '../common/severity.js'
 import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf, scanErrorToInputError, sourceOf } from './artifact.js'
 import {

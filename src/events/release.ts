@@ -23,7 +23,7 @@ export const ROLLBACK_EVENT_TYPE = 'cavra.rollout_rollback_execution'
 
 const text = z.string().min(1)
 const release = z.looseObject({
-  version: identifier,
+  version: identifier(),
   commit: text,
   repository: text,
   ref: z.string().optional(),
@@ -43,8 +43,8 @@ const timestamp = z.iso.datetime({ offset: true })
 
 /** What a promotion and a rollback execution both carry. */
 const executionFields = {
-  rollout_id: identifier,
-  approval_id: identifier,
+  rollout_id: identifier(),
+  approval_id: identifier(),
   created_at: timestamp,
   execution_environment: text,
   release,
@@ -60,8 +60,8 @@ const executionFields = {
 
 export const promotionExecutionSchema = z.looseObject({
   schema_version: z.literal(PROMOTION_SCHEMA),
-  execution_id: identifier,
-  request_id: identifier,
+  execution_id: identifier(),
+  request_id: identifier(),
   execution_status: text,
   ring_advancement: rings,
   ...executionFields,
@@ -69,8 +69,8 @@ export const promotionExecutionSchema = z.looseObject({
 
 export const rollbackExecutionSchema = z.looseObject({
   schema_version: z.literal(ROLLBACK_SCHEMA),
-  rollback_id: identifier,
-  promotion_execution_id: identifier,
+  rollback_id: identifier(),
+  promotion_execution_id: identifier(),
   rollback_status: text,
   rollback_reason: text,
   ring_rollback: rings,

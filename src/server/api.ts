@@ -12,7 +12,7 @@ import { HEALTH_STATUSES, INTEGRATION_STATUSES } from '../metadata/integration-r
 
 // ---- request schemas --------------------------------------------------------------------
 
-const id = identifier.max(200)
+const id = identifier().max(200)
 
 const providerChoice = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])

@@ -32,7 +32,7 @@ describe('reference documentation', () => {
       const section = doc.split(`\n## ${connector.provider}\n`)[1]?.split('\n## ')[0]
       expect(section, connector.provider).toBeDefined()
       expect(section).toContain(connector.docs)
-      for (const key of Object.keys(connector.settings)) expect(section).toContain(`| \`${key}\` |`)
+      for (const key of Object.keys(connector.settings())) expect(section).toContain(`| \`${key}\` |`)
       for (const key of connector.secrets)
         expect(section).toMatch(new RegExp(`\\| \`${key}\` \\|[^\\n]*\\| yes \\|`))
       if (connector.urlIsSecret) expect(section).toMatch(/\| `url` \|[^\n]*\| yes \|/)

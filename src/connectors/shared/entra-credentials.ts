@@ -11,7 +11,7 @@ import { excerpt, type Verdict } from '../../delivery/verdict.js'
 import type { ConfigureContext } from '../types.js'
 import { jsonObject } from './json.js'
 import { type ClientAssertionSource, clientCredentialsToken } from './oauth.js'
-import { pathSetting } from './settings.js'
+import { lazyShape, pathSetting } from './settings.js'
 
 /**
  * How a connector signs in to Microsoft Entra (Sentinel logs ingestion, Intune via Graph):
@@ -33,7 +33,7 @@ import { pathSetting } from './settings.js'
 /** The audience Entra expects in a federated token (workload identity federation). */
 export const AZURE_TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange'
 
-export const entraCredentialSettings = {
+export const entraCredentialSettings = lazyShape(() => ({
   client_certificate_file: pathSetting(
     "PEM file holding the app registration's certificate and its private key (a certificate credential: no secret is sent).",
   ),
@@ -56,7 +56,16 @@ export const entraCredentialSettings = {
     .min(1)
     .optional()
     .describe(`Audience asked for the GitHub Actions OIDC token [${AZURE_TOKEN_EXCHANGE_AUDIENCE}].`),
-} satisfies z.ZodRawShape
+}))
+
+/** The keys of `entraCredentialSettings`, without building it. */
+export const ENTRA_CREDENTIAL_KEYS = [
+  'client_certificate_file',
+  'client_certificate_password',
+  'federated_token_file',
+  'federated_token',
+  'federated_audience',
+] as const
 
 export const ENTRA_CREDENTIAL_SECRETS = ['client_secret', 'client_certificate_password'] as const
 
