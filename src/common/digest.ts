@@ -48,8 +48,7 @@ export function sha256Hex(data: Data): string {
 
 /** HMAC-SHA-256 (RFC 2104) of the concatenated `parts` under `key`. */
 export function hmacSha256(key: Uint8Array, ...parts: Data[]): Buffer {
-  const size = parts.reduce((sum, part) => sum + byteLength(part), 0)
-  if (!claimJs(size + 128)) {
+  if (!claimJs(() => parts.reduce((sum, part) => sum + byteLength(part), 0) + 128)) {
     const hmac = crypto().createHmac('sha256', key)
     for (const part of parts) hmac.update(part)
     return hmac.digest()
@@ -127,9 +126,12 @@ function closeQuietly(fd: number): void {
 }
 
 /** Whether `size` more bytes may be hashed in JavaScript (and counts them if so). */
-function claimJs(size: number): boolean {
-  if (nodeCrypto !== undefined || hashedInJs + size > JS_LIMIT) return false
-  hashedInJs += size
+function claimJs(size: () => number): boolean {
+  // Once node:crypto is loaded, input goes straight to it: not even measured, nor copied.
+  if (nodeCrypto !== undefined) return false
+  const bytes = size()
+  if (hashedInJs + bytes > JS_LIMIT) return false
+  hashedInJs += bytes
   return true
 }
 
@@ -150,17 +152,18 @@ class HybridSha256 implements Sha256 {
   private native: NodeCrypto.Hash | undefined
 
   update(data: Data): Sha256 {
-    if (this.native) {
-      this.native.update(data)
-      return this
-    }
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Uint8Array.prototype.slice.call(data)
-    this.kept.push(bytes)
-    if (!claimJs(bytes.length)) {
+    if (!this.native) {
+      if (claimJs(() => byteLength(data))) {
+        this.kept.push(
+          typeof data === 'string' ? Buffer.from(data, 'utf8') : Uint8Array.prototype.slice.call(data),
+        )
+        return this
+      }
       this.native = crypto().createHash('sha256')
       for (const part of this.kept) this.native.update(part)
       this.kept = []
     }
+    this.native.update(data)
     return this
   }
 
