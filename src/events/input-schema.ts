@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { isSeverity, SEVERITIES } from '../common/severity.js'
 import { hasControl } from '../common/text.js'
+import { IDENTITY_FIELDS } from './event.js'
 import { identifier } from './identifier.js'
 
 /**
@@ -69,16 +70,6 @@ export type DecisionFields = z.infer<ReturnType<typeof decisionSchema>>
 
 const DECISION_KINDS: ReadonlySet<unknown> = new Set(['allow', 'block', 'require_approval'])
 const DECISION_TEXTS = ['timestamp', 'action_type', 'command', 'reason', 'policy_id'] as const
-const IDENTITIES = [
-  'event_id',
-  'session_id',
-  'execution_id',
-  'rollback_id',
-  'publication_id',
-  'export_id',
-  'approval_id',
-  'request_id',
-] as const
 const HEADER_TEXTS = ['timestamp', 'product', 'environment'] as const
 const HEADER_COUNTS = ['decision_count', 'blocked_count', 'approval_required_count'] as const
 
@@ -109,7 +100,7 @@ export function isPlainDecision(decision: unknown): decision is DecisionFields {
 export function plainHeader(fields: Record<string, unknown>): EventHeader | undefined {
   const fits =
     (fields.event_type === undefined || isIdentifier(fields.event_type)) &&
-    IDENTITIES.every((key) => {
+    IDENTITY_FIELDS.every((key) => {
       const value = fields[key]
       return (
         value === undefined ||
