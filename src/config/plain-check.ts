@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { isJsonObject } from '../common/json-value.js'
 import { ENV_NAME, type SettingForm, settingForm, variantsOfForm } from './entry-shape.js'
 
 /**
@@ -177,16 +178,12 @@ export function fitsRule(value: unknown, rule: PlainRule): boolean {
     case 'values':
       return rule.values.includes(value as string)
     case 'record':
-      return isRecord(value) && Object.values(value).every((item) => fitsRule(item, rule.value))
+      return isJsonObject(value) && Object.values(value).every((item) => fitsRule(item, rule.value))
     case 'array':
       return Array.isArray(value) && value.every((item) => fitsRule(item, rule.element))
     case 'any-of':
       return rule.options.some((option) => fitsRule(value, option))
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ConfigError } from '../common/errors.js'
+import { once } from '../common/once.js'
 import { type Exchange, type ExchangeResult, recoveryOf, type TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
 import { isRetryableStatus } from '../delivery/retry.js'
@@ -11,7 +12,6 @@ import { CookieJar } from './shared/cookies.js'
 import { jsonObject } from './shared/json.js'
 import { clientCredentialsToken } from './shared/oauth.js'
 import { LOST_ANSWER } from './shared/outcomes.js'
-import { lazyShape } from './shared/settings.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
 import { childText, decodeEntities, el, elements, parseXml, serializeXml } from './shared/xml.js'
 import { defineConnector, type ProbeResult } from './types.js'
@@ -47,7 +47,7 @@ export interface JamfConfig {
 
 type Found = string | null
 
-const jamfId = lazyShape(() =>
+const jamfId = once(() =>
   z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, 'must be a Jamf object id')]),
 )
 

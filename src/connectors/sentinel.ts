@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { hmacSha256 } from '../common/digest.js'
 import { ConfigError } from '../common/errors.js'
+import { once } from '../common/once.js'
 import type { Severity } from '../common/severity.js'
 import type { TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
@@ -20,7 +21,6 @@ import {
   twoFormsError,
 } from './shared/entra-credentials.js'
 import { jsonObject } from './shared/json.js'
-import { lazyShape } from './shared/settings.js'
 import { type Fitted, fitFields, fitJson, jsonBytes, shortenText, utf8Bytes } from './shared/shorten.js'
 import { type SiemRecord, siemRecords } from './shared/siem-records.js'
 import { isPlainHttpOffHost, parseUrlSetting } from './shared/urls.js'
@@ -93,7 +93,7 @@ const MODE_KEYS: Record<SentinelMode, string> = {
 
 const text = () => z.string().min(1).optional()
 
-const sentinelSettings = lazyShape(() => ({
+const sentinelSettings = once(() => ({
   mode: z
     .enum(['logs-ingestion', 'data-collector', 'custom'])
     .optional()

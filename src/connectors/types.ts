@@ -1,8 +1,9 @@
 import type { z } from 'zod'
 import type { Category } from '../common/category.js'
+import { once } from '../common/once.js'
 import type { Session } from '../delivery/session.js'
 import type { DeliveryEvent } from '../events/event.js'
-import { type CommonShape, lazyShape } from './shared/settings.js'
+import type { CommonShape } from './shared/settings.js'
 
 /**
  * The connector contract. A connector is one module that describes itself (provider kind,
@@ -62,7 +63,7 @@ export interface ConnectorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape
   /**
    * The provider's own keys. Every text key also accepts `<key>_env` and `<key>_file`.
    * Requiredness is checked by `configure`, only for connectors a command selects. Built on
-   * first use (`lazyShape`), so that a delivery that never needs the schemas never builds them.
+   * first use (`once`), so that a delivery that never needs the schemas never builds them.
    */
   settings: () => Shape
   /** Keys whose values are secrets (resolved values are registered for scrubbing). */
@@ -100,7 +101,7 @@ export function defineConnector<Shape extends z.ZodRawShape, Config>(
   definition: ConnectorDefinition<Shape, Config>,
 ): ConnectorDefinition<Shape, Config> {
   // One shape per connector, built on first use: path settings are known by identity.
-  return { ...definition, settings: lazyShape(definition.settings) }
+  return { ...definition, settings: once(definition.settings) }
 }
 
 /**

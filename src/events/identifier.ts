@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { once } from '../common/once.js'
 import { hasControl } from '../common/text.js'
 
 /**
@@ -6,13 +7,10 @@ import { hasControl } from '../common/text.js'
  * store items and records at the vendors, and is printed in terminals and CI logs, so it may
  * not hold control characters or escape sequences.
  */
-let schema: z.ZodString | undefined
-
 /** The identifier schema, built on first use (a delivery whose event plainly fits builds none). */
-export function identifier(): z.ZodString {
-  schema ??= z
+export const identifier = once(() =>
+  z
     .string()
     .min(1)
-    .refine((value) => !hasControl(value), 'must not contain control characters or escape sequences')
-  return schema
-}
+    .refine((value) => !hasControl(value), 'must not contain control characters or escape sequences'),
+)

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { isJsonObject } from '../common/json-value.js'
+import { once } from '../common/once.js'
 import { isSeverity, SEVERITIES } from '../common/severity.js'
 import { hasControl } from '../common/text.js'
 import { IDENTITY_FIELDS } from './event.js'
@@ -13,7 +15,7 @@ import { identifier } from './identifier.js'
  * the schemas check) never needs them. Anything else goes through the schemas, which decide
  * and name the problem.
  */
-function buildSchemas() {
+const schemas = once(() => {
   const severity = z.enum(SEVERITIES)
   const optionalText = z.string().optional()
   const identity = z.union([identifier(), z.number()]).nullable().optional()
@@ -51,19 +53,10 @@ function buildSchemas() {
     decisions: z.array(decision).optional(),
   })
   return { decision, header }
-}
+})
 
-let schemas: ReturnType<typeof buildSchemas> | undefined
-
-export function decisionSchema(): ReturnType<typeof buildSchemas>['decision'] {
-  schemas ??= buildSchemas()
-  return schemas.decision
-}
-
-export function eventHeaderSchema(): ReturnType<typeof buildSchemas>['header'] {
-  schemas ??= buildSchemas()
-  return schemas.header
-}
+export const decisionSchema = () => schemas().decision
+export const eventHeaderSchema = () => schemas().header
 
 export type EventHeader = z.infer<ReturnType<typeof eventHeaderSchema>>
 export type DecisionFields = z.infer<ReturnType<typeof decisionSchema>>
@@ -73,17 +66,13 @@ const DECISION_TEXTS = ['timestamp', 'action_type', 'command', 'reason', 'policy
 const HEADER_TEXTS = ['timestamp', 'product', 'environment'] as const
 const HEADER_COUNTS = ['decision_count', 'blocked_count', 'approval_required_count'] as const
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 function isIdentifier(value: unknown): boolean {
   return typeof value === 'string' && value.length > 0 && !hasControl(value)
 }
 
 /** Whether a decision fits `decisionSchema` (the same checks, without building it). */
 export function isPlainDecision(decision: unknown): decision is DecisionFields {
-  if (!isRecord(decision)) return false
+  if (!isJsonObject(decision)) return false
   const id = decision.decision_id
   return (
     (id === undefined || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) &&

@@ -1,3 +1,4 @@
+import { isJsonObject } from '../common/json-value.js'
 import {
   type DecisionDigest,
   type DeliveryEvent,
@@ -91,9 +92,7 @@ export function textField(value: unknown): string | undefined {
 }
 
 export function objectField(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined
+  return isJsonObject(value) ? value : undefined
 }
 
 function numberField(value: unknown): number | undefined {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { ConfigError } from '../../common/errors.js'
+import { once } from '../../common/once.js'
 import { stripControl } from '../../common/text.js'
 import type { Exchanger, TokenSource } from '../../delivery/exchange.js'
 import type { HttpResponse } from '../../delivery/http.js'
@@ -11,7 +12,7 @@ import { excerpt, type Verdict } from '../../delivery/verdict.js'
 import type { ConfigureContext } from '../types.js'
 import { jsonObject } from './json.js'
 import { type ClientAssertionSource, clientCredentialsToken } from './oauth.js'
-import { lazyShape, pathSetting } from './settings.js'
+import { pathSetting } from './settings.js'
 
 /**
  * How a connector signs in to Microsoft Entra (Sentinel logs ingestion, Intune via Graph):
@@ -33,7 +34,7 @@ import { lazyShape, pathSetting } from './settings.js'
 /** The audience Entra expects in a federated token (workload identity federation). */
 export const AZURE_TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange'
 
-export const entraCredentialSettings = lazyShape(() => ({
+export const entraCredentialSettings = once(() => ({
   client_certificate_file: pathSetting(
     "PEM file holding the app registration's certificate and its private key (a certificate credential: no secret is sent).",
   ),

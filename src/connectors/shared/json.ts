@@ -1,10 +1,9 @@
+import { isJsonObject } from '../../common/json-value.js'
 /** A response body as a JSON object, or undefined when it is not one (HTML error pages, empty bodies). */
 export function jsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text)
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
+    return isJsonObject(value) ? value : undefined
   } catch {
     return undefined
   }

@@ -1,22 +1,14 @@
 import { z } from 'zod'
+import { once } from '../../common/once.js'
 
 /**
  * Building blocks of connector settings. Every connector gets the common keys; the earlier
  * tool's authorization keys are shared by the connectors that accept them. Whether a key may
  * also be given as `X_env` / `X_file` is decided by the configuration loader from the schema.
  *
- * Every shape is built on first use (`lazyShape`), not when its module loads: a delivery whose
+ * Every shape is built on first use (`once`), not when its module loads: a delivery whose
  * configuration plainly fits never builds one, nor loads zod (src/config/plain-check.ts).
  */
-
-/** A shape (or schema) built on its first use and kept. */
-export function lazyShape<Shape>(build: () => Shape): () => Shape {
-  let shape: Shape | undefined
-  return () => {
-    shape ??= build()
-    return shape
-  }
-}
 
 /**
  * A setting whose value is a path by nature (`ca_file`, a certificate, a token file): it is
@@ -35,7 +27,7 @@ export function isPathSetting(schema: z.ZodType): boolean {
   return PATH_SETTINGS.has(schema)
 }
 
-export const commonSettings = lazyShape(() => ({
+export const commonSettings = once(() => ({
   provider: z.string().min(1).optional().describe('Provider kind; defaults to the connector name.'),
   enabled: z.boolean().optional().describe('Set false to keep the entry but never select it (default true).'),
   url: z.string().min(1).optional().describe('Endpoint URL.'),
@@ -58,7 +50,7 @@ export const commonSettings = lazyShape(() => ({
 }))
 
 /** Authorization keys of the earlier tool's configs. */
-export const compatibilityAuthSettings = lazyShape(() => ({
+export const compatibilityAuthSettings = once(() => ({
   token: z.string().min(1).optional().describe('Sent as `Authorization: <authorization_scheme> <token>`.'),
   authorization_scheme: z.string().min(1).optional().describe('Scheme for `token` (default Bearer).'),
   authorization: z.string().min(1).optional().describe('The whole Authorization header value.'),
