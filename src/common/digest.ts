@@ -20,7 +20,7 @@ let hashedInJs = 0
 
 let nodeCrypto: typeof NodeCrypto | undefined
 /** node:crypto, loaded on first need. */
-export function crypto(): typeof NodeCrypto {
+function crypto(): typeof NodeCrypto {
   nodeCrypto ??= process.getBuiltinModule('node:crypto')
   return nodeCrypto
 }
@@ -48,6 +48,7 @@ export function sha256Hex(data: Data): string {
 
 /** HMAC-SHA-256 (RFC 2104) of the concatenated `parts` under `key`. */
 export function hmacSha256(key: Uint8Array, ...parts: Data[]): Buffer {
+  // The two 64-byte pads are hashed too.
   if (!claimJs(() => parts.reduce((sum, part) => sum + byteLength(part), 0) + 128)) {
     const hmac = crypto().createHmac('sha256', key)
     for (const part of parts) hmac.update(part)
@@ -154,9 +155,7 @@ class HybridSha256 implements Sha256 {
   update(data: Data): Sha256 {
     if (!this.native) {
       if (claimJs(() => byteLength(data))) {
-        this.kept.push(
-          typeof data === 'string' ? Buffer.from(data, 'utf8') : Uint8Array.prototype.slice.call(data),
-        )
+        this.kept.push(typeof data === 'string' ? toBytes(data) : Uint8Array.prototype.slice.call(data))
         return this
       }
       this.native = crypto().createHash('sha256')
