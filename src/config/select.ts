@@ -139,11 +139,10 @@ export function prepareConnectors(
 function checkedSettings(
   definition: AnyConnector,
   resolved: Record<string, unknown>,
-  described: readonly PlainSetting[] | undefined,
+  described: readonly PlainSetting[],
   where: string,
 ): CommonSettings & CompatibilityAuth {
-  if (described && settingsPlainlyFit(resolved, described))
-    return resolved as CommonSettings & CompatibilityAuth
+  if (settingsPlainlyFit(resolved, described)) return resolved as CommonSettings & CompatibilityAuth
   const parsed = settingsSchema(definition).safeParse(resolved)
   if (!parsed.success) {
     throw new ConfigError(
@@ -163,8 +162,8 @@ function prepareOne(
   const secrets: string[] = [...definition.secrets, ...(definition.urlIsSecret ? ['url'] : [])]
   const where = `${config.path}: connector ${entry.name}`
   // The catalog's description of the settings when there is one: it needs no zod.
-  const described = entry.info?.plainSettings
-  const resolution = resolveSettings(entry.raw, described ?? describeSettings(settingsShape(definition)), {
+  const described = entry.info?.plainSettings ?? describeSettings(settingsShape(definition))
+  const resolution = resolveSettings(entry.raw, described, {
     name: entry.name,
     configPath: config.path,
     env,
