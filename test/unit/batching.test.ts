@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type BodyBatch, batchBodies, type EncodedRecord } from '../../src/connectors/shared/batching.js'
+import { batchBodies, type EncodedRecord } from '../../src/connectors/shared/batching.js'
 
 async function* recordsOf(texts: string[]): AsyncGenerator<EncodedRecord> {
   for (const text of texts)
@@ -55,13 +55,80 @@ describe('batchBodies', () => {
     expect(batches.map((b) => b.body)).toEqual(['[1]', `[${big}]`, '[2]'])
   })
 
-  it('reuses one body: a batch is only read after the caller is done with the last', async () => {
-    const bodies: BodyBatch['body'][] = []
-    for await (const batch of batchBodies(recordsOf(['"a"', '"b"', '"c"']), {
+  it('takes turns with two bodies, so a batch stays whole while the next is encoded', async () => {
+    const seen: { body: Buffer; text: string }[] = []
+    for await (const batch of batchBodies(recordsOf(['"a"', '"b"', '"c"', '"d"']), {
       maxBytes: 5,
       framing: 'json-array',
-    }))
-      bodies.push(batch.body)
-    expect(bodies.map((b) => b.buffer)).toEqual([bodies[0]!.buffer, bodies[0]!.buffer, bodies[0]!.buffer])
+    })) {
+      const text = batch.body.toString('utf8')
+      // The next batch is being encoded while the caller holds this one (as over a request's
+      // round trip): this body must not change under it.
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      expect(batch.body.toString('utf8')).toBe(text)
+      seen.push({ body: batch.body, text })
+    }
+    expect(seen.map((s) => s.text)).toEqual(['["a"]', '["b"]', '["c"]', '["d"]'])
+    const memory = (b: Buffer) => `${b.byteOffset}@${b.buffer.byteLength}`
+    const [first, second, third, fourth] = seen.map((s) => s.body)
+    expect(first!.buffer === second!.buffer && first!.byteOffset === second!.byteOffset).toBe(false)
+    expect([memory(third!), third!.buffer]).toEqual([memory(first!), first!.buffer])
+    expect([memory(fourth!), fourth!.buffer]).toEqual([memory(second!), second!.buffer])
+  })
+
+  it('encodes the next batch while the caller still holds the current one', async () => {
+    const pulled: string[] = []
+    async function* watched(): AsyncGenerator<EncodedRecord> {
+      for (const text of ['"a"', '"b"', '"c"']) {
+        pulled.push(text)
+        yield { text, bytes: 3, shortened: false }
+      }
+    }
+    const batches = batchBodies(watched(), { maxBytes: 5, framing: 'json-array' })
+    const first = await batches.next()
+    expect(first.value?.body.toString('utf8')).toBe('["a"]')
+    // The caller is busy with the first batch (a request in flight): the source is read on.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(pulled).toEqual(['"a"', '"b"', '"c"'])
+    expect((await batches.next()).value?.body.toString('utf8')).toBe('["b"]')
+    await batches.return(undefined)
+  })
+
+  it('reports a failure met while reading ahead when the caller asks for that batch', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      async function* failing(): AsyncGenerator<EncodedRecord> {
+        yield { text: '"a"', bytes: 3, shortened: false }
+        yield { text: '"b"', bytes: 3, shortened: false }
+        throw new Error('decision 3 is not JSON')
+      }
+      const batches = batchBodies(failing(), { maxBytes: 5, framing: 'json-array' })
+      expect((await batches.next()).value?.body.toString('utf8')).toBe('["a"]')
+      // The failure is met while the caller holds the first batch, and waits for it to ask.
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      await expect(batches.next()).rejects.toThrow('decision 3 is not JSON')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('closes the source when the caller stops early', async () => {
+    let closed = false
+    async function* source(): AsyncGenerator<EncodedRecord> {
+      try {
+        for (let i = 0; ; i++) yield { text: `"${i}"`, bytes: 3, shortened: false }
+      } finally {
+        closed = true
+      }
+    }
+    for await (const batch of batchBodies(source(), { maxBytes: 5, framing: 'json-array' })) {
+      expect(batch.body.toString('utf8')).toBe('["0"]')
+      break
+    }
+    expect(closed).toBe(true)
   })
 })

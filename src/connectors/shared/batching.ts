@@ -1,10 +1,12 @@
 /**
  * Groups encoded records into request bodies that stay within a byte limit (UTF-8 bytes, as the
- * vendors measure) and an optional count limit, encoding each record straight into one body
- * buffer as it arrives. The buffer is reused: a batch's body is valid until the caller asks for
- * the next batch, and the next batch is only read when the caller is done with the last. A
- * Buffer per record and a fresh body per batch were external memory the collector freed late,
- * so the peak memory of a large bundle grew with the bundle.
+ * vendors measure) and an optional count limit, encoding each record straight into a body
+ * buffer as it arrives. Two buffers take turns: while the caller sends one batch, the next is
+ * encoded into the other, so reading and encoding the bundle overlap the request's round trip
+ * instead of following it. A batch's body is valid until the caller asks for the batch after
+ * the next one (it never does: it is done with a batch before it asks for the next). A Buffer
+ * per record and a fresh body per batch were external memory the collector freed late, so the
+ * peak memory of a large bundle grew with the bundle; two reused buffers keep it flat.
  */
 
 /** A record's JSON text, that text's UTF-8 size, and whether it was shortened to fit. */
@@ -36,15 +38,56 @@ const COMMA = 0x2c
 const CLOSE = 0x5d
 
 /**
- * The batches of `records`. A record that does not fit in `maxBytes` even alone goes in a batch
- * of its own, whose body is then larger than `maxBytes`: the caller decides what to do with it.
+ * The batches of `records`, each encoded while the caller sends the one before. A record that
+ * does not fit in `maxBytes` even alone goes in a batch of its own, whose body is then larger
+ * than `maxBytes`: the caller decides what to do with it.
  */
-export async function* batchBodies(
+export function batchBodies(
+  records: AsyncIterable<EncodedRecord>,
+  limits: BatchLimits,
+): AsyncGenerator<BodyBatch> {
+  return readAhead(encodeBatches(records, limits))
+}
+
+/**
+ * Yields what `source` yields, asking it for the next value as soon as the caller has the
+ * current one. The request is made on the next turn of the event loop, after the caller has
+ * started on the value it was given (a batch's request is written before the next batch's
+ * encoding takes the thread). A failure in reading ahead reaches the caller when it asks for
+ * that value, as it would without reading ahead; a caller that stops early waits for the read
+ * in progress, then closes the source (its file handle).
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next: Promise<IteratorResult<T>> = source.next()
+  let finished = false
+  try {
+    for (;;) {
+      const result = await next
+      if (result.done) {
+        finished = true
+        return
+      }
+      next = new Promise((resolve) => setImmediate(() => resolve(source.next())))
+      // Handled when the caller asks for the value; until then a failure must not count as unhandled.
+      next.catch(() => {})
+      yield result.value
+    }
+  } finally {
+    if (!finished) {
+      await next.catch(() => {})
+      await source.return(undefined)
+    }
+  }
+}
+
+async function* encodeBatches(
   records: AsyncIterable<EncodedRecord>,
   limits: BatchLimits,
 ): AsyncGenerator<BodyBatch> {
   const array = limits.framing === 'json-array'
-  let buffer = Buffer.allocUnsafe(limits.maxBytes)
+  const buffers = [Buffer.allocUnsafe(limits.maxBytes), Buffer.allocUnsafe(limits.maxBytes)]
+  let turn = 0
+  let buffer = buffers[turn]!
   let filled = 0
   let count = 0
   let shortened = 0
@@ -60,6 +103,8 @@ export async function* batchBodies(
       count > 0 && (sizeWith > limits.maxBytes || (limits.maxItems !== undefined && count >= limits.maxItems))
     if (full) {
       yield close()
+      turn ^= 1
+      buffer = buffers[turn]!
       filled = 0
       count = 0
       shortened = 0
@@ -68,6 +113,7 @@ export async function* batchBodies(
       const grown = Buffer.allocUnsafe(filled + record.bytes + 2)
       buffer.copy(grown, 0, 0, filled)
       buffer = grown
+      buffers[turn] = grown
     }
     if (array) buffer[filled++] = count === 0 ? OPEN : COMMA
     filled += buffer.write(record.text, filled, 'utf8')
