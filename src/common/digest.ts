@@ -43,7 +43,12 @@ export function sha256(): Sha256 {
 
 /** The SHA-256 of `data` as lowercase hex. */
 export function sha256Hex(data: Data): string {
-  return sha256().update(data).digest('hex')
+  // node:crypto's one-shot hash: no Hash object per call, which a store's worth of items
+  // (a hash each) would otherwise create and collect.
+  if (!claimJs(() => byteLength(data))) return crypto().hash('sha256', data, 'hex')
+  const hash = new JsSha256()
+  hash.update(toBytes(data))
+  return hash.digest().toString('hex')
 }
 
 /** HMAC-SHA-256 (RFC 2104) of the concatenated `parts` under `key`. */

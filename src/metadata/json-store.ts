@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs'
 import {
   access,
   chmod,
@@ -16,13 +15,13 @@ import {
   stat,
 } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { type Adapter, Low } from 'lowdb'
 import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
 import { fsReason } from '../common/fs-errors.js'
 import { type ChainReport, ChainWalker, GENESIS_HASH, hashMatches, type StoreItem, seal } from './chain.js'
 import { acquireLock } from './file-lock.js'
+import { readLineGroups } from './line-reader.js'
 import type { MetadataStore, StoreVerification } from './metadata-store.js'
 import { CLOSING, itemLine, parseHeaderLine, parseItemLine, wholeDocument } from './store-layout.js'
 
@@ -106,10 +105,12 @@ export class JsonFileStore implements MetadataStore {
   /** Every item in store order, the chain checked as they pass; a break is a StoreError. */
   async *items(): AsyncGenerator<StoreItem> {
     const walker = new ChainWalker()
-    for await (const { item, text } of this.read()) {
-      const broken = walker.push(item, text)
-      if (broken) throw brokenChain(this.path, walker.report())
-      yield item
+    for await (const group of this.read()) {
+      for (const { item, text } of group) {
+        const broken = walker.push(item, text)
+        if (broken) throw brokenChain(this.path, walker.report())
+        yield item
+      }
     }
   }
 
@@ -118,22 +119,26 @@ export class JsonFileStore implements MetadataStore {
    * chain NOT checked: for a reader that walks the chain itself (an import keeps each line
    * the walk proves canonical instead of serialising its item again).
    */
-  storedItems(): AsyncGenerator<{ item: StoreItem; text?: string }> {
-    return this.read()
+  async *storedItems(): AsyncGenerator<StoredEntry> {
+    for await (const group of this.read()) yield* group
   }
 
   async verify(): Promise<StoreVerification> {
     const target = await this.target()
     if (!target.exists) return { exists: false, report: new ChainWalker().report() }
     const walker = new ChainWalker()
-    for await (const { item, text } of this.read()) walker.push(item, text)
+    for await (const group of this.read()) for (const { item, text } of group) walker.push(item, text)
     return { exists: true, report: walker.report() }
   }
 
   async close(): Promise<void> {}
 
-  /** Items as stored, with the line each was read from (line layout only). */
-  private async *read(): AsyncGenerator<{ item: StoreItem; text?: string }> {
+  /**
+   * Items as stored, with the line each was read from (line layout only), in groups: the
+   * items of one read of the file, so that a store's worth of items costs one async step per
+   * megabyte instead of one per item.
+   */
+  private async *read(): AsyncGenerator<Iterable<StoredEntry>> {
     const target = await this.target()
     if (!target.exists) return
     const handle = await openStore(this.path, target.real, 'r')
@@ -144,52 +149,51 @@ export class JsonFileStore implements MetadataStore {
       await handle.close()
     }
     if (!lineLayout) {
-      for (const item of (await readWholeDocument(this.path, target.real)).items) yield { item }
+      yield (await readWholeDocument(this.path, target.real)).items.map((item) => ({ item }))
       return
     }
     yield* this.readLines(target.real)
   }
 
-  private async *readLines(file: string): AsyncGenerator<{ item: StoreItem; text: string }> {
-    const lines = createInterface({
-      input: createReadStream(file, { encoding: 'utf8' }),
-      crlfDelay: Infinity,
-    })
-    let number = 0
-    let closed = false
-    let items = 0
-    // A line that is not a whole item is a torn tail only if nothing follows it.
-    let incomplete: number | undefined
-    for await (const line of lines) {
-      number++
+  private async *readLines(file: string): AsyncGenerator<Iterable<Required<StoredEntry>>> {
+    const walk: LineWalk = { number: 0, closed: false, items: 0 }
+    // Each group is parsed as it is consumed, a line at a time: only the item in hand is held.
+    for await (const lines of readLineGroups(file)) yield this.entriesOf(lines, walk)
+    if (!walk.closed) {
+      this.notify(
+        `${this.path}: the end of the store is incomplete (an append in progress, or one that was interrupted); the ${walk.items} complete items were read. The next delivery into this store moves the incomplete end aside and closes the document.`,
+      )
+    }
+  }
+
+  /** The items of a group of lines, `walk` carrying what the lines before them showed. */
+  private *entriesOf(lines: string[], walk: LineWalk): Generator<Required<StoredEntry>> {
+    for (const line of lines) {
+      const number = ++walk.number
       if (number === 1) continue
-      if (closed) {
+      if (walk.closed) {
         if (line.trim() !== '') throw damaged(this.path, `line ${number}: text after the end of the document`)
         continue
       }
-      if (incomplete !== undefined) throw damaged(this.path, `line ${incomplete} is not a whole item`)
+      if (walk.incomplete !== undefined)
+        throw damaged(this.path, `line ${walk.incomplete} is not a whole item`)
       if (line === ']}') {
-        closed = true
+        walk.closed = true
         continue
       }
       const parsed = parseItemLine(line)
       if (!parsed) {
-        incomplete = number
+        walk.incomplete = number
         continue
       }
-      if (parsed.leadingComma !== items > 0) {
+      if (parsed.leadingComma !== walk.items > 0) {
         throw damaged(
           this.path,
-          `line ${number} ${items > 0 ? 'lacks' : 'has'} the comma that separates items`,
+          `line ${number} ${walk.items > 0 ? 'lacks' : 'has'} the comma that separates items`,
         )
       }
-      items++
+      walk.items++
       yield { item: parsed.item, text: parsed.text }
-    }
-    if (!closed) {
-      this.notify(
-        `${this.path}: the end of the store is incomplete (an append in progress, or one that was interrupted); the ${items} complete items were read. The next delivery into this store moves the incomplete end aside and closes the document.`,
-      )
     }
   }
 
@@ -275,6 +279,21 @@ export class JsonFileStore implements MetadataStore {
       `${this.path}: an earlier append was interrupted; its incomplete end (${torn.length} bytes) was moved to ${aside} and the document closed again. Every complete item is kept.`,
     )
   }
+}
+
+/** An item as stored, with the line it was read from when the store has one item per line. */
+export interface StoredEntry {
+  item: StoreItem
+  text?: string
+}
+
+/** Where a line-by-line read of the store stands. */
+interface LineWalk {
+  number: number
+  closed: boolean
+  items: number
+  /** A line that is not a whole item: a torn tail only if nothing follows it. */
+  incomplete?: number
 }
 
 export interface StoreDocument {
