@@ -66,6 +66,94 @@ export async function collectDeliveryRows(
   return rows.newestFirst()
 }
 
+/**
+ * One page of the rows that match `filter`, newest first, and how many match, from a stream of
+ * items: only the page's worth of rows (`offset + limit`) is kept as the items pass, so a
+ * history of a large store holds a page in memory instead of every row of the store. The page
+ * is exactly `filterRows(rows, filter).slice(offset, offset + limit)` of the rows in
+ * `newestFirst` order.
+ */
+export async function collectRowPage(
+  items: AsyncIterable<StoreItem>,
+  kinds: readonly string[],
+  filter: RowFilter,
+  paging: { limit: number; offset: number },
+): Promise<{ rows: DeliveryRow[]; total: number }> {
+  const newest = new NewestRows(Math.max(0, paging.offset) + Math.max(0, paging.limit))
+  let order = 0
+  let total = 0
+  for await (const item of items) {
+    for (const row of rowsOf(item, order, kinds)) {
+      if (!rowMatches(row, filter)) continue
+      total++
+      newest.offer(row)
+    }
+    order++
+  }
+  return { rows: newest.inOrder().slice(paging.offset, paging.offset + paging.limit), total }
+}
+
+/**
+ * The `size` newest rows offered, in a heap whose root is the oldest kept: a row newer than it
+ * takes its place. Newer means what `newestFirst` sorts by: a later time, then a later place in
+ * the store, then (rows of one item) offered earlier.
+ */
+class NewestRows {
+  private readonly heap: { row: DeliveryRow; time: number; seq: number }[] = []
+  private offered = 0
+
+  constructor(private readonly size: number) {}
+
+  offer(row: DeliveryRow): void {
+    const entry = { row, time: Date.parse(row.created_at) || 0, seq: this.offered++ }
+    const { heap } = this
+    if (heap.length < this.size) {
+      heap.push(entry)
+      this.up(heap.length - 1)
+    } else if (heap.length > 0 && newer(entry, heap[0]!)) {
+      heap[0] = entry
+      this.down(0)
+    }
+  }
+
+  inOrder(): DeliveryRow[] {
+    return [...this.heap].sort((a, b) => (newer(a, b) ? -1 : 1)).map((entry) => entry.row)
+  }
+
+  private up(at: number): void {
+    const { heap } = this
+    while (at > 0) {
+      const parent = (at - 1) >> 1
+      if (!newer(heap[parent]!, heap[at]!)) break
+      ;[heap[parent], heap[at]] = [heap[at]!, heap[parent]!]
+      at = parent
+    }
+  }
+
+  private down(at: number): void {
+    const { heap } = this
+    for (;;) {
+      const left = 2 * at + 1
+      const right = left + 1
+      let oldest = at
+      if (left < heap.length && newer(heap[oldest]!, heap[left]!)) oldest = left
+      if (right < heap.length && newer(heap[oldest]!, heap[right]!)) oldest = right
+      if (oldest === at) return
+      ;[heap[oldest], heap[at]] = [heap[at]!, heap[oldest]!]
+      at = oldest
+    }
+  }
+}
+
+function newer(
+  a: { row: DeliveryRow; time: number; seq: number },
+  b: { row: DeliveryRow; time: number; seq: number },
+): boolean {
+  if (a.time !== b.time) return a.time > b.time
+  if (a.row.order !== b.row.order) return a.row.order > b.row.order
+  return a.seq < b.seq
+}
+
 /** Rows of several groups of kinds in one pass over the store, each group newest first. */
 export async function collectRowGroups(
   items: AsyncIterable<StoreItem>,
@@ -264,17 +352,20 @@ export function filterRows<R extends DeliveryRow & Partial<PublicationRow>>(
   rows: readonly R[],
   filter: RowFilter,
 ): R[] {
-  return rows.filter(
-    (row) =>
-      (filter.provider === undefined ||
-        row.provider === filter.provider ||
-        row.provider_type === filter.provider) &&
-      (filter.eventType === undefined || row.event_type === filter.eventType) &&
-      (filter.eventId === undefined || row.event_id === filter.eventId) &&
-      (filter.exportId === undefined || row.export_id === filter.exportId) &&
-      (filter.channel === undefined || row.channel === filter.channel) &&
-      (filter.success === undefined || row.success === filter.success) &&
-      (filter.since === undefined || Date.parse(row.created_at) >= filter.since.getTime()),
+  return rows.filter((row) => rowMatches(row, filter))
+}
+
+function rowMatches(row: DeliveryRow & Partial<PublicationRow>, filter: RowFilter): boolean {
+  return (
+    (filter.provider === undefined ||
+      row.provider === filter.provider ||
+      row.provider_type === filter.provider) &&
+    (filter.eventType === undefined || row.event_type === filter.eventType) &&
+    (filter.eventId === undefined || row.event_id === filter.eventId) &&
+    (filter.exportId === undefined || row.export_id === filter.exportId) &&
+    (filter.channel === undefined || row.channel === filter.channel) &&
+    (filter.success === undefined || row.success === filter.success) &&
+    (filter.since === undefined || Date.parse(row.created_at) >= filter.since.getTime())
   )
 }
 

@@ -1,6 +1,6 @@
 import { type Dashboard, type DashboardOptions, dashboardFacts, dashboardFromFacts } from './dashboard.js'
 import { type DeliveryTimeline, deliveryTimeline } from './dashboard-timeline.js'
-import { collectDeliveryRows, filterRows, type RowFilter } from './history.js'
+import { collectDeliveryRows, collectRowPage, type RowFilter } from './history.js'
 import type { HistoryPage, MetadataStore } from './metadata-store.js'
 
 /**
@@ -16,8 +16,7 @@ export async function readHistory(
   paging: { limit: number; offset: number },
 ): Promise<HistoryPage> {
   if (store.queries) return store.queries.history(kinds, filter, paging)
-  const matching = filterRows(await collectDeliveryRows(store.items(), kinds), filter)
-  return { rows: matching.slice(paging.offset, paging.offset + paging.limit), total: matching.length }
+  return collectRowPage(store.items(), kinds, filter, paging)
 }
 
 export async function readDashboard(

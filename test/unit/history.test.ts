@@ -3,11 +3,13 @@ import { UsageError } from '../../src/common/errors.js'
 import type { StoreItem } from '../../src/metadata/chain.js'
 import {
   CONNECTOR_KINDS,
+  collectRowPage,
   deliveryRows,
   filterRows,
   PUBLICATION_KIND,
   parseSince,
   publicationRows,
+  type RowFilter,
 } from '../../src/metadata/history.js'
 
 /** Delivery history over crafted store items. */
@@ -356,6 +358,66 @@ describe('filterRows', () => {
     expect(filterRows(pubs, { exportId: 'eme_1' }).map((row) => row.session_id)).toEqual(['p1'])
     expect(filterRows(pubs, { channel: 'beta' }).map((row) => row.session_id)).toEqual(['p2'])
     expect(filterRows(pubs, { channel: 'stab' })).toEqual([])
+  })
+})
+
+describe('collectRowPage', () => {
+  async function* stream(items: StoreItem[]): AsyncGenerator<StoreItem> {
+    yield* items
+  }
+
+  /** A store with equal times, times out of store order, unparseable times and several rows per item. */
+  function store(count: number, seed: number): StoreItem[] {
+    let state = seed
+    const next = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31
+      return state % n
+    }
+    const providers = ['splunk', 'jira', 'slack', 'webhook']
+    return Array.from({ length: count }, (_, i) => {
+      const minute =
+        next(5) === 0
+          ? 'not a time'
+          : `2026-11-${String(1 + next(3)).padStart(2, '0')}T10:${String(next(4)).padStart(2, '0')}:00Z`
+      const deliveries = providers
+        .filter(() => next(3) > 0)
+        .map((provider) =>
+          delivery(provider, next(2) === 0, { provider_type: next(2) ? provider : 'webhook' }),
+        )
+      return record(`s${i}`, minute, deliveries, {
+        event_type: next(2) ? 'cavra.rollout_promotion_execution' : 'cavra.rollback_execution',
+      })
+    })
+  }
+
+  it('gives exactly the page and total that filtering and sorting every row gives', async () => {
+    const filters: RowFilter[] = [
+      {},
+      { provider: 'jira' },
+      { provider: 'webhook' },
+      { success: false },
+      { eventType: 'cavra.rollback_execution', success: true },
+      { since: new Date('2026-11-02T00:00:00Z') },
+    ]
+    const pagings = [
+      { limit: 20, offset: 0 },
+      { limit: 7, offset: 13 },
+      { limit: 1, offset: 0 },
+      { limit: 0, offset: 5 },
+      { limit: 1000, offset: 0 },
+      { limit: 50, offset: 500 },
+    ]
+    for (const seed of [1, 7, 42]) {
+      const items = store(300, seed)
+      for (const filter of filters) {
+        const all = filterRows(rows(items), filter)
+        for (const paging of pagings) {
+          const page = await collectRowPage(stream(items), CONNECTOR_KINDS, filter, paging)
+          expect(page.total).toBe(all.length)
+          expect(page.rows).toEqual(all.slice(paging.offset, paging.offset + paging.limit))
+        }
+      }
+    }
   })
 })
 
