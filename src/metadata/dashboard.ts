@@ -81,8 +81,9 @@ export interface DashboardOptions {
 }
 
 /**
- * What a dashboard is made of, before it is laid out: the JSON store computes it from rows
- * (`dashboardFacts`), a database store with queries (same rules, same order), and
+ * What a dashboard is made of, before it is laid out: `dashboardFacts` defines it over rows,
+ * the JSON store computes the same from its items as they stream past
+ * (`collectDashboardFacts`), a database store with queries (same rules, same order), and
  * `dashboardFromFacts` turns either into the same document.
  */
 export interface DashboardFacts {
@@ -223,15 +224,14 @@ function providerHealth(provider: string, rows: readonly DeliveryRow[]): Provide
     attempts += row.attempt_count
     if (row.duration_ms !== null) durations.push(row.duration_ms)
   }
-  const sorted = ascending(durations)
+  const ranks = durationRanks(durations)
   return providerHealthOf({
     provider,
     provider_type: rows[0]?.provider_type ?? provider,
     total: rows.length,
     succeeded,
     attempt_count: attempts,
-    p50_duration_ms: nearestRank(sorted, 50),
-    p95_duration_ms: nearestRank(sorted, 95),
+    ...ranks,
     last_delivery_at: rows[0]?.created_at ?? null,
     last_success_at: lastSuccess ?? null,
     last_failure_at: lastFailure ?? null,
@@ -361,6 +361,15 @@ function leadingFailures(rows: readonly DeliveryRow[]): number {
     count++
   }
   return count
+}
+
+/** The median and 95th percentile (nearest rank) of a connector's durations, sorted once. */
+export function durationRanks(durations: readonly number[]): {
+  p50_duration_ms: number | null
+  p95_duration_ms: number | null
+} {
+  const sorted = ascending(durations)
+  return { p50_duration_ms: nearestRank(sorted, 50), p95_duration_ms: nearestRank(sorted, 95) }
 }
 
 /** Nearest-rank percentile. */

@@ -1,7 +1,8 @@
-import { type Dashboard, type DashboardOptions, dashboardFacts, dashboardFromFacts } from './dashboard.js'
+import { type Dashboard, type DashboardOptions, dashboardFromFacts } from './dashboard.js'
 import { type DeliveryTimeline, deliveryTimeline } from './dashboard-timeline.js'
 import { collectDeliveryRows, collectRowPage, type RowFilter } from './history.js'
 import type { HistoryPage, MetadataStore } from './metadata-store.js'
+import { collectDashboardFacts } from './streamed-dashboard.js'
 
 /**
  * History and dashboards from any store: asked of the store when it answers them itself (a
@@ -26,7 +27,7 @@ export async function readDashboard(
 ): Promise<Dashboard> {
   const facts = store.queries
     ? await store.queries.dashboard(kinds, options)
-    : dashboardFacts(await collectDeliveryRows(store.items(), kinds), options)
+    : await collectDashboardFacts(store.items(), kinds, options)
   return dashboardFromFacts(facts, options)
 }
 

@@ -6,10 +6,12 @@ import {
   collectRowPage,
   deliveryRows,
   filterRows,
+  newestFirst,
   PUBLICATION_KIND,
   parseSince,
   publicationRows,
   type RowFilter,
+  rowsOf,
 } from '../../src/metadata/history.js'
 
 /** Delivery history over crafted store items. */
@@ -358,6 +360,32 @@ describe('filterRows', () => {
     expect(filterRows(pubs, { exportId: 'eme_1' }).map((row) => row.session_id)).toEqual(['p1'])
     expect(filterRows(pubs, { channel: 'beta' }).map((row) => row.session_id)).toEqual(['p2'])
     expect(filterRows(pubs, { channel: 'stab' })).toEqual([])
+  })
+})
+
+describe('deliveryRows order', () => {
+  it('is the comparator order for stores in time order, out of order and with equal times', () => {
+    const times = ['2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', '2026-11-01T10:05:00Z', 'not a time']
+    const chronological = [0, 0, 1, 1, 2, 2, 2].map((t, i) =>
+      record(`c${i}`, times[t]!, [
+        delivery('splunk', true),
+        delivery('jira', i % 2 === 0),
+        delivery('slack', false),
+      ]),
+    )
+    const unparseableFirst = [record('u0', 'not a time', [delivery('jira', true)]), ...chronological]
+    const outOfOrder = [...chronological, record('late', times[0]!, [delivery('splunk', false)])]
+    for (const items of [chronological, unparseableFirst, outOfOrder]) {
+      // As read, then sorted by the comparator, ties kept as read.
+      const asRead = items.flatMap((item, order) => rowsOf(item, order, CONNECTOR_KINDS))
+      const sorted = asRead
+        .map((row, position) => ({ row, position }))
+        .sort((a, b) => newestFirst(a.row, b.row) || a.position - b.position)
+        .map(({ row }) => row)
+      expect(rows(items).map((r) => `${r.session_id}/${r.provider}`)).toEqual(
+        sorted.map((r) => `${r.session_id}/${r.provider}`),
+      )
+    }
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { StoreItem } from '../../src/metadata/chain.js'
-import { buildDashboard } from '../../src/metadata/dashboard.js'
+import { buildDashboard, dashboardFacts } from '../../src/metadata/dashboard.js'
 import {
   CONNECTOR_KINDS,
   type DeliveryRow,
@@ -9,6 +9,7 @@ import {
   PUBLICATION_KIND,
   publicationRows,
 } from '../../src/metadata/history.js'
+import { collectDashboardFacts } from '../../src/metadata/streamed-dashboard.js'
 
 /**
  * The store readers sort rows by parsing each time once and group them without building a key
@@ -184,6 +185,65 @@ describe('store readers', () => {
               ...(kind === 'publication' ? { export_id: alert.export_id } : {}),
             })),
           ).toEqual(reference.alerts.map(({ connectorStreak: _c, ...rest }) => rest))
+        }
+      }
+    })
+  }
+})
+
+describe('dashboard facts from a stream of items', () => {
+  async function* stream(items: StoreItem[]): AsyncGenerator<StoreItem> {
+    yield* items
+  }
+
+  /** The same store appended in time order (repeated times included), as most stores are. */
+  function inTimeOrder(store: RandomItem[]): RandomItem[] {
+    return store.map((item, i) => ({
+      ...item,
+      created_at: new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 3) * 3_600_000).toISOString(),
+    }))
+  }
+
+  it('look at exactly the ten newest deliveries for a connector that is up again', async () => {
+    // The oldest of eleven failed: with ten successes after it the connector is healthy; one
+    // success fewer and it is degraded.
+    for (const successes of [10, 9]) {
+      const store = Array.from({ length: successes + 1 }, (_, i) => ({
+        metadata_kind: 'release-connector-delivery',
+        session_id: `s-${i}`,
+        created_at: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
+        event_id: `e-${i}`,
+        event_type: 'cavra.rollout_promotion_execution',
+        deliveries: [{ provider: 'splunk', success: i > 0, attempt_count: 1, duration_ms: 5 }],
+      }))
+      const options = { kind: 'connector', since: null } as const
+      const facts = await collectDashboardFacts(stream(store), CONNECTOR_KINDS, options)
+      expect(facts).toEqual(dashboardFacts(deliveryRows(store, CONNECTOR_KINDS), options))
+      expect(facts.providers[0]?.state).toBe(successes === 10 ? 'healthy' : 'degraded')
+    }
+  })
+
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`are exactly the facts of every row sorted newest first (store ${seed})`, async () => {
+      for (const [kinds, kind] of [
+        [CONNECTOR_KINDS, 'connector'],
+        [[PUBLICATION_KIND], 'publication'],
+      ] as const) {
+        const random = randomStore(seed, 400, kinds[0]!)
+        for (const store of [random, inTimeOrder(random), []]) {
+          const rows = kind === 'connector' ? deliveryRows(store, kinds) : publicationRows(store)
+          // Before 1970 too: an unparsable time is never in a window, though it sorts as time 0.
+          for (const since of [null, new Date('2026-11-02T00:00:00Z'), new Date('1960-01-01T00:00:00Z')]) {
+            const options = { kind, since }
+            const streamed = await collectDashboardFacts(stream(store), kinds, options)
+            expect(streamed).toEqual(dashboardFacts(rows, options))
+            // The same rows, not only equal ones, are named as the latest failures.
+            expect(streamed.openPairs.map((pair) => `${pair.latest.order}:${pair.latest.provider}`)).toEqual(
+              dashboardFacts(rows, options).openPairs.map(
+                (pair) => `${pair.latest.order}:${pair.latest.provider}`,
+              ),
+            )
+          }
         }
       }
     })
