@@ -197,14 +197,18 @@ export function hecEvent(record: SiemRecord, config: SplunkConfig): Record<strin
     source: config.source,
     sourcetype: config.sourcetype,
     ...(config.index ? { index: config.index } : {}),
-    // Indexed fields must be flat strings (code 15 otherwise); they make tstats searches cheap.
-    fields: {
-      event_id: String(record.fields.event_id),
-      event_type: String(record.fields.event_type),
-      record_type: record.kind,
-      severity: record.severity,
-    },
+    fields: indexedFields(record),
     event: record.fields,
+  }
+}
+
+/** Indexed fields must be flat strings (code 15 otherwise); they make tstats searches cheap. */
+function indexedFields(record: SiemRecord): Record<string, string> {
+  return {
+    event_id: String(record.fields.event_id),
+    event_type: String(record.fields.event_type),
+    record_type: record.kind,
+    severity: record.severity,
   }
 }
 
@@ -285,9 +289,41 @@ export function encodeHecEvent(record: SiemRecord, config: SplunkConfig): Fitted
     eventJson = JSON.stringify(fitted.value)
     shortened = fitted.shortened
   }
-  const { event: _event, ...envelope } = hecEvent(record, config)
-  const head = JSON.stringify(envelope)
-  return { value: `${head.slice(0, -1)},"event":${eventJson}}`, shortened }
+  return { value: `${envelopeHead(record, config)},"event":${eventJson}}`, shortened }
+}
+
+/** The settings' part of the envelope's JSON, made once per configuration. */
+const settingsJson = new WeakMap<SplunkConfig, { host: string; rest: string }>()
+/** The last indexed fields serialised, and their JSON. */
+let lastFields: { fields: Record<string, string>; json: string } | undefined
+
+/**
+ * The JSON text of `hecEvent(record, config)` without `event` and the closing brace: what
+ * `JSON.stringify` gives for it, key for key, built from pieces that repeat from record to
+ * record (the settings' part, and the indexed fields, which differ only by kind and severity
+ * within an event) instead of serialising a fresh envelope per record.
+ */
+function envelopeHead(record: SiemRecord, config: SplunkConfig): string {
+  let settings = settingsJson.get(config)
+  if (!settings) {
+    settings = {
+      host: config.host ? `,"host":${JSON.stringify(config.host)}` : '',
+      rest: `,"source":${JSON.stringify(config.source)},"sourcetype":${JSON.stringify(config.sourcetype)}${config.index ? `,"index":${JSON.stringify(config.index)}` : ''}`,
+    }
+    settingsJson.set(config, settings)
+  }
+  const fields = indexedFields(record)
+  const last = lastFields?.fields
+  if (
+    last === undefined ||
+    last.event_id !== fields.event_id ||
+    last.event_type !== fields.event_type ||
+    last.record_type !== fields.record_type ||
+    last.severity !== fields.severity
+  ) {
+    lastFields = { fields, json: JSON.stringify(fields) }
+  }
+  return `{"time":${JSON.stringify(epochSeconds(record.time))}${settings.host}${settings.rest},"fields":${lastFields!.json}`
 }
 
 async function deliverToHec(

@@ -187,7 +187,11 @@ describe('Splunk HEC: request building (pure)', () => {
       { url: 'https://s:8088', token: TOKEN, host: 'h', index: 'i' },
       { name: 's', warn: () => {} },
     )
-    for (const config of [limited, { ...limited, maxEventBytes: 0 }]) {
+    const plain = splunk.configure(
+      { url: 'https://s:8088', token: TOKEN, source: 'sé "quoted"\u2028', sourcetype: 'a\\b' },
+      { name: 's', warn: () => {} },
+    )
+    for (const config of [limited, { ...limited, maxEventBytes: 0 }, plain]) {
       for await (const record of siemRecords(event)) {
         const fitted = fitHecEvent(record, config)
         const encoded = encodeHecEvent(record, config)

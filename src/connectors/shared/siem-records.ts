@@ -73,8 +73,14 @@ function withIdentity(source: object, identity: Record<string, unknown>): Record
   return Object.assign(Object.assign({}, source), identity)
 }
 
+let lastParsed: { iso: string; ms: number } | undefined
+
 /** Epoch seconds with milliseconds, as Splunk's `time` wants; now if the text is not a date. */
-export function epochSeconds(iso: string, fallbackMs: number = Date.now()): number {
+export function epochSeconds(iso: string, fallbackMs?: number): number {
+  // The records of a bundle mostly share one time: parsed once, not per record.
+  if (lastParsed?.iso === iso) return lastParsed.ms / 1000
   const ms = Date.parse(iso)
-  return (Number.isNaN(ms) ? fallbackMs : ms) / 1000
+  if (Number.isNaN(ms)) return (fallbackMs ?? Date.now()) / 1000
+  lastParsed = { iso, ms }
+  return ms / 1000
 }
