@@ -7,6 +7,7 @@ import {
   LATEST_PUBLICATIONS,
   type OpenPairStreak,
   type ProviderHealth,
+  type PublicationSummary,
   providerHealthOf,
   publicationSummary,
 } from './dashboard.js'
@@ -252,7 +253,7 @@ class DashboardColumns {
   }
 
   private latestPublications(inWindow: readonly number[]): DashboardFacts['latest'] {
-    const seen = new Map<string, ReturnType<typeof publicationSummary>>()
+    const seen = new Map<string, PublicationSummary>()
     for (const row of inWindow) {
       const item = this.rowItem[row]!
       const session = this.sessions[item]!
