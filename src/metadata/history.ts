@@ -83,12 +83,14 @@ export async function collectRowPage(
   let order = 0
   let total = 0
   for await (const item of items) {
-    for (const row of rowsOf(item, order, kinds)) {
+    const rows = rowsOf(item, order++, kinds)
+    // An item's rows share its time.
+    const time = rows.length > 0 ? Date.parse(rows[0]!.created_at) || 0 : 0
+    for (const row of rows) {
       if (!rowMatches(row, filter)) continue
       total++
-      newest.offer(row)
+      newest.offer(row, time)
     }
-    order++
   }
   return { rows: newest.inOrder().slice(paging.offset, paging.offset + paging.limit), total }
 }
@@ -99,13 +101,13 @@ export async function collectRowPage(
  * the store, then (rows of one item) offered earlier.
  */
 class NewestRows {
-  private readonly heap: { row: DeliveryRow; time: number; seq: number }[] = []
+  private readonly heap: HeapEntry[] = []
   private offered = 0
 
   constructor(private readonly size: number) {}
 
-  offer(row: DeliveryRow): void {
-    const entry = { row, time: Date.parse(row.created_at) || 0, seq: this.offered++ }
+  offer(row: DeliveryRow, time: number): void {
+    const entry = { row, time, seq: this.offered++ }
     const { heap } = this
     if (heap.length < this.size) {
       heap.push(entry)
@@ -117,7 +119,7 @@ class NewestRows {
   }
 
   inOrder(): DeliveryRow[] {
-    return [...this.heap].sort((a, b) => (newer(a, b) ? -1 : 1)).map((entry) => entry.row)
+    return [...this.heap].sort(byNewest).map((entry) => entry.row)
   }
 
   private up(at: number): void {
@@ -145,13 +147,18 @@ class NewestRows {
   }
 }
 
-function newer(
-  a: { row: DeliveryRow; time: number; seq: number },
-  b: { row: DeliveryRow; time: number; seq: number },
-): boolean {
-  if (a.time !== b.time) return a.time > b.time
-  if (a.row.order !== b.row.order) return a.row.order > b.row.order
-  return a.seq < b.seq
+interface HeapEntry {
+  row: DeliveryRow
+  time: number
+  seq: number
+}
+
+function byNewest(a: HeapEntry, b: HeapEntry): number {
+  return newerFirst(a.time, a.row.order, a.seq, b.time, b.row.order, b.seq)
+}
+
+function newer(a: HeapEntry, b: HeapEntry): boolean {
+  return byNewest(a, b) < 0
 }
 
 /** Rows of several groups of kinds in one pass over the store, each group newest first. */
@@ -187,7 +194,7 @@ class RowCollector {
     const { rows, times } = this
     const index = new Uint32Array(rows.length)
     for (let i = 0; i < index.length; i++) index[i] = i
-    index.sort((a, b) => times[b]! - times[a]! || rows[b]!.order - rows[a]!.order || a - b)
+    index.sort((a, b) => newerFirst(times[a]!, rows[a]!.order, a, times[b]!, rows[b]!.order, b))
     return Array.from(index, (i) => rows[i]!)
   }
 }
@@ -247,8 +254,23 @@ export function newestFirst(
   a: { created_at: string; order: number },
   b: { created_at: string; order: number },
 ): number {
-  const difference = (Date.parse(b.created_at) || 0) - (Date.parse(a.created_at) || 0)
-  return difference !== 0 ? difference : b.order - a.order
+  return newerFirst(Date.parse(a.created_at) || 0, a.order, 0, Date.parse(b.created_at) || 0, b.order, 0)
+}
+
+/**
+ * `newestFirst` over times already parsed (an unparsable time is 0), for readers that parse
+ * each time once: the later time first, then the later place in the store, then the one read
+ * first (`seq`). Negative when `a` comes first.
+ */
+export function newerFirst(
+  timeA: number,
+  orderA: number,
+  seqA: number,
+  timeB: number,
+  orderB: number,
+  seqB: number,
+): number {
+  return timeB - timeA || orderB - orderA || seqA - seqB
 }
 
 type RawDelivery = Record<string, unknown>

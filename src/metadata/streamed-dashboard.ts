@@ -11,7 +11,7 @@ import {
   providerHealthOf,
   publicationSummary,
 } from './dashboard.js'
-import { type DeliveryRow, type PublicationRow, type RecordSummary, rowsOf } from './history.js'
+import { type DeliveryRow, newerFirst, type PublicationRow, type RecordSummary, rowsOf } from './history.js'
 
 /**
  * `dashboardFacts` over a stream of items, without keeping a store's worth of rows: each row
@@ -126,7 +126,7 @@ class DashboardColumns {
       const index = new Uint32Array(items)
       for (let i = 0; i < items; i++) index[i] = i
       const times = this.itemTimes
-      index.sort((a, b) => (times[b]! || 0) - (times[a]! || 0) || b - a)
+      index.sort((a, b) => newerFirst(times[a]! || 0, a, 0, times[b]! || 0, b, 0))
       itemsNewestFirst.push(...index)
     }
     const order: number[] = new Array(rows)
