@@ -121,24 +121,49 @@ export function dashboardFacts(
   const since = options.since?.getTime()
   const inWindow = since === undefined ? rows : rows.filter((row) => Date.parse(row.created_at) >= since)
   const records = new Map<string, RecordSummary>()
-  for (const row of inWindow) records.set(row.session_id, row.record)
+  const providers = new Map<string, ProviderTally>()
+  let succeeded = 0
+  for (const row of inWindow) {
+    records.set(row.session_id, row.record)
+    tallyOf(providers, row.provider).add(
+      row.created_at,
+      row.provider_type,
+      row.success,
+      row.attempt_count,
+      row.duration_ms,
+    )
+    if (row.success) succeeded++
+  }
+  return {
+    recorded: rows.length > 0,
+    ...eventFigures(records),
+    deliveries: inWindow.length,
+    succeeded,
+    providers: [...providers.values()].map((tally) => tally.health()),
+    openPairs: openPairs(inWindow).map(({ latest, failures }) => ({ latest, streak: failures.length })),
+    latest: options.kind === 'publication' ? latestPublications(inWindow as PublicationRow[]) : undefined,
+  }
+}
+
+/** The records of the window (one per session) and their count per event type. */
+export function eventFigures(
+  records: ReadonlyMap<string, RecordSummary>,
+): Pick<DashboardFacts, 'totalEvents' | 'eventTypes'> {
   const eventTypes = new Map<string, number>()
   for (const record of records.values()) {
     eventTypes.set(record.event_type, (eventTypes.get(record.event_type) ?? 0) + 1)
   }
-  const byProvider = groupBy(inWindow, (row) => row.provider)
-  const providers = [...byProvider.entries()].map(([provider, list]) => providerHealth(provider, list))
-  const succeeded = inWindow.filter((row) => row.success).length
-  return {
-    recorded: rows.length > 0,
-    totalEvents: records.size,
-    eventTypes: [...eventTypes.entries()],
-    deliveries: inWindow.length,
-    succeeded,
-    providers,
-    openPairs: openPairs(inWindow).map(({ latest, failures }) => ({ latest, streak: failures.length })),
-    latest: options.kind === 'publication' ? latestPublications(inWindow as PublicationRow[]) : undefined,
+  return { totalEvents: records.size, eventTypes: [...eventTypes.entries()] }
+}
+
+/** The tally of `provider` in `tallies`, made on its first delivery. */
+export function tallyOf(tallies: Map<string, ProviderTally>, provider: string): ProviderTally {
+  let tally = tallies.get(provider)
+  if (!tally) {
+    tally = new ProviderTally(provider)
+    tallies.set(provider, tally)
   }
+  return tally
 }
 
 export function dashboardFromFacts(facts: DashboardFacts, options: DashboardOptions): Dashboard {
@@ -210,34 +235,67 @@ export function providerHealthOf(
 
 export const DASHBOARD_RECENT_WINDOW = RECENT_WINDOW
 
-function providerHealth(provider: string, rows: readonly DeliveryRow[]): ProviderHealth {
-  let succeeded = 0
-  let attempts = 0
-  let lastSuccess: string | undefined
-  let lastFailure: string | undefined
-  const durations: number[] = []
-  for (const row of rows) {
-    if (row.success) {
-      succeeded++
-      lastSuccess ??= row.created_at
-    } else lastFailure ??= row.created_at
-    attempts += row.attempt_count
-    if (row.duration_ms !== null) durations.push(row.duration_ms)
+/**
+ * One connector's health, tallied from its deliveries as they are given, newest first: the
+ * first delivery is the latest, the failures before the first success are the streak.
+ */
+export class ProviderTally {
+  private total = 0
+  private succeeded = 0
+  private attempts = 0
+  private readonly durations: number[] = []
+  private providerType = ''
+  private lastDelivery: string | null = null
+  private lastSuccess: string | null = null
+  private lastFailure: string | null = null
+  private streak = 0
+  private streakOpen = true
+  private recentFailure = false
+
+  constructor(private readonly provider: string) {}
+
+  add(
+    createdAt: string,
+    providerType: string,
+    success: boolean,
+    attempts: number,
+    durationMs: number | null,
+  ): void {
+    if (this.total === 0) {
+      this.providerType = providerType
+      this.lastDelivery = createdAt
+    }
+    if (this.total < RECENT_WINDOW && !success) this.recentFailure = true
+    this.total++
+    if (success) {
+      this.succeeded++
+      this.lastSuccess ??= createdAt
+      this.streakOpen = false
+    } else {
+      this.lastFailure ??= createdAt
+      if (this.streakOpen) this.streak++
+    }
+    this.attempts += attempts
+    if (durationMs !== null) this.durations.push(durationMs)
   }
-  const ranks = durationRanks(durations)
-  return providerHealthOf({
-    provider,
-    provider_type: rows[0]?.provider_type ?? provider,
-    total: rows.length,
-    succeeded,
-    attempt_count: attempts,
-    ...ranks,
-    last_delivery_at: rows[0]?.created_at ?? null,
-    last_success_at: lastSuccess ?? null,
-    last_failure_at: lastFailure ?? null,
-    failure_streak: leadingFailures(rows),
-    recentFailure: rows.slice(0, RECENT_WINDOW).some((row) => !row.success),
-  })
+
+  health(): ProviderHealth {
+    const sorted = ascending(this.durations)
+    return providerHealthOf({
+      provider: this.provider,
+      provider_type: this.providerType,
+      total: this.total,
+      succeeded: this.succeeded,
+      attempt_count: this.attempts,
+      p50_duration_ms: nearestRank(sorted, 50),
+      p95_duration_ms: nearestRank(sorted, 95),
+      last_delivery_at: this.lastDelivery,
+      last_success_at: this.lastSuccess,
+      last_failure_at: this.lastFailure,
+      failure_streak: this.streak,
+      recentFailure: this.recentFailure,
+    })
+  }
 }
 
 /**
@@ -245,46 +303,69 @@ function providerHealth(provider: string, rows: readonly DeliveryRow[]): Provide
  * delivery and every failure since the pair last succeeded (newest first, `latest` included).
  * The dashboards raise their alerts from these, and `release redeliver` re-delivers them.
  */
-export interface OpenPair<R extends DeliveryRow = DeliveryRow> {
+export interface OpenPair<R = DeliveryRow> {
   latest: R
   failures: R[]
 }
 
 /** The open pairs among `rows` (newest first), in order of their latest delivery. */
 export function openPairs<R extends DeliveryRow>(rows: readonly R[]): OpenPair<R>[] {
+  return openPairsBy<R>(rows, ROW_PAIR_KEYS)
+}
+
+/** How `openPairsBy` reads a delivery: its connector, its event and its outcome. */
+export interface PairKeys<T> {
+  provider(delivery: T): string
+  eventId(delivery: T): string
+  success(delivery: T): boolean
+}
+
+const ROW_PAIR_KEYS: PairKeys<DeliveryRow> = {
+  provider: (row) => row.provider,
+  eventId: (row) => row.event_id,
+  success: (row) => row.success,
+}
+
+/** `openPairs` over deliveries of any form (rows, or indexes into columns), read through `keys`. */
+export function openPairsBy<T>(deliveries: readonly T[], keys: PairKeys<T>): OpenPair<T>[] {
   // Only a (connector, event) with a failure can hold an alert; a store holds millions of rows
   // and few failures, so those pairs are found first, without building a key per row.
   const failing = new Map<string, Set<string>>()
-  for (const row of rows) {
-    if (row.success) continue
-    let events = failing.get(row.provider)
+  for (const delivery of deliveries) {
+    if (keys.success(delivery)) continue
+    const provider = keys.provider(delivery)
+    let events = failing.get(provider)
     if (!events) {
       events = new Set()
-      failing.set(row.provider, events)
+      failing.set(provider, events)
     }
-    events.add(row.event_id)
+    events.add(keys.eventId(delivery))
   }
-  const pairs: Array<OpenPair<R> & { counting: boolean }> = []
-  const byConnector = new Map<string, Map<string, OpenPair<R> & { counting: boolean }>>()
-  for (const row of rows) {
-    if (failing.get(row.provider)?.has(row.event_id) !== true) continue
-    let events = byConnector.get(row.provider)
+  const pairs: Array<OpenPair<T> & { counting: boolean }> = []
+  const byConnector = new Map<string, Map<string, OpenPair<T> & { counting: boolean }>>()
+  for (const delivery of deliveries) {
+    const provider = keys.provider(delivery)
+    const eventId = keys.eventId(delivery)
+    if (failing.get(provider)?.has(eventId) !== true) continue
+    let events = byConnector.get(provider)
     if (!events) {
       events = new Map()
-      byConnector.set(row.provider, events)
+      byConnector.set(provider, events)
     }
-    let pair = events.get(row.event_id)
+    let pair = events.get(eventId)
     if (!pair) {
-      pair = { latest: row, failures: [], counting: true }
-      events.set(row.event_id, pair)
+      pair = { latest: delivery, failures: [], counting: true }
+      events.set(eventId, pair)
       pairs.push(pair)
     }
     if (pair.counting) {
-      if (row.success) pair.counting = false
-      else pair.failures.push(row)
+      if (keys.success(delivery)) pair.counting = false
+      else pair.failures.push(delivery)
     }
   }
-  return pairs.filter((pair) => !pair.latest.success).map(({ latest, failures }) => ({ latest, failures }))
+  return pairs
+    .filter((pair) => !keys.success(pair.latest))
+    .map(({ latest, failures }) => ({ latest, failures }))
 }
 
 function openAlerts(
@@ -324,7 +405,8 @@ function openAlerts(
   return order.map((index) => alerts[index]!)
 }
 
-function latestPublications(rows: readonly PublicationRow[]): PublicationSummary[] {
+/** The newest publications, one per session, from rows newest first. */
+export function latestPublications(rows: Iterable<PublicationRow>): PublicationSummary[] {
   const seen = new Map<string, PublicationSummary>()
   for (const row of rows) {
     if (seen.has(row.session_id)) continue
@@ -353,25 +435,6 @@ export function publicationSummary(row: PublicationRow): PublicationSummary {
   }
 }
 
-/** Failures at the head of a newest-first list. */
-function leadingFailures(rows: readonly DeliveryRow[]): number {
-  let count = 0
-  for (const row of rows) {
-    if (row.success) break
-    count++
-  }
-  return count
-}
-
-/** The median and 95th percentile (nearest rank) of a connector's durations, sorted once. */
-export function durationRanks(durations: readonly number[]): {
-  p50_duration_ms: number | null
-  p95_duration_ms: number | null
-} {
-  const sorted = ascending(durations)
-  return { p50_duration_ms: nearestRank(sorted, 50), p95_duration_ms: nearestRank(sorted, 95) }
-}
-
 /** Nearest-rank percentile. */
 export function percentile(values: readonly number[], p: number): number | null {
   return nearestRank(ascending(values), p)
@@ -390,15 +453,4 @@ function nearestRank(sorted: Float64Array, p: number): number | null {
 
 function rate(part: number, whole: number): number {
   return whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000
-}
-
-function groupBy<T>(list: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>()
-  for (const item of list) {
-    const k = key(item)
-    const group = groups.get(k)
-    if (group) group.push(item)
-    else groups.set(k, [item])
-  }
-  return groups
 }
