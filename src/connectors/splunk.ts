@@ -292,38 +292,23 @@ export function encodeHecEvent(record: SiemRecord, config: SplunkConfig): Fitted
   return { value: `${envelopeHead(record, config)},"event":${eventJson}}`, shortened }
 }
 
-/** The settings' part of the envelope's JSON, made once per configuration. */
-const settingsJson = new WeakMap<SplunkConfig, { host: string; rest: string }>()
-/** The last indexed fields serialised, and their JSON. */
-let lastFields: { fields: Record<string, string>; json: string } | undefined
+/** The settings' members of the envelope's JSON (host, source, sourcetype, index), per configuration. */
+const settingsMembers = new WeakMap<SplunkConfig, string>()
 
 /**
- * The JSON text of `hecEvent(record, config)` without `event` and the closing brace: what
- * `JSON.stringify` gives for it, key for key, built from pieces that repeat from record to
- * record (the settings' part, and the indexed fields, which differ only by kind and severity
- * within an event) instead of serialising a fresh envelope per record.
+ * The JSON text of `hecEvent(record, config)` without `event` and the closing brace, as
+ * `JSON.stringify` gives it: the settings' members, which every record shares, are taken from
+ * hecEvent's own envelope once per configuration and placed between `time` (its first member)
+ * and `fields`, instead of serialising a fresh envelope per record.
  */
 function envelopeHead(record: SiemRecord, config: SplunkConfig): string {
-  let settings = settingsJson.get(config)
-  if (!settings) {
-    settings = {
-      host: config.host ? `,"host":${JSON.stringify(config.host)}` : '',
-      rest: `,"source":${JSON.stringify(config.source)},"sourcetype":${JSON.stringify(config.sourcetype)}${config.index ? `,"index":${JSON.stringify(config.index)}` : ''}`,
-    }
-    settingsJson.set(config, settings)
+  let members = settingsMembers.get(config)
+  if (members === undefined) {
+    const { time: _time, fields: _fields, event: _event, ...settings } = hecEvent(record, config)
+    members = JSON.stringify(settings).slice(1, -1)
+    settingsMembers.set(config, members)
   }
-  const fields = indexedFields(record)
-  const last = lastFields?.fields
-  if (
-    last === undefined ||
-    last.event_id !== fields.event_id ||
-    last.event_type !== fields.event_type ||
-    last.record_type !== fields.record_type ||
-    last.severity !== fields.severity
-  ) {
-    lastFields = { fields, json: JSON.stringify(fields) }
-  }
-  return `{"time":${JSON.stringify(epochSeconds(record.time))}${settings.host}${settings.rest},"fields":${lastFields!.json}`
+  return `{"time":${JSON.stringify(epochSeconds(record.time))},${members},"fields":${JSON.stringify(indexedFields(record))}`
 }
 
 async function deliverToHec(
