@@ -59,24 +59,20 @@ export function batchBodies(
  */
 export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
   let next: Promise<IteratorResult<T>> = source.next()
-  let finished = false
   try {
     for (;;) {
       const result = await next
-      if (result.done) {
-        finished = true
-        return
-      }
+      if (result.done) return
       next = new Promise((resolve) => setImmediate(() => resolve(source.next())))
       // Handled when the caller asks for the value; until then a failure must not count as unhandled.
       next.catch(() => {})
       yield result.value
     }
   } finally {
-    if (!finished) {
-      await next.catch(() => {})
-      await source.return(undefined)
-    }
+    // After the last value both are done already; after an early stop this waits for the read
+    // in progress and closes the source.
+    await next.catch(() => {})
+    await source.return(undefined)
   }
 }
 
