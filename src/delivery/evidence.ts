@@ -1,4 +1,4 @@
-import { mkdir, open, rm, stat } from 'node:fs/promises'
+import { mkdir, open, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
@@ -66,7 +66,8 @@ export async function assertEvidenceDir(dir: string): Promise<void> {
   } catch (error) {
     throw evidenceError(dir, error, false)
   } finally {
-    await rm(probe, { force: true }).catch(() => {})
+    // unlink, not rm: rm walks the path as a tree (Node loads its rimraf for it).
+    await unlink(probe).catch(() => {})
   }
 }
 

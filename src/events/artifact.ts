@@ -1,10 +1,11 @@
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
-import { type FileHandle, mkdtemp, open, rm, stat } from 'node:fs/promises'
+import { type FileHandle, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { sha256 as newSha256, randomUuid } from '../common/digest.js'
 import { InputError } from '../common/errors.js'
+import { type ByteSource, chunksOf } from './byte-source.js'
 import type { SourceArtifact } from './event.js'
 import type { JsonScanError } from './json-scan.js'
 import {
@@ -26,6 +27,11 @@ export interface Artifact {
   displayPath: string
   /** The file to read. */
   file: string
+  /**
+   * What readers read: the bytes themselves when the file is small (see HELD_BYTES), so no
+   * pass opens it again and every pass reads the bytes that were hashed; otherwise `file`.
+   */
+  source: ByteSource
   sha256: string
   bytes: number
   /** Whether `file` is a spool copy of a pipe (standard input, a FIFO, /dev/fd/N). */
@@ -65,19 +71,23 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
     throw cannotRead(path, error)
   }
   let digest: Digest
+  let held: Buffer | undefined
   try {
-    if (!(await handle.stat()).isFile()) {
+    const opened = await handle.stat()
+    if (!opened.isFile()) {
       throw new InputError(`${path}: changed while it was being opened; it is no longer a regular file.`, [
         'Run the command again once the artifact is written.',
       ])
     }
-    digest = await digestOfFile(handle, path)
+    if (opened.size <= HELD_BYTES) held = await readSmall(handle, opened.size, path)
+    digest = held ? new DigestBuilder().add(held).done() : await digestOfFile(handle, path)
   } finally {
     await handle.close()
   }
   const artifact: Artifact = {
     displayPath: path,
     file: path,
+    source: held ?? path,
     sha256: digest.sha256,
     bytes: digest.bytes,
     dispose: async () => {},
@@ -109,7 +119,15 @@ async function spool(displayPath: string, source: () => NodeJS.ReadableStream): 
     throw cannotRead(displayPath, error)
   }
   const { sha256, bytes } = digest.done()
-  const artifact: Artifact = { displayPath, file, sha256, bytes, spooled: true, dispose: remove }
+  const artifact: Artifact = {
+    displayPath,
+    file,
+    source: file,
+    sha256,
+    bytes,
+    spooled: true,
+    dispose: remove,
+  }
   try {
     await assertLooksLikeJson(artifact, digest.done())
   } catch (error) {
@@ -132,6 +150,12 @@ interface Digest {
 const HEAD_BYTES = 4096
 /** The size of each read when hashing a file: as much as a read stream takes at once. */
 const READ_BYTES = 64 * 1024
+/**
+ * Files up to this size are read once and kept (`Artifact.source`). The quick scanner reads
+ * a megabyte at a time anyway, so keeping them costs no more memory than reading them, and
+ * spares every later pass its trips to the file system.
+ */
+const HELD_BYTES = 1024 * 1024
 
 /** Hash, size, head and UTF-8 validity of a file in one streaming pass. */
 class DigestBuilder {
@@ -141,6 +165,12 @@ class DigestBuilder {
   private headBytes = 0
   private bytes = 0
   private result: Digest | undefined
+
+  /** Adds the whole of a file's bytes (or the next chunk of them); returns the builder. */
+  add(chunk: Buffer): this {
+    this.update(chunk)
+    return this
+  }
 
   update(chunk: Buffer): void {
     this.hash.update(chunk)
@@ -184,6 +214,26 @@ async function readWhole(handle: FileHandle, take: (chunk: Buffer) => void): Pro
   }
 }
 
+/**
+ * The whole of a file fstat said is `size` bytes, read at once; undefined when it has grown
+ * since, for the streaming reader to take whole.
+ */
+async function readSmall(handle: FileHandle, size: number, name: string): Promise<Buffer | undefined> {
+  // One byte more than expected tells a file that grew from one that ended where fstat said.
+  const buffer = Buffer.allocUnsafe(size + 1)
+  let filled = 0
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled)
+      if (bytesRead === 0) return buffer.subarray(0, filled)
+      filled += bytesRead
+      if (filled === buffer.length) return undefined
+    }
+  } catch (error) {
+    throw cannotRead(name, error)
+  }
+}
+
 async function digestOfFile(handle: FileHandle, name: string): Promise<Digest> {
   const digest = new DigestBuilder()
   try {
@@ -212,7 +262,7 @@ async function assertLooksLikeJson(artifact: Artifact, digest: Digest): Promise<
     ])
   }
   if (digest.invalidAt >= 0) {
-    const at = await positionInFile(artifact.file, digest.invalidAt)
+    const at = await positionInFile(artifact.source, digest.invalidAt)
     throw notUtf8Error(name, digest.invalidAt, digest.invalidByte, at)
   }
   if (digest.head.toString('utf8').trim() === '' && artifact.bytes <= HEAD_BYTES) {
@@ -284,6 +334,11 @@ export async function checkRecordedArtifact(
   return { usable: true, path: file }
 }
 
+/** The whole of an artifact: its kept bytes, or its file read now. */
+export async function artifactBytes(artifact: Artifact): Promise<Buffer> {
+  return typeof artifact.source === 'string' ? readFile(artifact.source) : artifact.source
+}
+
 /** What the evidence and the store record of an artifact (see SourceArtifact). */
 export function sourceOf(artifact: Artifact): SourceArtifact {
   return { path: artifact.spooled ? null : resolve(artifact.file), sha256: artifact.sha256 }
@@ -295,19 +350,15 @@ export function nameOf(artifact: Pick<Artifact, 'displayPath'>): string {
 
 /** Turns a scanner error into an input error that names the file, line and column. */
 export async function scanErrorToInputError(artifact: Artifact, error: JsonScanError): Promise<InputError> {
-  const at = await positionInFile(artifact.file, error.offset)
+  const at = await positionInFile(artifact.source, error.offset)
   if (error.kind === 'depth') return tooDeepError(nameOf(artifact), at)
   return syntaxError(nameOf(artifact), at, error.message, error.jsonPath)
 }
 
 /** Line and column of a byte offset, streaming the file up to it (only on the error path). */
-async function positionInFile(file: string, offset: number): Promise<TextPosition> {
+async function positionInFile(source: ByteSource, offset: number): Promise<TextPosition> {
   const counter = new PositionCounter()
-  if (offset > 0) {
-    for await (const chunk of createReadStream(file, { start: 0, end: offset - 1 })) {
-      counter.advance(chunk as Buffer)
-    }
-  }
+  for await (const chunk of chunksOf(source, READ_BYTES, 0, offset)) counter.advance(chunk)
   return counter.position
 }
 

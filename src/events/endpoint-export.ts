@@ -1,11 +1,18 @@
 import { constants, type Stats } from 'node:fs'
-import { type FileHandle, open, readFile, realpath, stat } from 'node:fs/promises'
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { z } from 'zod'
 import { sha256, sha256Hex } from '../common/digest.js'
 import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
-import { type Artifact, describeFileType, describeFsError, nameOf, sourceOf } from './artifact.js'
+import {
+  type Artifact,
+  artifactBytes,
+  describeFileType,
+  describeFsError,
+  nameOf,
+  sourceOf,
+} from './artifact.js'
 import type { DeliveryEvent, VerifiedFile } from './event.js'
 import { identifier } from './identifier.js'
 import { parseJsonDocument } from './json-text.js'
@@ -114,7 +121,7 @@ export async function readExportManifest(artifact: Artifact): Promise<ExportMani
       ['Pass the path of endpoint-management-export-manifest.json inside the export folder.'],
     )
   }
-  const value = parseJsonDocument(await readFile(artifact.file), nameOf(artifact))
+  const value = parseJsonDocument(await artifactBytes(artifact), nameOf(artifact))
   return validate(exportManifestSchema, value, nameOf(artifact), 'endpoint-management export manifest')
 }
 

@@ -2,6 +2,7 @@ import { InputError } from '../common/errors.js'
 import { type Severity, severityRank } from '../common/severity.js'
 import { describeIssue } from '../common/zod-issues.js'
 import { type Artifact, nameOf, scanErrorToInputError, sourceOf } from './artifact.js'
+import type { ByteSource } from './byte-source.js'
 import {
   contentIdentity,
   type Decision,
@@ -59,7 +60,7 @@ export async function validateEventFile(artifact: Artifact): Promise<EventFileSu
 
 async function validate(
   artifact: Artifact,
-  scan: (file: string, onDecision: DecisionVisitor) => AsyncIterable<ScannedEvent>,
+  scan: (source: ByteSource, onDecision: DecisionVisitor) => AsyncIterable<ScannedEvent>,
 ): Promise<EventFileSummary> {
   const summary: EventFileSummary = { events: 0, decisions: 0, warnings: [] }
   const highest = new Map<number, Severity>()
@@ -81,7 +82,7 @@ async function validate(
         highest.set(event.index, severity)
       if (event.index < KEPT_DIGESTS) digestOf(event.index).add(decision as Decision)
     }
-    for await (const event of scan(artifact.file, checkDecision)) {
+    for await (const event of scan(artifact.source, checkDecision)) {
       const header = parseHeader(artifact, event)
       for (const [position, decision] of (header.decisions ?? []).entries())
         checkDecision(event, decision, position)
@@ -135,7 +136,7 @@ export async function* readEventFile(artifact: Artifact): AsyncGenerator<Deliver
   }
   const isKnown = (index: number) => known?.has(index) === true
   const scanned = scanEvents(
-    artifact.file,
+    artifact.source,
     (event, decision) => {
       if (!isKnown(event.index)) digestOf(event.index).add(decision as Decision)
     },
@@ -152,7 +153,7 @@ export async function* readEventFile(artifact: Artifact): AsyncGenerator<Deliver
     digests.delete(event.index)
     const range = event.decisions
     const decisions = range
-      ? () => readDecisions(artifact.file, range) as AsyncIterable<Decision>
+      ? () => readDecisions(artifact.source, range) as AsyncIterable<Decision>
       : () => fromArray(inline)
     const fields = { ...event.fields }
     delete fields.decisions

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises'
 import { keepStreamHeapFlat } from '../common/stream-heap.js'
+import type { ByteSource } from './byte-source.js'
 
 /**
  * The quick way through an event file: the structure around the events and their `decisions`
@@ -133,17 +134,17 @@ export interface FastScanOptions {
 }
 
 /**
- * Reads `file` as event objects, an array of them or JSON Lines, reporting to `sink` as it
+ * Reads `source` as event objects, an array of them or JSON Lines, reporting to `sink` as it
  * goes; yields after each window, so the caller can hand on what was reported. Throws
  * FastScanFailure when the file is not one it reads (see above).
  */
 export async function* fastScanEvents(
-  file: string,
+  source: ByteSource,
   sink: FastScanSink,
   options: FastScanOptions,
 ): AsyncGenerator<void> {
   const scanner = new EventFileScanner(sink, options)
-  for await (const _ of scanWindows(file, 0, undefined, options.chunkBytes, (data, base, eof) =>
+  for await (const _ of scanWindows(source, 0, undefined, options.chunkBytes, (data, base, eof) =>
     scanner.scan(data, base, eof),
   ))
     yield
@@ -164,12 +165,12 @@ export interface ElementWindow {
 }
 
 /**
- * Finds the elements of the `decisions` array at `[start, end)` of `file` (as found by a
+ * Finds the elements of the `decisions` array at `[start, end)` of `source` (as found by a
  * scan), a window at a time; the caller parses each (`parseElement`) when it needs it, so a
  * decision is built only when its turn comes and no window's worth of them is kept alive.
  */
 export async function* fastReadDecisions(
-  file: string,
+  source: ByteSource,
   range: { start: number; end: number },
   maxDepth: number,
 ): AsyncGenerator<ElementWindow> {
@@ -191,7 +192,7 @@ export async function* fastReadDecisions(
     window.starts[window.count] = start
     window.ends[window.count++] = end
   }, maxDepth)
-  for await (const data of scanWindows(file, range.start, range.end, undefined, (data, base, eof) =>
+  for await (const data of scanWindows(source, range.start, range.end, undefined, (data, base, eof) =>
     scanner.scan(data, base, eof),
   )) {
     window.data = data
@@ -209,16 +210,22 @@ export function parseElement(data: Buffer, start: number, end: number): unknown 
 /**
  * Feeds `scan` a window of the file from the first byte it has not consumed; `scan` returns
  * how far it consumed (a file offset). The window is refilled, and grown when a single value
- * does not fit, until the end (`limit`, or the end of the file).
+ * does not fit, until the end (`limit`, or the end of the file). Kept bytes are one window.
  */
 async function* scanWindows(
-  file: string,
+  source: ByteSource,
   start: number,
   limit: number | undefined,
   chunkBytes = 1024 * 1024,
   scan: (data: Buffer, base: number, eof: boolean) => number,
 ): AsyncGenerator<Buffer> {
-  const handle = await open(file, 'r')
+  if (typeof source !== 'string') {
+    const data = source.subarray(start, limit)
+    scan(data, start, true)
+    yield data
+    return
+  }
+  const handle = await open(source, 'r')
   try {
     let buffer = Buffer.allocUnsafe(chunkBytes)
     let base = start

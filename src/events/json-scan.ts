@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs'
 import {
   type ParsedTokenInfo,
   Tokenizer,
@@ -7,6 +6,7 @@ import {
   TokenParserError,
   TokenType,
 } from '@streamparser/json'
+import { type ByteSource, chunksOf } from './byte-source.js'
 import { FastScanFailure, fastReadDecisions, fastScanEvents, parseElement } from './json-fast-scan.js'
 
 /**
@@ -83,7 +83,7 @@ export interface ScanOptions {
 }
 
 export async function* scanEvents(
-  file: string,
+  source: ByteSource,
   onDecision?: DecisionVisitor,
   options: ScanOptions = {},
 ): AsyncGenerator<ScannedEvent> {
@@ -94,7 +94,7 @@ export async function* scanEvents(
   const skip = options.skipDecisionsOf
   try {
     const scan = fastScanEvents(
-      file,
+      source,
       {
         eventStart(index, line, layout) {
           current = { index, line, layout }
@@ -139,20 +139,20 @@ export async function* scanEvents(
         onDecision(event, decision, position)
       }
     : undefined
-  for await (const event of scanEventsExactly(file, visitor)) {
+  for await (const event of scanEventsExactly(source, visitor)) {
     if (event.index >= resume) yield event
   }
 }
 
 /** The token-by-token reading of an event file: slower, and exact about every error. */
 export async function* scanEventsExactly(
-  file: string,
+  source: ByteSource,
   onDecision?: DecisionVisitor,
 ): AsyncGenerator<ScannedEvent> {
   const ready: ScannedEvent[] = []
   const scanner = new EventScanner(onDecision, (event) => ready.push(event))
-  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
-    scanner.write(chunk as Buffer)
+  for await (const chunk of chunksOf(source, CHUNK_BYTES)) {
+    scanner.write(chunk)
     yield* ready.splice(0)
   }
   scanner.end()
@@ -160,11 +160,11 @@ export async function* scanEventsExactly(
 }
 
 /** Streams the elements of one `decisions` array found by `scanEvents`. */
-export async function* readDecisions(file: string, range: ByteRange): AsyncGenerator<unknown> {
+export async function* readDecisions(source: ByteSource, range: ByteRange): AsyncGenerator<unknown> {
   if (range.end <= range.start) return
   let yielded = 0
   try {
-    for await (const { data, count, starts, ends } of fastReadDecisions(file, range, MAX_JSON_DEPTH)) {
+    for await (const { data, count, starts, ends } of fastReadDecisions(source, range, MAX_JSON_DEPTH)) {
       for (let i = 0; i < count; i++) {
         const value = parseElement(data, starts[i]!, ends[i]!)
         yielded++
@@ -176,25 +176,21 @@ export async function* readDecisions(file: string, range: ByteRange): AsyncGener
     if (!(error instanceof FastScanFailure)) throw error
   }
   let position = 0
-  for await (const value of readDecisionsExactly(file, range)) {
+  for await (const value of readDecisionsExactly(source, range)) {
     if (position++ >= yielded) yield value
   }
 }
 
 /** The token-by-token reading of one `decisions` array. */
-export async function* readDecisionsExactly(file: string, range: ByteRange): AsyncGenerator<unknown> {
+export async function* readDecisionsExactly(source: ByteSource, range: ByteRange): AsyncGenerator<unknown> {
   if (range.end <= range.start) return
   const ready: unknown[] = []
   const tokenizer = new Tokenizer()
   const parser = new TokenParser({ paths: ['$.*'], keepStack: false })
   tokenizer.onToken = (token) => parser.write(token)
   parser.onValue = ({ value }) => ready.push(value)
-  for await (const chunk of createReadStream(file, {
-    start: range.start,
-    end: range.end - 1,
-    highWaterMark: CHUNK_BYTES,
-  })) {
-    tokenizer.write(chunk as Buffer)
+  for await (const chunk of chunksOf(source, CHUNK_BYTES, range.start, range.end)) {
+    tokenizer.write(chunk)
     yield* ready.splice(0)
   }
   tokenizer.end()

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { InputError } from '../common/errors.js'
 import { describeIssue } from '../common/zod-issues.js'
-import { type Artifact, nameOf, sourceOf } from './artifact.js'
+import { type Artifact, artifactBytes, nameOf, sourceOf } from './artifact.js'
 import type { DeliveryEvent, EventView } from './event.js'
 import { identifier } from './identifier.js'
 import { parseJsonDocument } from './json-text.js'
@@ -87,7 +86,7 @@ export async function readReleaseArtifact<S extends z.ZodType>(
   kind: string,
 ): Promise<z.infer<S>> {
   // Checked for UTF-8, nesting depth and syntax (with line and column) before it is parsed.
-  const value = parseJsonDocument(await readFile(artifact.file), nameOf(artifact))
+  const value = parseJsonDocument(await artifactBytes(artifact), nameOf(artifact))
   const parsed = schema.safeParse(value, { reportInput: true })
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(issue))

@@ -118,6 +118,38 @@ describe('integration events', () => {
     expect((await eventsOf(lines)).map((e) => e.eventId)).toEqual(['a', 'b'])
   })
 
+  it('delivers the bytes it hashed: a small file is read once, a large one streamed from its file', async () => {
+    const ws = workspace()
+    const decisions = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        decision_id: `${prefix}-${i}`,
+        action: 'deploy',
+        severity: 'low',
+      }))
+    const small = ws.write('small.json', { session_id: 's', decisions: decisions('before', 3) })
+    const sha256 = createHash('sha256').update(readFileSync(small)).digest('hex')
+    const artifact = await openArtifact(small)
+    expect(Buffer.isBuffer(artifact.source)).toBe(true)
+    await validateEventFile(artifact)
+    // Replaced after it was opened and checked: what is delivered is still what was hashed.
+    ws.write('small.json', { session_id: 's', decisions: decisions('after', 3) })
+    const [event] = await (async () => {
+      const events: DeliveryEvent[] = []
+      for await (const event of readEventFile(artifact)) events.push(event)
+      return events
+    })()
+    expect(artifact.sha256).toBe(sha256)
+    expect(await decisionsOf(event!)).toEqual(decisions('before', 3))
+
+    // Past a megabyte the file is read again for each pass, a window at a time.
+    const large = ws.write('large.json', { session_id: 'l', decisions: decisions('x'.repeat(200), 6000) })
+    expect(readFileSync(large).length).toBeGreaterThan(1024 * 1024)
+    const streamed = await openArtifact(large)
+    expect(streamed.source).toBe(large)
+    const [read] = await eventsOf(large)
+    expect(await decisionsOf(read!)).toEqual(decisions('x'.repeat(200), 6000))
+  })
+
   it('reads standard input through a private spool file', async () => {
     const artifact = await openArtifact('-', Readable.from([Buffer.from('{"session_id":"from-stdin"}')]))
     expect(artifact.displayPath).toBe('-')

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { ByteSource } from '../../src/events/byte-source.js'
 import {
   FastScanFailure,
   fastReadDecisions,
@@ -20,7 +21,8 @@ import {
 /**
  * The quick scanner must read every well-formed event file exactly as the token parser does
  * (same events, lines, fields, decision ranges and decisions), whatever its windows cut, and
- * give up on anything else; scanEvents then ends with the token parser's own error.
+ * give up on anything else; scanEvents then ends with the token parser's own error. Each reads
+ * a file's kept bytes (a small artifact's) exactly as it reads the file.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'cavra-quick-scan-'))
@@ -34,7 +36,7 @@ function file(text: string | Buffer): string {
 
 type Visit = [number, number, string, number, unknown]
 
-async function exactly(path: string) {
+async function exactly(path: ByteSource) {
   const visits: Visit[] = []
   const events: ScannedEvent[] = []
   const decisions: unknown[] = []
@@ -47,7 +49,7 @@ async function exactly(path: string) {
   return { visits, events, decisions }
 }
 
-async function quickly(path: string, chunkBytes: number) {
+async function quickly(path: ByteSource, chunkBytes: number) {
   const visits: Visit[] = []
   const events: ScannedEvent[] = []
   const decisions: unknown[] = []
@@ -136,20 +138,25 @@ describe('the quick event-file scanner', () => {
           ? `${g.space()}[${events.map((e) => g.space() + e + g.space()).join(',')}]${g.space()}`
           : events.map((e) => g.space() + e).join(g.next() < 0.5 ? '\n' : '') + g.space()
       const path = file(text)
+      const kept = readFileSync(path)
       const reference = await exactly(path)
+      expect(await exactly(kept), `seed ${seed}, kept bytes`).toEqual(reference)
       for (const chunk of [1, 3, 17, 1 << 20])
         expect(await quickly(path, chunk), `seed ${seed}, chunk ${chunk}`).toEqual(reference)
+      expect(await quickly(kept, 1 << 20), `seed ${seed}, kept bytes`).toEqual(reference)
       // And through the public readers, which fall back when they must.
-      const visits: Visit[] = []
-      const decisions: unknown[] = []
-      const read: ScannedEvent[] = []
-      for await (const e of scanEvents(path, (ev, d, p) =>
-        visits.push([ev.index, ev.line, ev.layout, p, d]),
-      )) {
-        read.push(e)
-        if (e.decisions) for await (const d of readDecisions(path, e.decisions)) decisions.push(d)
+      for (const source of [path, kept]) {
+        const visits: Visit[] = []
+        const decisions: unknown[] = []
+        const read: ScannedEvent[] = []
+        for await (const e of scanEvents(source, (ev, d, p) =>
+          visits.push([ev.index, ev.line, ev.layout, p, d]),
+        )) {
+          read.push(e)
+          if (e.decisions) for await (const d of readDecisions(source, e.decisions)) decisions.push(d)
+        }
+        expect({ visits, events: read, decisions }).toEqual(reference)
       }
-      expect({ visits, events: read, decisions }).toEqual(reference)
     }
   })
 
@@ -170,17 +177,19 @@ describe('the quick event-file scanner', () => {
     ]
     for (const text of broken) {
       const path = file(Buffer.from(text, 'latin1'))
-      await expect(quickly(path, 1 << 20)).rejects.toBeInstanceOf(FastScanFailure)
       const exact = await exactly(path).then(
         () => 'no error',
         (error: Error) => error.message,
       )
-      const viaScan = await (async () => {
-        for await (const _ of scanEvents(path)) {
-        }
-        return 'no error'
-      })().catch((error: Error) => error.message)
-      expect(viaScan, JSON.stringify(text)).toBe(exact)
+      for (const source of [path, readFileSync(path)]) {
+        await expect(quickly(source, 1 << 20)).rejects.toBeInstanceOf(FastScanFailure)
+        const viaScan = await (async () => {
+          for await (const _ of scanEvents(source)) {
+          }
+          return 'no error'
+        })().catch((error: Error) => error.message)
+        expect(viaScan, JSON.stringify(text)).toBe(exact)
+      }
     }
   })
 })
