@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
-import { access, appendFile, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { StoreError } from '../common/errors.js'
+import { access, appendFile, stat } from '../common/files.js'
 import { fsReason } from '../common/fs-errors.js'
 import { stripControl } from '../common/text.js'
 import type { DeliveryResult } from '../delivery/evidence-types.js'

@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
+import { writeFile } from '../common/files.js'
 import type { Dashboard } from '../metadata/dashboard.js'
 import type { DeliveryTimeline } from '../metadata/dashboard-timeline.js'
 import type { DeliveryRow, RowFilter } from '../metadata/history.js'

@@ -1,7 +1,7 @@
-import { mkdir, open, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
+import { close, fsync, mkdir, open, stat, unlink, writeFile } from '../common/files.js'
 import { fsReason } from '../common/fs-errors.js'
 import type { DeliveryResult } from './evidence-types.js'
 import type { Redactor } from './redact.js'
@@ -24,22 +24,22 @@ export async function writeEvidence(
   const text = `${redactor.scrub(JSON.stringify(result, null, 2))}\n`
   for (let copy = 1; ; copy++) {
     const path = join(dir, `${stem}${copy === 1 ? '' : `-${copy}`}-connector-delivery.json`)
-    let handle: Awaited<ReturnType<typeof open>> | undefined
+    let fd: number
     try {
-      handle = await open(path, 'wx', 0o644)
+      fd = await open(path, 'wx', 0o644)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && copy < 1000) continue
       throw evidenceError(path, error, true)
     }
     try {
-      await handle.writeFile(text, 'utf8')
-      await handle.sync()
+      await writeFile(fd, text, 'utf8')
+      await fsync(fd)
     } catch (error) {
-      await handle.close().catch(() => {})
-      await rm(path, { force: true })
+      await close(fd).catch(() => {})
+      await unlink(path).catch(() => {})
       throw evidenceError(path, error, true)
     }
-    await handle.close()
+    await close(fd)
     return path
   }
 }
@@ -62,7 +62,7 @@ export async function assertEvidenceDir(dir: string): Promise<void> {
   const probe = join(dir, `.cavra-probe-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
     await mkdir(dir, { recursive: true })
-    await (await open(probe, 'wx', 0o600)).close()
+    await close(await open(probe, 'wx', 0o600))
   } catch (error) {
     throw evidenceError(dir, error, false)
   } finally {

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
 import type { Agent as HttpsAgent } from 'node:https'
 import { ConfigError } from '../common/errors.js'
+import { readFile } from '../common/files.js'
 import {
   type ClosableTransport,
   describeNetworkError,

@@ -1,10 +1,10 @@
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
-import { type FileHandle, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { sha256 as newSha256, randomUuid } from '../common/digest.js'
 import { InputError } from '../common/errors.js'
+import { close, fstat, mkdtemp, open, read, readFile, rm, stat } from '../common/files.js'
 import { type ByteSource, chunksOf } from './byte-source.js'
 import type { SourceArtifact } from './event.js'
 import type { JsonScanError } from './json-scan.js'
@@ -63,26 +63,26 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
     ])
   }
   // O_NONBLOCK: should the path have been swapped for a FIFO since stat, opening it must not
-  // wait for a writer; fstat on the open handle then tells what was really opened.
-  let handle: FileHandle
+  // wait for a writer; fstat on the open descriptor then tells what was really opened.
+  let fd: number
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    fd = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (error) {
     throw cannotRead(path, error)
   }
   let digest: Digest
   let held: Buffer | undefined
   try {
-    const opened = await handle.stat()
+    const opened = await fstat(fd)
     if (!opened.isFile()) {
       throw new InputError(`${path}: changed while it was being opened; it is no longer a regular file.`, [
         'Run the command again once the artifact is written.',
       ])
     }
-    if (opened.size <= HELD_BYTES) held = await readSmall(handle, opened.size, path)
-    digest = held ? new DigestBuilder().add(held).done() : await digestOfFile(handle, path)
+    if (opened.size <= HELD_BYTES) held = await readSmall(fd, opened.size, path)
+    digest = held ? new DigestBuilder().add(held).done() : await digestOfFile(fd, path)
   } finally {
-    await handle.close()
+    await close(fd)
   }
   const artifact: Artifact = {
     displayPath: path,
@@ -204,10 +204,10 @@ class DigestBuilder {
  * native memory the collector frees only late: the peak memory of opening a 100 MB bundle grew
  * by 16 MB over a 33 MB one.
  */
-async function readWhole(handle: FileHandle, take: (chunk: Buffer) => void): Promise<void> {
+async function readWhole(fd: number, take: (chunk: Buffer) => void): Promise<void> {
   const buffer = Buffer.allocUnsafe(READ_BYTES)
   for (let position = 0; ; ) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+    const { bytesRead } = await read(fd, buffer, 0, buffer.length, position)
     if (bytesRead === 0) return
     take(buffer.subarray(0, bytesRead))
     position += bytesRead
@@ -218,13 +218,13 @@ async function readWhole(handle: FileHandle, take: (chunk: Buffer) => void): Pro
  * The whole of a file fstat said is `size` bytes, read at once; undefined when it has grown
  * since, for the streaming reader to take whole.
  */
-async function readSmall(handle: FileHandle, size: number, name: string): Promise<Buffer | undefined> {
+async function readSmall(fd: number, size: number, name: string): Promise<Buffer | undefined> {
   // One byte more than expected tells a file that grew from one that ended where fstat said.
   const buffer = Buffer.allocUnsafe(size + 1)
   let filled = 0
   try {
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled)
+      const { bytesRead } = await read(fd, buffer, filled, buffer.length - filled, filled)
       if (bytesRead === 0) return buffer.subarray(0, filled)
       filled += bytesRead
       if (filled === buffer.length) return undefined
@@ -234,10 +234,10 @@ async function readSmall(handle: FileHandle, size: number, name: string): Promis
   }
 }
 
-async function digestOfFile(handle: FileHandle, name: string): Promise<Digest> {
+async function digestOfFile(fd: number, name: string): Promise<Digest> {
   const digest = new DigestBuilder()
   try {
-    await readWhole(handle, (chunk) => digest.update(chunk))
+    await readWhole(fd, (chunk) => digest.update(chunk))
   } catch (error) {
     throw cannotRead(name, error)
   }
@@ -301,9 +301,9 @@ export async function checkRecordedArtifact(
     }
   }
   // O_NONBLOCK: a path that is now a FIFO must not wait for a writer; fstat says what was opened.
-  let handle: FileHandle
+  let fd: number
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+    fd = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException)?.code === 'ENOENT'
     return {
@@ -314,11 +314,11 @@ export async function checkRecordedArtifact(
     }
   }
   try {
-    const info = await handle.stat()
+    const info = await fstat(fd)
     if (!info.isFile())
       return { usable: false, reason: `${file}: is ${describeFileType(info)}, not the recorded artifact` }
     const hash = newSha256()
-    await readWhole(handle, (chunk) => hash.update(chunk))
+    await readWhole(fd, (chunk) => hash.update(chunk))
     const now = hash.digest('hex')
     if (now !== sha256) {
       return {
@@ -329,7 +329,7 @@ export async function checkRecordedArtifact(
   } catch (error) {
     return { usable: false, reason: `${file}: cannot read the artifact (${describeFsError(error)})` }
   } finally {
-    await handle.close()
+    await close(fd)
   }
   return { usable: true, path: file }
 }

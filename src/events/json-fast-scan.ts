@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises'
+import { close, open, read } from '../common/files.js'
 import { keepStreamHeapFlat } from '../common/stream-heap.js'
 import type { ByteSource } from './byte-source.js'
 
@@ -225,7 +225,7 @@ async function* scanWindows(
     yield data
     return
   }
-  const handle = await open(source, 'r')
+  const fd = await open(source, 'r')
   try {
     let buffer = Buffer.allocUnsafe(chunkBytes)
     let base = start
@@ -240,8 +240,7 @@ async function* scanWindows(
       }
       const room = buffer.length - filled
       const want = limit === undefined ? room : Math.min(room, limit - base - filled)
-      const { bytesRead } =
-        want > 0 ? await handle.read(buffer, filled, want, base + filled) : { bytesRead: 0 }
+      const { bytesRead } = want > 0 ? await read(fd, buffer, filled, want, base + filled) : { bytesRead: 0 }
       filled += bytesRead
       eof = bytesRead === 0
       const data = buffer.subarray(0, filled)
@@ -256,7 +255,7 @@ async function* scanWindows(
       }
     }
   } finally {
-    await handle.close()
+    await close(fd)
   }
 }
 

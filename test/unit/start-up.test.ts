@@ -1,16 +1,22 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { OCLIF_FS_PROMISES } from '../../build/bundle.mjs'
 import { versionLine } from '../../build/version.js'
 import { loadCavraConfig } from '../../src/oclif-config.js'
-import { BIN, PROJECT_ROOT } from '../support/cli.js'
+import { WebhookReceiver } from '../emulators/webhook-receiver.js'
+import { CANARY } from '../support/canaries.js'
+import { BIN, PROJECT_ROOT, runCli } from '../support/cli.js'
+import { Workspace } from '../support/workspace.js'
 
 /**
  * What start-up takes as given: `--version` is answered without oclif (build/version.ts), so
  * its line must stay oclif's own; each kind of command reads the code cache made by runs of
  * its kind (bin/bundles.js); oclif's debug output is loaded only when DEBUG asks for it
- * (build/bundle.mjs).
+ * (build/bundle.mjs); a delivery does without node:fs/promises (src/common/files.ts), and
+ * oclif's stand-in for it has every call oclif makes.
  */
 
 const pjson = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8'))
@@ -77,5 +83,67 @@ describe('start-up', () => {
     const debugging = help({ DEBUG: 'oclif:*' })
     expect(debugging.stdout).toContain('$ cavra metadata')
     expect(debugging.stderr).toMatch(/oclif:config/)
+  })
+
+  it('delivers without loading node:fs/promises', async () => {
+    const ws = new Workspace('cavra-start-up-')
+    const receiver = new WebhookReceiver({ secret: CANARY.webhookSecret })
+    await receiver.start()
+    try {
+      ws.write('connectors.json', {
+        connectors: { webhook: { url_env: 'HOOK_URL', signing_secret_env: 'HOOK_SECRET' } },
+      })
+      const modules = ws.path('modules.txt')
+      const preload = ws.write(
+        'modules.cjs',
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(modules)}, process.moduleLoadList.join('\\n')))`,
+      )
+      const run = await runCli(
+        [
+          'integration',
+          'deliver',
+          join(PROJECT_ROOT, 'examples', 'events', 'siem-event.json'),
+          '-c',
+          'connectors.json',
+          '-o',
+          'evidence',
+        ],
+        {
+          cwd: ws.dir,
+          env: {
+            HOOK_URL: receiver.endpoint,
+            HOOK_SECRET: CANARY.webhookSecret,
+            NODE_OPTIONS: `-r ${preload}`,
+          },
+        },
+      )
+      expect(run.code, run.stderr).toBe(0)
+      expect(receiver.deliveries).toHaveLength(1)
+      expect(readdirSync(ws.path('evidence'))).toHaveLength(1)
+      const loaded = readFileSync(modules, 'utf8').split('\n')
+      expect(loaded).toContain('NativeModule http')
+      expect(loaded).not.toContain('NativeModule fs/promises')
+    } finally {
+      await receiver.stop()
+      ws.remove()
+    }
+  })
+
+  it("gives oclif every node:fs/promises call it makes, through the bundle's stand-in", () => {
+    const lib = join(PROJECT_ROOT, 'node_modules', '@oclif', 'core', 'lib')
+    const used = new Set<string>()
+    for (const file of readdirSync(lib, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.js')) continue
+      const text = readFileSync(join(lib, file), 'utf8')
+      for (const [, name] of text.matchAll(/const (\w+) = require\("(?:node:)?fs\/promises"\)/g)) {
+        for (const [, call] of text.matchAll(new RegExp(`\\b${name}\\.(\\w+)`, 'g'))) used.add(call!)
+        // Anything but member calls (a spread, a destructuring, passing the module on) would
+        // reach names the stand-in cannot know.
+        const uses = text.match(new RegExp(`\\b${name}\\b(?!\\.)`, 'g')) ?? []
+        expect(uses, `${file} uses ${name} other than by member`).toHaveLength(1)
+      }
+    }
+    expect(used.size).toBeGreaterThan(0)
+    expect([...used].sort()).toEqual([...used].filter((call) => OCLIF_FS_PROMISES.includes(call)).sort())
   })
 })
