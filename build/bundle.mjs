@@ -160,7 +160,8 @@ const oclifDebugOnDemand = {
 
 /**
  * Packages oclif loads at start for what cavra never does: tinyglobby (with fdir and
- * picomatch) finds commands by file pattern, minimatch filters plugins by name pattern. Each
+ * picomatch) finds commands by file pattern, minimatch filters plugins by name pattern,
+ * lilconfig finds rc files. Each
  * importer gets a stand-in whose functions load the package on their first call.
  */
 const OCLIF_LAZY_PACKAGES = [
@@ -173,6 +174,13 @@ const OCLIF_LAZY_PACKAGES = [
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin-loader\.js$/,
     request: 'minimatch',
     exported: ['minimatch'],
+  },
+  // lilconfig looks for an .oclifrc only for a package.json without an oclif section (cavra's
+  // has one); it takes fs.promises.readFile when it loads, which loads node:fs/promises.
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]read-pjson\.js$/,
+    request: 'lilconfig',
+    exported: ['lilconfig'],
   },
 ]
 const oclifLazyPackages = {
