@@ -159,49 +159,109 @@ const oclifDebugOnDemand = {
 }
 
 /**
- * Packages oclif loads at start for what cavra never does: tinyglobby (with fdir and
- * picomatch) finds commands by file pattern, minimatch filters plugins by name pattern,
- * lilconfig finds rc files. Each
- * importer gets a stand-in whose functions load the package on their first call.
+ * Packages oclif loads at start for what cavra never does, or only does to print help or an
+ * error: tinyglobby (with fdir and picomatch) finds commands by file pattern, minimatch
+ * filters plugins by name pattern, lilconfig finds rc files, ejs renders help templates,
+ * wrap-ansi wraps error messages, cli-spinners draws oclif's own spinner (cavra has its own
+ * progress lines), and supports-color detects colour for oclif's theme, reading the terminal
+ * and the environment and loading node:tty and node:os as it loads. Each importer gets a
+ * stand-in that loads the package on first use: its `functions` on their first call, the
+ * package itself when it is `callable`, its `getters` and its `defaultGetter` (an object
+ * taken as the module's default) when first read.
  */
 const OCLIF_LAZY_PACKAGES = [
   {
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
     request: 'tinyglobby',
-    exported: ['glob'],
+    functions: ['glob'],
   },
   {
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin-loader\.js$/,
     request: 'minimatch',
-    exported: ['minimatch'],
+    functions: ['minimatch'],
   },
   // lilconfig looks for an .oclifrc only for a package.json without an oclif section (cavra's
   // has one); it takes fs.promises.readFile when it loads, which loads node:fs/promises.
   {
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]read-pjson\.js$/,
     request: 'lilconfig',
-    exported: ['lilconfig'],
+    functions: ['lilconfig'],
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/](config[\\/]config|help[\\/]util)\.js$/,
+    request: 'ejs',
+    functions: ['render'],
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]errors[\\/]errors[\\/][^\\/]+\.js$/,
+    request: 'wrap-ansi',
+    callable: true,
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]action[\\/]spinner\.js$/,
+    request: 'cli-spinners',
+    defaultGetter: true,
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]supports-color\.js$/,
+    request: 'supports-color',
+    getters: ['stdout', 'stderr'],
   },
 ]
+
+/** The text of a stand-in for `request` (see OCLIF_LAZY_PACKAGES). */
+export function standIn({ request, functions = [], callable = false, getters = [], defaultGetter = false }) {
+  const real = `require(${JSON.stringify(request)})`
+  const parts = ['"use strict"']
+  if (callable) parts.push(`module.exports=function(...a){return ${real}.apply(this,a)}`)
+  for (const key of functions)
+    parts.push(`exports.${key}=function(...a){return ${real}.${key}.apply(this,a)}`)
+  for (const key of getters)
+    parts.push(
+      `Object.defineProperty(exports,${JSON.stringify(key)},{enumerable:true,get:()=>${real}.${key}})`,
+    )
+  if (defaultGetter)
+    parts.push(
+      `Object.defineProperty(exports,"__esModule",{value:true});Object.defineProperty(exports,"default",{enumerable:true,get:()=>${real}})`,
+    )
+  return parts.join(';')
+}
+
 const oclifLazyPackages = {
   name: 'oclif-lazy-packages',
   setup(build) {
-    for (const { importer, request, exported } of OCLIF_LAZY_PACKAGES) {
-      const namespace = `oclif-lazy-${request}`
-      build.onResolve({ filter: new RegExp(`^${request}$`) }, (args) =>
-        importer.test(args.importer) ? { path: request, namespace } : undefined,
+    for (const entry of OCLIF_LAZY_PACKAGES) {
+      const namespace = `oclif-lazy-${entry.request}`
+      build.onResolve({ filter: new RegExp(`^${entry.request}$`) }, (args) =>
+        entry.importer.test(args.importer) ? { path: entry.request, namespace } : undefined,
       )
       build.onLoad({ filter: /.*/, namespace }, () => ({
-        contents: `"use strict";${exported
-          .map(
-            (key) =>
-              `exports.${key}=function(...a){return require(${JSON.stringify(request)}).${key}.apply(this,a)}`,
-          )
-          .join(';')}`,
+        contents: standIn(entry),
         loader: 'js',
         resolveDir: root,
       }))
     }
+  },
+}
+
+/**
+ * cavra gives every Chalk it makes its colour level (src/cli/output.ts), so chalk's own
+ * detection, which loads node:tty and node:os and reads the terminal and the environment when
+ * chalk loads, decides nothing: chalk gets "no colour support detected" for its default
+ * instances, which cavra does not use (test/unit/start-up.test.ts checks that).
+ */
+const chalkLevelGiven = {
+  name: 'chalk-level-given',
+  setup(build) {
+    build.onResolve({ filter: /^#supports-color$/ }, (args) =>
+      /[\\/]chalk[\\/]source[\\/]index\.js$/.test(args.importer)
+        ? { path: 'supports-color', namespace: 'chalk-level-given' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'chalk-level-given' }, () => ({
+      contents: 'export default { stdout: false, stderr: false }',
+      loader: 'js',
+    }))
   },
 }
 
@@ -425,6 +485,7 @@ export async function buildBundles() {
       oclifLoadsLess,
       oclifDebugOnDemand,
       oclifLazyPackages,
+      chalkLevelGiven,
       oclifSortsWithoutIcu,
       oclifConfigLoadedOnce,
       zodOnFirstUse,

@@ -1,4 +1,19 @@
-import * as fs from 'node:fs'
+import {
+  access as accessCallback,
+  appendFile as appendFileCallback,
+  close as closeCallback,
+  fstat as fstatCallback,
+  fsync as fsyncCallback,
+  mkdir as mkdirCallback,
+  mkdtemp as mkdtempCallback,
+  open as openCallback,
+  read as readCallback,
+  readFile as readFileCallback,
+  rm as rmCallback,
+  stat as statCallback,
+  unlink as unlinkCallback,
+  writeFile as writeFileCallback,
+} from 'node:fs'
 import { promisify } from 'node:util'
 
 /**
@@ -6,20 +21,21 @@ import { promisify } from 'node:util'
  * node:fs/promises does, through the same thread pool, but loading node:fs/promises costs a
  * run about 2 ms on the Node the single executable embeds (1.3 ms on Node 20): it loads the
  * readline interface, the REPL's history and the file watchers for FileHandle's extras, which
- * cavra never uses. Descriptors are plain numbers, closed in `finally` blocks.
+ * cavra never uses. Descriptors are plain numbers, closed in `finally` blocks. (Named imports:
+ * a namespace import of node:fs is copied property by property when the bundle loads.)
  */
-export const open = promisify(fs.open)
-export const close = promisify(fs.close)
+export const open = promisify(openCallback)
+export const close = promisify(closeCallback)
 /** Resolves to `{ bytesRead, buffer }`, as FileHandle.read does. */
-export const read = promisify(fs.read)
-export const fstat = promisify(fs.fstat)
-export const stat = promisify(fs.stat)
-export const fsync = promisify(fs.fsync)
-export const mkdir = promisify(fs.mkdir)
-export const unlink = promisify(fs.unlink)
-export const readFile = promisify(fs.readFile)
-export const writeFile = promisify(fs.writeFile)
-export const appendFile = promisify(fs.appendFile)
-export const access = promisify(fs.access)
-export const mkdtemp = promisify(fs.mkdtemp)
-export const rm = promisify(fs.rm)
+export const read = promisify(readCallback)
+export const fstat = promisify(fstatCallback)
+export const stat = promisify(statCallback)
+export const fsync = promisify(fsyncCallback)
+export const mkdir = promisify(mkdirCallback)
+export const unlink = promisify(unlinkCallback)
+export const readFile = promisify(readFileCallback)
+export const writeFile = promisify(writeFileCallback)
+export const appendFile = promisify(appendFileCallback)
+export const access = promisify(accessCallback)
+export const mkdtemp = promisify(mkdtempCallback)
+export const rm = promisify(rmCallback)

@@ -124,6 +124,8 @@ describe('start-up', () => {
       expect(loaded).toContain('NativeModule http')
       // Nor Node's internal module behind it, which fs.promises loads.
       expect(loaded).not.toContain('NativeModule internal/fs/promises')
+      // Nor node:tty, with neither output a terminal: colour is decided from the stream itself.
+      expect(loaded).not.toContain('NativeModule tty')
     } finally {
       await receiver.stop()
       ws.remove()
@@ -146,5 +148,22 @@ describe('start-up', () => {
     }
     expect(used.size).toBeGreaterThan(0)
     expect([...used].sort()).toEqual([...used].filter((call) => OCLIF_FS_PROMISES.includes(call)).sort())
+  })
+
+  it("gives every Chalk its level: chalk's own detection, left out of the bundle, is never asked", () => {
+    const imports: string[] = []
+    for (const file of readdirSync(join(PROJECT_ROOT, 'src'), { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts')) continue
+      const text = readFileSync(join(PROJECT_ROOT, 'src', file), 'utf8')
+      for (const [statement] of text.matchAll(/import[^;]*?from 'chalk'/g)) imports.push(statement)
+    }
+    expect(imports.length).toBeGreaterThan(0)
+    // Only the Chalk class and types: never chalk's default instances or its detected levels.
+    for (const statement of imports) {
+      const names = /^import (?:type )?\{([^}]*)\} from 'chalk'$/.exec(statement)?.[1]
+      expect(names, statement).toBeDefined()
+      for (const name of names!.split(','))
+        expect(['Chalk', 'ChalkInstance']).toContain(name.replace(/^\s*type\s+/, '').trim())
+    }
   })
 })
