@@ -148,8 +148,12 @@ interface Digest {
 }
 
 const HEAD_BYTES = 4096
-/** The size of each read when hashing a file: as much as a read stream takes at once. */
-const READ_BYTES = 64 * 1024
+/**
+ * The size of each read when hashing a file, into one buffer reused for every read. Each read
+ * is a trip to the thread pool: at 64 KB, hashing a 34 MB bundle took 520 of them and 110 ms,
+ * against 40 ms at a megabyte.
+ */
+const READ_BYTES = 1024 * 1024
 /**
  * Files up to this size are read once and kept (`Artifact.source`). The quick scanner reads
  * a megabyte at a time anyway, so keeping them costs no more memory than reading them, and
