@@ -162,7 +162,7 @@ const oclifDebugOnDemand = {
  * Packages oclif loads at start for what cavra never does, or only does to print help or an
  * error: tinyglobby (with fdir and picomatch) finds commands by file pattern, minimatch
  * filters plugins by name pattern, lilconfig finds rc files, ejs renders help templates,
- * wrap-ansi wraps error messages, cli-spinners draws oclif's own spinner (cavra has its own
+ * wrap-ansi wraps help and error messages, clean-stack trims an error's stack, cli-spinners draws oclif's own spinner (cavra has its own
  * progress lines), and supports-color detects colour for oclif's theme, reading the terminal
  * and the environment and loading node:tty and node:os as it loads. Each importer gets a
  * stand-in that loads the package on first use: its `functions` on their first call, the
@@ -193,8 +193,13 @@ const OCLIF_LAZY_PACKAGES = [
     functions: ['render'],
   },
   {
-    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]errors[\\/]errors[\\/][^\\/]+\.js$/,
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/](errors[\\/]errors[\\/][^\\/]+|help[\\/]formatter)\.js$/,
     request: 'wrap-ansi',
+    callable: true,
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]errors[\\/](handle|errors[\\/]cli)\.js$/,
+    request: 'clean-stack',
     callable: true,
   },
   {
@@ -241,6 +246,40 @@ const oclifLazyPackages = {
         resolveDir: root,
       }))
     }
+  },
+}
+
+/**
+ * A package written as an ES module that takes a Node module as its default import
+ * (`import fs from 'node:fs'`, as is-wsl, is-inside-container and is-docker do, which oclif
+ * loads to tell WSL apart) gets it through esbuild's CommonJS interop, which copies every
+ * property of the module into a new object as the bundle loads: node:fs and node:process have
+ * a hundred or more each, about a millisecond of every start. Where a file takes a Node module
+ * only as its default import, the import goes to a module whose default export is Node's own
+ * object, which needs no copy; any other import of it keeps the interop.
+ */
+const builtinDefaultImports = {
+  name: 'builtin-default-imports',
+  setup(build) {
+    const sources = new Map()
+    build.onResolve({ filter: /^node:[a-z_/]+$/ }, async (args) => {
+      if (args.kind !== 'import-statement' || !/[\\/]node_modules[\\/]/.test(args.importer)) return undefined
+      let text = sources.get(args.importer)
+      if (text === undefined) {
+        text = await readFile(args.importer, 'utf8')
+        sources.set(args.importer, text)
+      }
+      const quoted = `['"]${args.path.replaceAll('/', '\\/')}['"]`
+      const imports = [...text.matchAll(new RegExp(`\\b(?:import|export)\\b[^;'"]*?from\\s*${quoted}`, 'g'))]
+      const defaultOnly =
+        imports.length > 0 &&
+        imports.every(([statement]) => /^import\s+[A-Za-z_$][\w$]*\s+from/.test(statement))
+      return defaultOnly ? { path: args.path, namespace: 'builtin-default' } : undefined
+    })
+    build.onLoad({ filter: /.*/, namespace: 'builtin-default' }, (args) => ({
+      contents: `export default require(${JSON.stringify(args.path)})`,
+      loader: 'js',
+    }))
   },
 }
 
@@ -486,6 +525,7 @@ export async function buildBundles() {
       oclifDebugOnDemand,
       oclifLazyPackages,
       chalkLevelGiven,
+      builtinDefaultImports,
       oclifSortsWithoutIcu,
       oclifConfigLoadedOnce,
       zodOnFirstUse,
