@@ -162,14 +162,16 @@ const oclifDebugOnDemand = {
  * Packages oclif loads at start for what cavra never does, or only does to print help or an
  * error: tinyglobby (with fdir and picomatch) finds commands by file pattern, minimatch
  * filters plugins by name pattern, lilconfig finds rc files, ejs renders help templates,
- * wrap-ansi wraps help and error messages, clean-stack trims an error's stack, cli-spinners draws oclif's own spinner (cavra has its own
- * progress lines), and supports-color detects colour for oclif's theme, reading the terminal
- * and the environment and loading node:tty and node:os as it loads. Each importer gets a
- * stand-in that loads the package on first use: its `functions` on their first call, the
- * package itself when it is `callable`, its `getters` and its `defaultGetter` (an object
- * taken as the module's default) when first read.
+ * wrap-ansi wraps help and error messages, clean-stack trims an error's stack, cli-spinners
+ * draws oclif's own spinner (cavra has its own progress lines), and supports-color detects
+ * colour for oclif's theme, reading the terminal and the environment and loading node:tty and
+ * node:os as it loads. Each importer gets a stand-in that loads the package on first use: its
+ * `functions` on their first call, the package itself when it is `callable`, its `getters`
+ * and its `defaultGetter` (an object taken as the module's default) when first read.
+ * test/unit/start-up.test.ts reads oclif's sources and fails if an importer uses a package
+ * any other way.
  */
-const OCLIF_LAZY_PACKAGES = [
+export const OCLIF_LAZY_PACKAGES = [
   {
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
     request: 'tinyglobby',
@@ -215,7 +217,7 @@ const OCLIF_LAZY_PACKAGES = [
 ]
 
 /** The text of a stand-in for `request` (see OCLIF_LAZY_PACKAGES). */
-export function standIn({ request, functions = [], callable = false, getters = [], defaultGetter = false }) {
+function standIn({ request, functions = [], callable = false, getters = [], defaultGetter = false }) {
   const real = `require(${JSON.stringify(request)})`
   const parts = ['"use strict"']
   if (callable) parts.push(`module.exports=function(...a){return ${real}.apply(this,a)}`)

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { OCLIF_FS_PROMISES } from '../../build/bundle.mjs'
+import { OCLIF_FS_PROMISES, OCLIF_LAZY_PACKAGES } from '../../build/bundle.mjs'
 import { versionLine } from '../../build/version.js'
 import { loadCavraConfig } from '../../src/oclif-config.js'
 import { WebhookReceiver } from '../emulators/webhook-receiver.js'
@@ -164,6 +164,40 @@ describe('start-up', () => {
       expect(names, statement).toBeDefined()
       for (const name of names!.split(','))
         expect(['Chalk', 'ChalkInstance']).toContain(name.replace(/^\s*type\s+/, '').trim())
+    }
+  })
+
+  it('uses each package oclif loads on first use only as its stand-in provides', () => {
+    const lib = join(PROJECT_ROOT, 'node_modules', '@oclif', 'core', 'lib')
+    const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.js'),
+    )
+    for (const entry of OCLIF_LAZY_PACKAGES) {
+      let importers = 0
+      for (const file of files.filter((name) => entry.importer.test(join(lib, name)))) {
+        const text = readFileSync(join(lib, file), 'utf8')
+        const declared = new RegExp(
+          `const (\\w+) = (__importDefault\\()?require\\("${entry.request}"\\)\\)?;`,
+        ).exec(text)
+        if (declared === null) continue
+        importers++
+        const [, name, viaDefault] = declared
+        // What the stand-in answers: through __importDefault its default (the stand-in itself,
+        // or the real package behind its default getter), otherwise its functions and getters.
+        const allowed = viaDefault
+          ? entry.callable || entry.defaultGetter
+            ? ['default']
+            : (entry.functions ?? []).map((key) => `default.${key}`)
+          : [...(entry.functions ?? []), ...(entry.getters ?? [])]
+        const uses = [...text.matchAll(new RegExp(`\\b${name}\\b(\\.[\\w.]+)?`, 'g'))].slice(1)
+        expect(uses.length, `${file} uses ${entry.request}`).toBeGreaterThan(0)
+        for (const [, member] of uses) {
+          const path = (member ?? '').slice(1)
+          const ok = allowed.includes(path) || (entry.defaultGetter === true && path.startsWith('default.'))
+          expect(ok, `${file}: ${name}.${path}`).toBe(true)
+        }
+      }
+      expect(importers, entry.request).toBeGreaterThan(0)
     }
   })
 })
