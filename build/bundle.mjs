@@ -79,18 +79,6 @@ function lazyModule(name, { importer, request, exported }) {
 }
 
 /**
- * oclif requires Node modules at load time that a run seldom uses: node:readline (a flag read
- * from standard input), node:perf_hooks (OCLIF_PERF timings) and node:child_process (the
- * Windows shell), and its platform check imports wsl-utils, which loads node:child_process
- * too. Each gets a stand-in that loads the real module on first use; wsl-utils' isWsl comes
- * from is-wsl, which is where wsl-utils takes it from.
- */
-const OCLIF_LAZY_BUILTINS = {
-  'node:readline': ['createInterface'],
-  'node:perf_hooks': ['performance', 'PerformanceObserver'],
-  'node:child_process': ['execSync'],
-}
-/**
  * oclif reads its theme file and package files through node:fs/promises on every start, and
  * loading that module costs about 2 ms on Node 24 (readline, the REPL's history and the file
  * watchers come with it). oclif gets the same calls as promises over the callback API, which
@@ -110,20 +98,8 @@ const oclifLoadsLess = {
       ).join(';')}`,
       loader: 'js',
     }))
-    build.onResolve({ filter: /^node:(readline|perf_hooks|child_process)$/ }, (args) =>
-      fromOclif.test(args.importer) ? { path: args.path, namespace: 'oclif-lazy-builtin' } : undefined,
-    )
-    build.onLoad({ filter: /.*/, namespace: 'oclif-lazy-builtin' }, (args) => ({
-      contents: `"use strict";let m;const real=()=>m??(m=require(${JSON.stringify(args.path)}));${OCLIF_LAZY_BUILTINS[
-        args.path
-      ]
-        .map(
-          (key) =>
-            `Object.defineProperty(exports,${JSON.stringify(key)},{enumerable:true,get:()=>real().${key}})`,
-        )
-        .join(';')}`,
-      loader: 'js',
-    }))
+    // oclif's platform check imports wsl-utils, which loads node:child_process: isWsl comes
+    // from is-wsl, which is where wsl-utils takes it from, and the rest loads on first use.
     build.onResolve({ filter: /^wsl-utils$/ }, (args) =>
       fromOclif.test(args.importer) ? { path: 'wsl-utils', namespace: 'oclif-wsl-utils' } : undefined,
     )
@@ -159,19 +135,33 @@ const oclifDebugOnDemand = {
 }
 
 /**
- * Packages oclif loads at start for what cavra never does, or only does to print help or an
- * error: tinyglobby (with fdir and picomatch) finds commands by file pattern, minimatch
- * filters plugins by name pattern, lilconfig finds rc files, ejs renders help templates,
- * wrap-ansi wraps help and error messages, clean-stack trims an error's stack, cli-spinners
- * draws oclif's own spinner (cavra has its own progress lines), and supports-color detects
- * colour for oclif's theme, reading the terminal and the environment and loading node:tty and
- * node:os as it loads. Each importer gets a stand-in that loads the package on first use: its
- * `functions` on their first call, the package itself when it is `callable`, its `getters`
- * and its `defaultGetter` (an object taken as the module's default) when first read.
- * test/unit/start-up.test.ts reads oclif's sources and fails if an importer uses a package
- * any other way.
+ * Modules oclif loads at start for what cavra never does, or only does to print help or an
+ * error: node:readline (a flag read from standard input), node:perf_hooks (OCLIF_PERF
+ * timings), node:child_process (the Windows shell), tinyglobby (with fdir and picomatch)
+ * finds commands by file pattern, minimatch filters plugins by name pattern, lilconfig finds
+ * rc files, ejs renders help templates, wrap-ansi wraps help and error messages, clean-stack
+ * trims an error's stack, cli-spinners draws oclif's own spinner (cavra has its own progress
+ * lines), and supports-color detects colour for oclif's theme, reading the terminal and the
+ * environment and loading node:tty and node:os as it loads. Each importer gets a stand-in
+ * (`standIn`) that loads the module on first use. test/unit/start-up.test.ts reads oclif's
+ * sources and fails if an importer uses a module any other way than its stand-in provides.
  */
 export const OCLIF_LAZY_PACKAGES = [
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]parser[\\/]parse\.js$/,
+    request: 'node:readline',
+    getters: ['createInterface'],
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]performance\.js$/,
+    request: 'node:perf_hooks',
+    getters: ['performance', 'PerformanceObserver'],
+  },
+  {
+    importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/,
+    request: 'node:child_process',
+    getters: ['execSync'],
+  },
   {
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
     request: 'tinyglobby',
@@ -216,20 +206,23 @@ export const OCLIF_LAZY_PACKAGES = [
   },
 ]
 
-/** The text of a stand-in for `request` (see OCLIF_LAZY_PACKAGES). */
+/**
+ * The text of a module standing in for `request`, which it requires on first use: its
+ * `functions` load it when first called, `callable` makes the stand-in the module's own
+ * function, its `getters` and its `defaultGetter` (an object taken as the module's default)
+ * load it when first read.
+ */
 function standIn({ request, functions = [], callable = false, getters = [], defaultGetter = false }) {
-  const real = `require(${JSON.stringify(request)})`
-  const parts = ['"use strict"']
-  if (callable) parts.push(`module.exports=function(...a){return ${real}.apply(this,a)}`)
-  for (const key of functions)
-    parts.push(`exports.${key}=function(...a){return ${real}.${key}.apply(this,a)}`)
+  const parts = ['"use strict"', `let m;const real=()=>m??(m=require(${JSON.stringify(request)}))`]
+  if (callable) parts.push('module.exports=function(...a){return real().apply(this,a)}')
+  for (const key of functions) parts.push(`exports.${key}=function(...a){return real().${key}.apply(this,a)}`)
   for (const key of getters)
     parts.push(
-      `Object.defineProperty(exports,${JSON.stringify(key)},{enumerable:true,get:()=>${real}.${key}})`,
+      `Object.defineProperty(exports,${JSON.stringify(key)},{enumerable:true,get:()=>real().${key}})`,
     )
   if (defaultGetter)
     parts.push(
-      `Object.defineProperty(exports,"__esModule",{value:true});Object.defineProperty(exports,"default",{enumerable:true,get:()=>${real}})`,
+      'Object.defineProperty(exports,"__esModule",{value:true});Object.defineProperty(exports,"default",{enumerable:true,get:real})',
     )
   return parts.join(';')
 }
@@ -320,7 +313,7 @@ const zodOnFirstUse = {
         : undefined,
     )
     build.onLoad({ filter: /.*/, namespace: 'zod-on-first-use' }, () => ({
-      contents: `"use strict";let zod;Object.defineProperty(exports,"z",{enumerable:true,get:()=>(zod??=require("zod")).z})`,
+      contents: standIn({ request: 'zod', getters: ['z'] }),
       loader: 'js',
       resolveDir: root,
     }))
