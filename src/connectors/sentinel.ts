@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import { hmacSha256 } from '../common/digest.js'
 import { ConfigError } from '../common/errors.js'
-import { once } from '../common/once.js'
 import type { Severity } from '../common/severity.js'
 import type { TokenSource } from '../delivery/exchange.js'
 import type { HttpRequest, HttpResponse } from '../delivery/http.js'
@@ -93,7 +92,8 @@ const MODE_KEYS: Record<SentinelMode, string> = {
 
 const text = () => z.string().min(1).optional()
 
-const sentinelSettings = once(() => ({
+// Built once, on first use, by defineConnector.
+const sentinelSettings = () => ({
   mode: z
     .enum(['logs-ingestion', 'data-collector', 'custom'])
     .optional()
@@ -116,7 +116,7 @@ const sentinelSettings = once(() => ({
   authorization: text().describe('The whole Authorization header value (compatibility).'),
   api_key: text().describe('Sent in the header named by api_key_header (custom).'),
   api_key_header: text().describe('Header for api_key (default x-api-key).'),
-}))
+})
 
 type SentinelSettings = SettingsOf<ReturnType<typeof sentinelSettings>>
 

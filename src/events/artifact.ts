@@ -80,7 +80,7 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
       ])
     }
     if (opened.size <= HELD_BYTES) held = await readSmall(fd, opened.size, path)
-    digest = held ? new DigestBuilder().add(held).done() : await digestOfFile(fd, path)
+    digest = held ? new DigestBuilder().update(held).done() : await digestOfFile(fd, path)
   } finally {
     await close(fd)
   }
@@ -170,13 +170,8 @@ class DigestBuilder {
   private bytes = 0
   private result: Digest | undefined
 
-  /** Adds the whole of a file's bytes (or the next chunk of them); returns the builder. */
-  add(chunk: Buffer): this {
-    this.update(chunk)
-    return this
-  }
-
-  update(chunk: Buffer): void {
+  /** Adds the next chunk of the file (or the whole of it); returns the builder. */
+  update(chunk: Buffer): this {
     this.hash.update(chunk)
     this.utf8.update(chunk)
     this.bytes += chunk.length
@@ -185,6 +180,7 @@ class DigestBuilder {
       this.headChunks.push(Buffer.from(part))
       this.headBytes += part.length
     }
+    return this
   }
 
   done(): Digest {
