@@ -1,4 +1,4 @@
-import { close, open, read } from '../common/files.js'
+import { readWindows, WINDOW_BYTES } from '../common/file-windows.js'
 import { keepStreamHeapFlat } from '../common/stream-heap.js'
 import type { ByteSource } from './byte-source.js'
 
@@ -208,15 +208,14 @@ export function parseElement(data: Buffer, start: number, end: number): unknown 
 }
 
 /**
- * Feeds `scan` a window of the file from the first byte it has not consumed; `scan` returns
- * how far it consumed (a file offset). The window is refilled, and grown when a single value
- * does not fit, until the end (`limit`, or the end of the file). Kept bytes are one window.
+ * Feeds `scan` windows of the source (common/file-windows.ts): kept bytes are one window.
+ * Once a stream has read a few windows, its heap is kept flat (common/stream-heap.ts).
  */
 async function* scanWindows(
   source: ByteSource,
   start: number,
   limit: number | undefined,
-  chunkBytes = 1024 * 1024,
+  chunkBytes = WINDOW_BYTES,
   scan: (data: Buffer, base: number, eof: boolean) => number,
 ): AsyncGenerator<Buffer> {
   if (typeof source !== 'string') {
@@ -225,37 +224,10 @@ async function* scanWindows(
     yield data
     return
   }
-  const fd = await open(source, 'r')
-  try {
-    let buffer = Buffer.allocUnsafe(chunkBytes)
-    let base = start
-    let filled = 0
-    let eof = false
-    let windows = 0
-    for (;;) {
-      if (filled === buffer.length) {
-        const grown = Buffer.allocUnsafe(buffer.length * 2)
-        buffer.copy(grown, 0, 0, filled)
-        buffer = grown
-      }
-      const room = buffer.length - filled
-      const want = limit === undefined ? room : Math.min(room, limit - base - filled)
-      const { bytesRead } = want > 0 ? await read(fd, buffer, filled, want, base + filled) : { bytesRead: 0 }
-      filled += bytesRead
-      eof = bytesRead === 0
-      const data = buffer.subarray(0, filled)
-      const consumed = scan(data, base, eof) - base
-      yield data
-      if (++windows >= STREAMING_WINDOWS) keepStreamHeapFlat()
-      if (eof) return
-      if (consumed > 0) {
-        buffer.copy(buffer, 0, consumed, filled)
-        filled -= consumed
-        base += consumed
-      }
-    }
-  } finally {
-    await close(fd)
+  let windows = 0
+  for await (const data of readWindows(source, start, limit, chunkBytes, scan)) {
+    yield data
+    if (++windows >= STREAMING_WINDOWS) keepStreamHeapFlat()
   }
 }
 
