@@ -36,18 +36,24 @@ function file(text: string | Buffer): string {
 
 type Visit = [number, number, string, number, unknown]
 
-async function exactly(path: ByteSource) {
+/** Every event, visit and decision of `source`, through a scanner and its decisions reader. */
+async function readThrough(
+  source: ByteSource,
+  scan: typeof scanEvents,
+  read: typeof readDecisions,
+): Promise<{ visits: Visit[]; events: ScannedEvent[]; decisions: unknown[] }> {
   const visits: Visit[] = []
   const events: ScannedEvent[] = []
   const decisions: unknown[] = []
-  for await (const event of scanEventsExactly(path, (e, d, p) =>
-    visits.push([e.index, e.line, e.layout, p, d]),
-  )) {
+  for await (const event of scan(source, (e, d, p) => visits.push([e.index, e.line, e.layout, p, d]))) {
     events.push(event)
-    if (event.decisions) for await (const d of readDecisionsExactly(path, event.decisions)) decisions.push(d)
+    if (event.decisions) for await (const d of read(source, event.decisions)) decisions.push(d)
   }
   return { visits, events, decisions }
 }
+
+/** The token parser's reading: the reference. */
+const exactly = (source: ByteSource) => readThrough(source, scanEventsExactly, readDecisionsExactly)
 
 async function quickly(path: ByteSource, chunkBytes: number) {
   const visits: Visit[] = []
@@ -145,18 +151,8 @@ describe('the quick event-file scanner', () => {
         expect(await quickly(path, chunk), `seed ${seed}, chunk ${chunk}`).toEqual(reference)
       expect(await quickly(kept, 1 << 20), `seed ${seed}, kept bytes`).toEqual(reference)
       // And through the public readers, which fall back when they must.
-      for (const source of [path, kept]) {
-        const visits: Visit[] = []
-        const decisions: unknown[] = []
-        const read: ScannedEvent[] = []
-        for await (const e of scanEvents(source, (ev, d, p) =>
-          visits.push([ev.index, ev.line, ev.layout, p, d]),
-        )) {
-          read.push(e)
-          if (e.decisions) for await (const d of readDecisions(source, e.decisions)) decisions.push(d)
-        }
-        expect({ visits, events: read, decisions }).toEqual(reference)
-      }
+      for (const source of [path, kept])
+        expect(await readThrough(source, scanEvents, readDecisions)).toEqual(reference)
     }
   })
 
