@@ -279,6 +279,28 @@ const builtinDefaultImports = {
 }
 
 /**
+ * Each of cavra's ES modules that imports oclif (a CommonJS package) gets esbuild's interop
+ * object for it: a fresh copy of oclif's 25 exports, one getter each, made as the bundle
+ * loads. Sixteen modules import oclif, so every start made sixteen copies (half a millisecond
+ * of a delivery). Here they all import one ES module that re-exports oclif: one copy.
+ */
+const oneOclifInterop = {
+  name: 'one-oclif-interop',
+  setup(build) {
+    build.onResolve({ filter: /^@oclif\/core$/ }, (args) =>
+      args.namespace === 'file' && !/[\\/]node_modules[\\/]/.test(args.importer)
+        ? { path: '@oclif/core', namespace: 'one-oclif-interop' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'one-oclif-interop' }, () => ({
+      contents: "export * from '@oclif/core'",
+      loader: 'js',
+      resolveDir: root,
+    }))
+  },
+}
+
+/**
  * cavra gives every Chalk it makes its colour level (src/cli/output.ts), so chalk's own
  * detection, which loads node:tty and node:os and reads the terminal and the environment when
  * chalk loads, decides nothing: chalk gets "no colour support detected" for its default
@@ -521,6 +543,7 @@ export async function buildBundles() {
       oclifLazyPackages,
       chalkLevelGiven,
       builtinDefaultImports,
+      oneOclifInterop,
       oclifSortsWithoutIcu,
       oclifConfigLoadedOnce,
       zodOnFirstUse,
