@@ -81,8 +81,9 @@ function lazyModule(name, { importer, request, exported }) {
 /**
  * oclif reads its theme file and package files through node:fs/promises on every start, and
  * loading that module costs about 2 ms on Node 24 (readline, the REPL's history and the file
- * watchers come with it). oclif gets the same calls as promises over the callback API, which
- * go through the same thread pool (as src/common/files.ts does for cavra's own code).
+ * watchers come with it). oclif gets the same calls as promises of Node's synchronous calls:
+ * each is one small file or folder, read before the command runs, with nothing else to do
+ * meanwhile, where a trip through the thread pool cost more than the read itself.
  */
 export const OCLIF_FS_PROMISES = ['access', 'readdir', 'readFile', 'stat']
 const oclifLoadsLess = {
@@ -93,8 +94,8 @@ const oclifLoadsLess = {
       fromOclif.test(args.importer) ? { path: args.path, namespace: 'oclif-fs-promises' } : undefined,
     )
     build.onLoad({ filter: /.*/, namespace: 'oclif-fs-promises' }, () => ({
-      contents: `"use strict";const fs=require("node:fs"),{promisify}=require("node:util");${OCLIF_FS_PROMISES.map(
-        (key) => `exports.${key}=promisify(fs.${key})`,
+      contents: `"use strict";const fs=require("node:fs");${OCLIF_FS_PROMISES.map(
+        (key) => `exports.${key}=async(...a)=>fs.${key}Sync(...a)`,
       ).join(';')}`,
       loader: 'js',
     }))

@@ -1,8 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { z } from 'zod'
 import type { Category } from '../common/category.js'
 import { ConfigError } from '../common/errors.js'
-import { readFile } from '../common/files.js'
 import { jsonPath } from '../common/zod-issues.js'
 import { commonSettings } from '../connectors/shared/settings.js'
 import type { AnyConnector, ConnectorInfo } from '../connectors/types.js'
@@ -65,7 +65,8 @@ export async function loadConnectorConfig(
 ): Promise<ConnectorConfig> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    // Read at once: a small file, before anything else is under way (see common/files.ts).
+    text = readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new ConfigError(

@@ -1,7 +1,8 @@
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
-import { close, fsync, mkdir, open, stat, unlink, writeFile } from '../common/files.js'
+import { fsync } from '../common/files.js'
 import { fsReason } from '../common/fs-errors.js'
 import type { DeliveryResult } from './evidence-types.js'
 import type { Redactor } from './redact.js'
@@ -17,29 +18,33 @@ export async function writeEvidence(
   result: DeliveryResult,
   redactor: Redactor,
 ): Promise<string> {
-  await mkdir(dir, { recursive: true }).catch((error) => {
+  // Creating and writing a file of a few kilobytes is done at once; only fsync, which waits for
+  // the disk, goes through the thread pool, so other connectors' responses are read meanwhile.
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (error) {
     throw evidenceError(dir, error, true)
-  })
+  }
   const stem = `${safeFileName(result.event_id)}-${compactUtc(result.generated_at)}`
   const text = `${redactor.scrub(JSON.stringify(result, null, 2))}\n`
   for (let copy = 1; ; copy++) {
     const path = join(dir, `${stem}${copy === 1 ? '' : `-${copy}`}-connector-delivery.json`)
     let fd: number
     try {
-      fd = await open(path, 'wx', 0o644)
+      fd = openSync(path, 'wx', 0o644)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && copy < 1000) continue
       throw evidenceError(path, error, true)
     }
     try {
-      await writeFile(fd, text, 'utf8')
+      writeFileSync(fd, text, 'utf8')
       await fsync(fd)
     } catch (error) {
-      await close(fd).catch(() => {})
-      await unlink(path).catch(() => {})
+      quietly(() => closeSync(fd))
+      quietly(() => unlinkSync(path))
       throw evidenceError(path, error, true)
     }
-    await close(fd)
+    closeSync(fd)
     return path
   }
 }
@@ -50,10 +55,13 @@ export async function writeEvidence(
  * would otherwise only fail after the delivery was made.
  */
 export async function assertEvidenceDir(dir: string): Promise<void> {
-  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined
+  // Synchronous, as the evidence is written: a few calls on one folder, before anything is sent.
+  let info: ReturnType<typeof statSync>
+  try {
+    info = statSync(dir, { throwIfNoEntry: false })
+  } catch (error) {
     throw evidenceError(dir, error, false)
-  })
+  }
   if (info && !info.isDirectory()) {
     throw new StoreError(`${dir}: the evidence folder is ${info.isFile() ? 'a file' : 'not a folder'}.`, [
       'Pass --output with a folder (it is created when missing).',
@@ -61,13 +69,22 @@ export async function assertEvidenceDir(dir: string): Promise<void> {
   }
   const probe = join(dir, `.cavra-probe-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
-    await mkdir(dir, { recursive: true })
-    await close(await open(probe, 'wx', 0o600))
+    mkdirSync(dir, { recursive: true })
+    closeSync(openSync(probe, 'wx', 0o600))
   } catch (error) {
     throw evidenceError(dir, error, false)
   } finally {
     // unlink, not rm: rm walks the path as a tree (Node loads its rimraf for it).
-    await unlink(probe).catch(() => {})
+    quietly(() => unlinkSync(probe))
+  }
+}
+
+/** Cleanup after a failure that already has its message: a second error would only hide it. */
+function quietly(cleanup: () => void): void {
+  try {
+    cleanup()
+  } catch {
+    // Nothing more to undo.
   }
 }
 

@@ -1,10 +1,20 @@
-import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  fstatSync,
+  openSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { sha256 as newSha256, randomUuid } from '../common/digest.js'
 import { InputError } from '../common/errors.js'
-import { close, fstat, mkdtemp, open, read, readFile, rm, stat } from '../common/files.js'
+import { close, fstat, mkdtemp, open, read, readFile, rm } from '../common/files.js'
 import { type ByteSource, chunksOf } from './byte-source.js'
 import type { SourceArtifact } from './event.js'
 import type { JsonScanError } from './json-scan.js'
@@ -44,9 +54,11 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
   // process.stdin is made on first use (a stream over the descriptor, and Node's modules for
   // it): only when the artifact is standard input.
   if (path === '-') return spool('-', () => stdin ?? process.stdin)
+  // The checks and the read of a small file are synchronous: nothing else is under way yet,
+  // and each trip through the thread pool cost more than the call it made (common/files.ts).
   let info: Stats
   try {
-    info = await stat(path)
+    info = statSync(path)
   } catch (error) {
     throw cannotRead(path, error)
   }
@@ -66,23 +78,23 @@ export async function openArtifact(path: string, stdin?: NodeJS.ReadableStream):
   // wait for a writer; fstat on the open descriptor then tells what was really opened.
   let fd: number
   try {
-    fd = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (error) {
     throw cannotRead(path, error)
   }
   let digest: Digest
   let held: Buffer | undefined
   try {
-    const opened = await fstat(fd)
+    const opened = fstatSync(fd)
     if (!opened.isFile()) {
       throw new InputError(`${path}: changed while it was being opened; it is no longer a regular file.`, [
         'Run the command again once the artifact is written.',
       ])
     }
-    if (opened.size <= HELD_BYTES) held = await readSmall(fd, opened.size, path)
+    if (opened.size <= HELD_BYTES) held = readSmall(fd, opened.size, path)
     digest = held ? new DigestBuilder().update(held).done() : await digestOfFile(fd, path)
   } finally {
-    await close(fd)
+    closeSync(fd)
   }
   const artifact: Artifact = {
     displayPath: path,
@@ -218,13 +230,13 @@ async function readWhole(fd: number, take: (chunk: Buffer) => void): Promise<voi
  * The whole of a file fstat said is `size` bytes, read at once; undefined when it has grown
  * since, for the streaming reader to take whole.
  */
-async function readSmall(fd: number, size: number, name: string): Promise<Buffer | undefined> {
+function readSmall(fd: number, size: number, name: string): Buffer | undefined {
   // One byte more than expected tells a file that grew from one that ended where fstat said.
   const buffer = Buffer.allocUnsafe(size + 1)
   let filled = 0
   try {
     for (;;) {
-      const { bytesRead } = await read(fd, buffer, filled, buffer.length - filled, filled)
+      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, filled)
       if (bytesRead === 0) return buffer.subarray(0, filled)
       filled += bytesRead
       if (filled === buffer.length) return undefined
