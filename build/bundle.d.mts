@@ -10,3 +10,5 @@ export const OCLIF_LAZY_PACKAGES: readonly {
   getters?: string[]
   defaultGetter?: boolean
 }[]
+/** The packages cavra's own modules get a stand-in for, loaded when first read. */
+export const CAVRA_LAZY_PACKAGES: readonly { importer: RegExp; request: string; getters: string[] }[]

@@ -280,6 +280,34 @@ const builtinDefaultImports = {
 }
 
 /**
+ * Dependencies of cavra's own modules read only on a rare path, each loaded when first read.
+ * The token-by-token JSON parser reads an event file only when the quick scanner gives up on
+ * it (a malformed file, or one it does not read): loading it for every delivery cost about
+ * half a millisecond.
+ */
+export const CAVRA_LAZY_PACKAGES = [
+  {
+    importer: /[\\/]src[\\/]events[\\/]json-scan\.ts$/,
+    request: '@streamparser/json',
+    getters: ['Tokenizer', 'TokenizerError', 'TokenParser', 'TokenParserError', 'TokenType'],
+  },
+]
+const cavraLazyPackages = {
+  name: 'cavra-lazy-packages',
+  setup(build) {
+    for (const entry of CAVRA_LAZY_PACKAGES) {
+      const namespace = `cavra-lazy-${entry.request}`
+      build.onResolve({ filter: new RegExp(`^${entry.request.replace('/', '\\/')}$`) }, (args) =>
+        args.namespace === 'file' && entry.importer.test(args.importer)
+          ? { path: entry.request, namespace }
+          : undefined,
+      )
+      build.onLoad({ filter: /.*/, namespace }, () => ({ contents: standIn(entry), loader: 'js' }))
+    }
+  },
+}
+
+/**
  * Each of cavra's ES modules that imports oclif (a CommonJS package) gets esbuild's interop
  * object for it: a fresh copy of oclif's 25 exports, one getter each, made as the bundle
  * loads. Sixteen modules import oclif, so every start made sixteen copies (half a millisecond
@@ -545,6 +573,7 @@ export async function buildBundles() {
       chalkLevelGiven,
       builtinDefaultImports,
       oneOclifInterop,
+      cavraLazyPackages,
       oclifSortsWithoutIcu,
       oclifConfigLoadedOnce,
       zodOnFirstUse,

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { OCLIF_FS_PROMISES, OCLIF_LAZY_PACKAGES } from '../../build/bundle.mjs'
+import { CAVRA_LAZY_PACKAGES, OCLIF_FS_PROMISES, OCLIF_LAZY_PACKAGES } from '../../build/bundle.mjs'
 import { versionLine } from '../../build/version.js'
 import { loadCavraConfig } from '../../src/oclif-config.js'
 import { WebhookReceiver } from '../emulators/webhook-receiver.js'
@@ -164,6 +164,29 @@ describe('start-up', () => {
       expect(names, statement).toBeDefined()
       for (const name of names!.split(','))
         expect(['Chalk', 'ChalkInstance']).toContain(name.replace(/^\s*type\s+/, '').trim())
+    }
+  })
+
+  it("reads each package cavra's modules load on first use only through its stand-in's getters", () => {
+    const src = join(PROJECT_ROOT, 'src')
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.ts'),
+    )
+    for (const entry of CAVRA_LAZY_PACKAGES) {
+      const importers = files.filter((file) => entry.importer.test(join(src, file)))
+      expect(importers, entry.request).toHaveLength(1)
+      const text = readFileSync(join(src, importers[0]!), 'utf8')
+      const statements = [...text.matchAll(new RegExp(`import ([^;]*?) from '${entry.request}'`, 'g'))]
+      expect(statements, `${importers[0]} imports ${entry.request}`).toHaveLength(1)
+      // Named imports only: a namespace or default import would be read at load, not on first use.
+      const names = /^\{([^}]*)\}$/.exec(statements[0]![1]!.trim())?.[1]
+      expect(names, statements[0]![0]).toBeDefined()
+      const values = names!
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== '' && !name.startsWith('type '))
+      expect(values.length).toBeGreaterThan(0)
+      for (const name of values) expect(entry.getters, `${importers[0]}: ${name}`).toContain(name)
     }
   })
 
