@@ -200,6 +200,13 @@ export const OCLIF_LAZY_PACKAGES = [
     request: 'cli-spinners',
     defaultGetter: true,
   },
+  // oclif colours help and themed output with ansis; a command that prints neither never uses it.
+  {
+    importer:
+      /[\\/]@oclif[\\/]core[\\/]lib[\\/](ux[\\/]theme|ux[\\/]action[\\/]spinner|help[\\/](formatter|index|command|root))\.js$/,
+    request: 'ansis',
+    defaultGetter: true,
+  },
   {
     importer: /[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]supports-color\.js$/,
     request: 'supports-color',
