@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { VERSION } from '../common/version.js'
 
 /**
@@ -66,21 +67,51 @@ const NOT_SENT_CODES = new Set([
   'ERR_INVALID_URL',
 ])
 
-export async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<{
-  text: string
-  truncated: boolean
-}> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    chunks.push(chunk)
-    size += chunk.length
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy?.()
-      return { text: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'), truncated: true }
+/**
+ * The body of a response, at most MAX_RESPONSE_BYTES of it. Read through the stream's events,
+ * not its async iterator: the iterator's machinery (end-of-stream tracking, promises per chunk)
+ * is Node code compiled on first use, about half a millisecond of a one-request run for a body
+ * that arrives in one piece. A body whose connection closes before its end is a failure.
+ */
+export function readLimited(body: Readable): Promise<{ text: string; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let settled = false
+    const settle = (finish: () => void) => {
+      if (settled) return
+      settled = true
+      finish()
     }
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false }
+    body.on('data', (chunk: Buffer) => {
+      if (settled) return
+      chunks.push(chunk)
+      size += chunk.length
+      if (size > MAX_RESPONSE_BYTES) {
+        settle(() =>
+          resolve({
+            text: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
+            truncated: true,
+          }),
+        )
+        body.destroy()
+      }
+    })
+    body.once('end', () =>
+      settle(() => resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: false })),
+    )
+    body.once('error', (error) => settle(() => reject(error)))
+    // After 'end' this changes nothing; before it, the connection went away mid-body.
+    body.once('close', () =>
+      settle(() =>
+        reject(
+          Object.assign(new Error('the connection closed before the response was complete'), {
+            code: 'ERR_STREAM_PREMATURE_CLOSE',
+          }),
+        ),
+      ),
+    )
+  })
 }
 
 export function flattenHeaders(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, request as httpRequest } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { type AddressInfo, connect } from 'node:net'
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/common/errors.js'
 import { MAX_RESPONSE_BYTES, TransportPool, USER_AGENT } from '../../src/delivery/http.js'
@@ -95,6 +95,35 @@ describe.each(TRANSPORTS)('the %s transport', (_name, env) => {
     )
     expect(result.kind).toBe('network')
     expect(result.kind === 'network' && result.failure.ambiguous).toBe(true)
+  })
+
+  it('reports a connection closed partway through the response body as ambiguous, not as a response', async () => {
+    // Headers promise 100 bytes; 10 arrive, then the connection goes away.
+    const cut = createNetServer((socket) => {
+      socket.once('data', () => {
+        socket.write(
+          'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"ok":true',
+        )
+        setTimeout(() => socket.destroy(), 20)
+      })
+    })
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve))
+    try {
+      pool = new TransportPool(env)
+      const result = await (await pool.transportFor(undefined)).send(
+        {
+          method: 'POST',
+          url: `http://127.0.0.1:${(cut.address() as AddressInfo).port}/`,
+          headers: {},
+          body: 'x',
+        },
+        2000,
+      )
+      expect(result.kind).toBe('network')
+      expect(result.kind === 'network' && result.failure).toMatchObject({ ambiguous: true, timedOut: false })
+    } finally {
+      await new Promise<void>((resolve) => cut.close(() => resolve()))
+    }
   })
 
   it('reads at most MAX_RESPONSE_BYTES of a response', async () => {
