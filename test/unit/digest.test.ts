@@ -1,5 +1,8 @@
 import * as nodeCrypto from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
+import { assembleSha256 } from '../../scripts/wasm-assembly.js'
 import {
   hmacSha256,
   JS_LIMIT,
@@ -10,6 +13,8 @@ import {
   sha256,
   sha256Hex,
 } from '../../src/common/digest.js'
+import { SHA256_WASM } from '../../src/common/sha256-wasm.js'
+import { PROJECT_ROOT } from '../support/cli.js'
 
 // node:crypto (OpenSSL) is the judge: every size around the block and padding boundaries, and
 // around the point where a hash moves to node:crypto.
@@ -38,13 +43,19 @@ function expected(data: Buffer): string {
   return nodeCrypto.createHash('sha256').update(data).digest('hex')
 }
 
-function js(data: Uint8Array): string {
-  const hash = new JsSha256()
-  hash.update(data)
-  return hash.digest().toString('hex')
-}
+// Both ways JsSha256 compresses: the WebAssembly module, and JavaScript where it is missing.
+const COMPRESSORS: [string, boolean][] = [
+  ['WebAssembly', true],
+  ['JavaScript', false],
+]
 
-describe('sha256 in JavaScript', () => {
+describe.each(COMPRESSORS)('sha256 without node:crypto, compressed in %s', (_name, useWasm) => {
+  function js(data: Uint8Array): string {
+    const hash = new JsSha256(useWasm)
+    hash.update(data)
+    return hash.digest().toString('hex')
+  }
+
   it('matches the FIPS 180-4 examples', () => {
     expect(js(Buffer.from('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
     expect(js(Buffer.alloc(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
@@ -53,16 +64,37 @@ describe('sha256 in JavaScript', () => {
     )
   })
 
+  // 300,000 bytes is more than the module takes in one call.
   it.each(SIZES)('matches node:crypto on %i random bytes, whole and in uneven pieces', (size) => {
     const data = nodeCrypto.randomBytes(size)
     expect(js(data)).toBe(expected(data))
-    const pieces = new JsSha256()
+    const pieces = new JsSha256(useWasm)
     for (let at = 0; at < size; ) {
       const step = 1 + ((at * 7919) % 97)
       pieces.update(data.subarray(at, at + step))
       at += step
     }
     expect(pieces.digest().toString('hex')).toBe(expected(data))
+  })
+})
+
+describe('the WebAssembly compressor', () => {
+  it('is sha256.wat as assembled now (npm run wasm makes sha256-wasm.ts)', async () => {
+    const text = readFileSync(join(PROJECT_ROOT, 'src', 'common', 'sha256.wat'), 'utf8')
+    expect((await assembleSha256(text)).toString('base64')).toBe(SHA256_WASM)
+  })
+
+  it('keeps each hash state its own while hashes interleave', () => {
+    const first = nodeCrypto.randomBytes(5000)
+    const second = nodeCrypto.randomBytes(7000)
+    const a = new JsSha256()
+    const b = new JsSha256()
+    for (let at = 0; at < 7000; at += 640) {
+      a.update(first.subarray(at, at + 640))
+      b.update(second.subarray(at, at + 640))
+    }
+    expect(a.digest().toString('hex')).toBe(expected(first))
+    expect(b.digest().toString('hex')).toBe(expected(second))
   })
 })
 
