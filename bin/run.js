@@ -13,7 +13,6 @@ const {
   renameSync,
   writeFileSync,
 } = require('node:fs')
-const Module = require('node:module')
 const { join } = require('node:path')
 
 const dist = join(__dirname, '..', 'dist')
@@ -22,7 +21,15 @@ if (!existsSync(manifestFile)) {
   process.stderr.write(`cavra is not built: ${manifestFile} is missing. Run npm run build.\n`)
   process.exit(1)
 }
-const requireBuiltin = Module.createRequire(join(dist, 'cavra.cjs'))
+// The bundles require only Node's own modules by name (their dependencies are bundled or in
+// dist/vendor/); process.getBuiltinModule spares loading node:module for createRequire.
+function requireBuiltin(id) {
+  const builtin = process.getBuiltinModule(id)
+  if (builtin === undefined) {
+    throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' })
+  }
+  return builtin
+}
 
 // Bundles and their caches are read into one buffer: a buffer per file was a megabyte and a
 // half of fresh memory for the main bundle alone, and touching fresh memory is much of what
