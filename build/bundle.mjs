@@ -287,12 +287,18 @@ const builtinDefaultImports = {
 }
 
 /**
- * Dependencies of cavra's own modules read only on a rare path, each loaded when first read.
+ * Dependencies of cavra's own modules read only on some paths, each loaded when first read.
  * The token-by-token JSON parser reads an event file only when the quick scanner gives up on
  * it (a malformed file, or one it does not read): loading it for every delivery cost about
  * half a millisecond.
  */
 export const CAVRA_LAZY_PACKAGES = [
+  // chalk builds its style tables as it loads; cavra needs it only for colour (src/cli/output.ts).
+  {
+    importer: /[\\/]src[\\/]cli[\\/]output\.ts$/,
+    request: 'chalk',
+    getters: ['Chalk'],
+  },
   {
     importer: /[\\/]src[\\/]events[\\/]json-scan\.ts$/,
     request: '@streamparser/json',
@@ -309,7 +315,11 @@ const cavraLazyPackages = {
           ? { path: entry.request, namespace }
           : undefined,
       )
-      build.onLoad({ filter: /.*/, namespace }, () => ({ contents: standIn(entry), loader: 'js' }))
+      build.onLoad({ filter: /.*/, namespace }, () => ({
+        contents: standIn(entry),
+        loader: 'js',
+        resolveDir: root,
+      }))
     }
   },
 }

@@ -11,12 +11,22 @@ import type { Redactor } from '../delivery/redact.js'
 
 export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return new Chalk({ level: 1 })
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return new Chalk({ level: 0 })
-  return new Chalk({ level: stream.isTTY ? 1 : 0 })
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return noColour
+  return stream.isTTY ? new Chalk({ level: 1 }) : noColour
 }
 
-/** For text written to files: never coloured. */
-export const noColour = new Chalk({ level: 0 })
+/**
+ * No colour, as a Chalk of level 0 gives it: each style (chained or not) joins its arguments
+ * with spaces and adds nothing. Output that is not a terminal (every CI log, every file) needs
+ * no more, and chalk, which builds its style tables as it loads, is loaded only for colour
+ * (the bundle gives chalk a stand-in that loads it on first use).
+ */
+function plainText(...text: unknown[]): string {
+  return text.length === 1 ? `${text[0]}` : text.join(' ')
+}
+export const noColour: ChalkInstance = new Proxy(plainText as unknown as ChalkInstance, {
+  get: (_target, key) => (key === 'level' ? 0 : noColour),
+})
 
 type Write = NodeJS.WriteStream['write']
 
