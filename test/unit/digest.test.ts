@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process'
 import * as nodeCrypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it, vi } from 'vitest'
 import { assembleSha256 } from '../../scripts/wasm-assembly.js'
 import {
@@ -82,6 +84,17 @@ describe('the WebAssembly compressor', () => {
   it('is sha256.wat as assembled now (npm run wasm makes sha256-wasm.ts)', async () => {
     const text = readFileSync(join(PROJECT_ROOT, 'src', 'common', 'sha256.wat'), 'utf8')
     expect((await assembleSha256(text)).toString('base64')).toBe(SHA256_WASM)
+  })
+
+  it('gives way to JavaScript where WebAssembly is missing (node --jitless)', () => {
+    const data = nodeCrypto.randomBytes(3000)
+    const script = `const { sha256Hex } = await import(${JSON.stringify(pathToFileURL(join(PROJECT_ROOT, 'dist', 'common', 'digest.js')).href)})
+process.stdout.write(typeof WebAssembly + ' ' + sha256Hex(Buffer.from('${data.toString('hex')}', 'hex')))`
+    const out = execFileSync(process.execPath, ['--jitless', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    expect(out).toBe(`undefined ${expected(data)}`)
   })
 
   it('keeps each hash state its own while hashes interleave', () => {
