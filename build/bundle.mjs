@@ -235,22 +235,29 @@ function standIn({ request, functions = [], callable = false, getters = [], defa
   return parts.join(';')
 }
 
-const oclifLazyPackages = {
-  name: 'oclif-lazy-packages',
-  setup(build) {
-    for (const entry of OCLIF_LAZY_PACKAGES) {
-      const namespace = `oclif-lazy-${entry.request}`
-      build.onResolve({ filter: new RegExp(`^${entry.request}$`) }, (args) =>
-        entry.importer.test(args.importer) ? { path: entry.request, namespace } : undefined,
-      )
-      build.onLoad({ filter: /.*/, namespace }, () => ({
-        contents: standIn(entry),
-        loader: 'js',
-        resolveDir: root,
-      }))
-    }
-  },
+/** A plugin that gives each entry's importers its stand-in (`standIn`), loaded on first use. */
+function lazyPackages(name, entries) {
+  return {
+    name,
+    setup(build) {
+      for (const entry of entries) {
+        const namespace = `${name}-${entry.request}`
+        build.onResolve({ filter: new RegExp(`^${entry.request.replace('/', '\\/')}$`) }, (args) =>
+          args.namespace === 'file' && entry.importer.test(args.importer)
+            ? { path: entry.request, namespace }
+            : undefined,
+        )
+        build.onLoad({ filter: /.*/, namespace }, () => ({
+          contents: standIn(entry),
+          loader: 'js',
+          resolveDir: root,
+        }))
+      }
+    },
+  }
 }
+
+const oclifLazyPackages = lazyPackages('oclif-lazy', OCLIF_LAZY_PACKAGES)
 
 /**
  * A package written as an ES module that takes a Node module as its default import
@@ -305,24 +312,7 @@ export const CAVRA_LAZY_PACKAGES = [
     getters: ['Tokenizer', 'TokenizerError', 'TokenParser', 'TokenParserError', 'TokenType'],
   },
 ]
-const cavraLazyPackages = {
-  name: 'cavra-lazy-packages',
-  setup(build) {
-    for (const entry of CAVRA_LAZY_PACKAGES) {
-      const namespace = `cavra-lazy-${entry.request}`
-      build.onResolve({ filter: new RegExp(`^${entry.request.replace('/', '\\/')}$`) }, (args) =>
-        args.namespace === 'file' && entry.importer.test(args.importer)
-          ? { path: entry.request, namespace }
-          : undefined,
-      )
-      build.onLoad({ filter: /.*/, namespace }, () => ({
-        contents: standIn(entry),
-        loader: 'js',
-        resolveDir: root,
-      }))
-    }
-  },
-}
+const cavraLazyPackages = lazyPackages('cavra-lazy', CAVRA_LAZY_PACKAGES)
 
 /**
  * Each of cavra's ES modules that imports oclif (a CommonJS package) gets esbuild's interop
