@@ -58,7 +58,7 @@ function start(store, argv = process.argv.slice(2)) {
     const known = loaded.get(name)
     if (known) return known.exports
     const file = join(store.dir, name)
-    const module = nodeCache ? new Module(file) : { id: file, filename: file, exports: {}, loaded: false }
+    const module = nodeCache ? new Module(file) : { id: file, exports: {}, loaded: false }
     module.filename = file
     loaded.set(name, module)
     const require = (id) => {

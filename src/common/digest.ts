@@ -1,5 +1,7 @@
 import type * as NodeCrypto from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
+import { quietly } from './files.js'
+import { once } from './once.js'
 import { SHA256_WASM } from './sha256-wasm.js'
 
 /**
@@ -109,7 +111,8 @@ export function randomBytes(size: number): Buffer {
       filled = 0
     }
     if (filled === size) return bytes
-    closeQuietly(urandom)
+    const broken = urandom
+    quietly(() => closeSync(broken))
     urandom = null
   }
   return crypto().randomBytes(size)
@@ -122,14 +125,6 @@ export function randomUuid(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80
   const hex = bytes.toString('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd)
-  } catch {
-    // Already closed: nothing to release.
-  }
 }
 
 /** Whether `size` more bytes may be hashed in JavaScript (and counts them if so). */
@@ -226,7 +221,6 @@ interface WasmCompressor {
 const WASM_BLOCKS_AT = 1024
 /** Blocks per call: what fits in the module's one page of memory after WASM_BLOCKS_AT. */
 const WASM_BLOCKS_PER_CALL = (65536 - WASM_BLOCKS_AT) / 64
-let wasmCompressor: WasmCompressor | null | undefined
 
 /** What sha256.wat's module needs of the WebAssembly API (Node's types for 20 leave it out). */
 interface WebAssemblyApi {
@@ -236,7 +230,8 @@ interface WebAssemblyApi {
   ) => { exports: { compress: WasmCompressor['compress']; memory: { buffer: ArrayBuffer } } }
 }
 
-function loadWasmCompressor(): WasmCompressor | null {
+/** The module, made on first use; null where WebAssembly is missing or refuses it. */
+const wasmCompressor = once((): WasmCompressor | null => {
   const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly
   if (api === undefined) return null
   try {
@@ -245,7 +240,7 @@ function loadWasmCompressor(): WasmCompressor | null {
   } catch {
     return null
   }
-}
+})
 
 /** FIPS 180-4 SHA-256 over bytes (exported for the tests, which can keep it to JavaScript). */
 export class JsSha256 {
@@ -299,8 +294,7 @@ export class JsSha256 {
 
   /** Compresses `count` whole blocks of `bytes` from `offset` into the state. */
   private compressBlocks(bytes: Uint8Array, offset: number, count: number): void {
-    if (this.useWasm && wasmCompressor === undefined) wasmCompressor = loadWasmCompressor()
-    const wasm = this.useWasm ? wasmCompressor : null
+    const wasm = this.useWasm ? wasmCompressor() : null
     if (!wasm) {
       for (let i = 0; i < count; i++) this.compress(bytes, offset + i * 64)
       return

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } f
 import { join } from 'node:path'
 import { randomBytes } from '../common/digest.js'
 import { StoreError } from '../common/errors.js'
-import { fsync } from '../common/files.js'
+import { fsync, quietly } from '../common/files.js'
 import { fsReason } from '../common/fs-errors.js'
 import type { DeliveryResult } from './evidence-types.js'
 import type { Redactor } from './redact.js'
@@ -76,15 +76,6 @@ export async function assertEvidenceDir(dir: string): Promise<void> {
   } finally {
     // unlink, not rm: rm walks the path as a tree (Node loads its rimraf for it).
     quietly(() => unlinkSync(probe))
-  }
-}
-
-/** Cleanup after a failure that already has its message: a second error would only hide it. */
-function quietly(cleanup: () => void): void {
-  try {
-    cleanup()
-  } catch {
-    // Nothing more to undo.
   }
 }
 
