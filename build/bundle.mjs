@@ -49,11 +49,12 @@ export const VENDOR = [
 const VENDOR_ENTRIES = { undici: join(root, 'build', 'undici.cjs'), zod: join(root, 'build', 'zod.mjs') }
 
 /**
- * A module of a dependency evaluated only when first used: `exported` names the functions the
- * importer calls; each forwards to the real module, which esbuild bundles as usual but which
- * runs (with the Node modules it needs) only on the first call.
+ * A module of a dependency evaluated only when first used: the importer gets its stand-in
+ * (`standIn`: `functions` it calls, or `callable` for a module that is a function), and the
+ * real module, which esbuild bundles as usual, runs (with the Node modules it needs) only on
+ * the first call.
  */
-function lazyModule(name, { importer, request, exported }) {
+function lazyModule(name, { importer, request, ...stands }) {
   return {
     name,
     setup(build) {
@@ -64,16 +65,11 @@ function lazyModule(name, { importer, request, exported }) {
             ? { path: join(dirname(args.importer), request), namespace: name }
             : undefined,
       )
-      build.onLoad({ filter: /.*/, namespace: name }, (args) => {
-        const real = `require(${JSON.stringify(args.path)})`
-        const body =
-          exported === 'default'
-            ? `module.exports=function(...a){return ${real}.apply(this,a)}`
-            : exported
-                .map((key) => `exports.${key}=function(...a){return ${real}.${key}.apply(this,a)}`)
-                .join(';')
-        return { contents: `"use strict";${body}`, loader: 'js', resolveDir: dirname(args.path) }
-      })
+      build.onLoad({ filter: /.*/, namespace: name }, (args) => ({
+        contents: standIn({ request: args.path, ...stands }),
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      }))
     },
   }
 }
@@ -362,21 +358,9 @@ const chalkLevelGiven = {
  * a schema is first built. A delivery whose configuration and event plainly fit builds none
  * (src/config/plain-check.ts, src/events/input-schema.ts), so it neither reads nor runs zod.
  */
-const zodOnFirstUse = {
-  name: 'zod-on-first-use',
-  setup(build) {
-    build.onResolve({ filter: /^zod$/ }, (args) =>
-      args.namespace === 'file' && !/[\\/]node_modules[\\/]/.test(args.importer)
-        ? { path: 'zod', namespace: 'zod-on-first-use' }
-        : undefined,
-    )
-    build.onLoad({ filter: /.*/, namespace: 'zod-on-first-use' }, () => ({
-      contents: standIn({ request: 'zod', getters: ['z'] }),
-      loader: 'js',
-      resolveDir: root,
-    }))
-  },
-}
+const zodOnFirstUse = lazyPackages('zod-on-first-use', [
+  { importer: /^(?![\s\S]*[\\/]node_modules[\\/])/, request: 'zod', getters: ['z'] },
+])
 
 /**
  * oclif sorts a plugin's commands with localeCompare when it loads them, and the first
@@ -461,7 +445,7 @@ const VENDOR_PLUGINS = {
     lazyModule('undici-client-h2', {
       importer: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/,
       request: './client-h2.js',
-      exported: 'default',
+      callable: true,
     }),
   ],
 }
